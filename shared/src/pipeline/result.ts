@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { STAGES } from "../capture/schema.ts";
+
+export const FrameRegistrationSchema = z.object({
+  frame: z.number().int(),
+  file: z.string(),
+  focusDistanceM: z.number(),
+  scale: z.number(),
+  rotationDeg: z.number(),
+  shiftPx: z.tuple([z.number(), z.number()]),
+  ncc: z.number(),
+  nccIdentity: z.number(),
+  residual: z.number(),
+  trusted: z.boolean(),
+  reason: z.string().optional(),
+});
+
+/** `result.json`: what was run, how long each stage took, and what to trust. */
+export const ResultSchema = z.object({
+  pipelineVersion: z.string(),
+  stage: z.enum(STAGES),
+  width: z.number().int(),
+  height: z.number().int(),
+  sourceWidth: z.number().int(),
+  sourceHeight: z.number().int(),
+  referenceFrame: z.number().int(),
+  focusDistancesM: z.array(z.number()),
+  depthRangeM: z.object({ min: z.number(), max: z.number() }),
+  /** Prior alignment, once a prior runs (part 2); null for the dff stage. */
+  scale: z.number().nullable(),
+  shift: z.number().nullable(),
+  model: z.string().nullable(),
+  /** Fraction of pixels with confidence ≥ CONFIDENT_THRESHOLD. */
+  coverage: z.number(),
+  timingsMs: z.record(z.string(), z.number()),
+  registration: z.array(FrameRegistrationSchema),
+  warnings: z.array(z.string()),
+});
+
+export type PipelineResult = z.infer<typeof ResultSchema>;
+export type FrameRegistration = z.infer<typeof FrameRegistrationSchema>;
+
+/** Confidence at or above which a DFF pixel counts as covered. */
+export const CONFIDENT_THRESHOLD = 0.5;

@@ -1,0 +1,163 @@
+import { gaussianBlur } from "../image/boxFilter.ts";
+import type { Plane, RgbImage } from "../image/types.ts";
+import { cocDiameterPx, psfSigmaPx, type ThinLens } from "../optics/thinLens.ts";
+
+export interface RenderOptions {
+  /** Depth layers; default: enough that neighbouring layers' blur differs by under ~0.75 px. */
+  layers?: number;
+}
+
+export const MIN_LAYERS = 8;
+export const MAX_LAYERS = 32;
+
+/**
+ * Renders what a thin lens focused at `focusM` sees of a scene given as a sharp linear-RGB
+ * image and a hole-free metric depth map. Layered and occlusion-aware: the scene is cut into
+ * depth slices (uniform in diopters, where blur is linear), each slice and its coverage are
+ * blurred with that depth's PSF, and slices are composited far to near with the "over"
+ * operator, so a near object's blur spreads over what is behind it and not the reverse.
+ */
+export function renderDefocus(
+  sharpLinear: RgbImage,
+  depthM: Plane,
+  lens: ThinLens,
+  focusM: number,
+  options: RenderOptions = {},
+): RgbImage {
+  const { width: w, height: h } = sharpLinear;
+  const n = w * h;
+  const slices = sliceByDiopter(depthM, options.layers ?? defaultLayerCount(depthM, lens, [focusM], w));
+  const accC = new Float32Array(3 * n);
+  const accA = new Float32Array(n);
+  const chan = new Float32Array(n);
+  const blurred = new Float32Array(n);
+  const alpha = new Float32Array(n);
+  for (const s of slices) {
+    const sigma = psfSigmaPx(cocDiameterPx(s.depthM, focusM, lens, w));
+    const mask = new Float32Array(n);
+    for (const i of s.pixels) mask[i] = 1;
+    gaussianBlur(mask, w, h, sigma, alpha);
+    for (let c = 0; c < 3; c++) {
+      chan.fill(0);
+      for (const i of s.pixels) chan[i] = sharpLinear.data[3 * i + c]!;
+      gaussianBlur(chan, w, h, sigma, blurred);
+      for (let i = 0; i < n; i++) accC[3 * i + c] = blurred[i]! + (1 - alpha[i]!) * accC[3 * i + c]!;
+    }
+    for (let i = 0; i < n; i++) accA[i] = alpha[i]! + (1 - alpha[i]!) * accA[i]!;
+  }
+  const out = new Float32Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    const a = accA[i]! > 1e-6 ? accA[i]! : 1;
+    for (let c = 0; c < 3; c++) out[3 * i + c] = accC[3 * i + c]! / a;
+  }
+  return { width: w, height: h, data: out };
+}
+
+interface Slice {
+  depthM: number;
+  pixels: Int32Array;
+}
+
+/** Cuts the depth map into `layers` slices uniform in diopters, far (low diopters) first. */
+function sliceByDiopter(depthM: Plane, layers: number): Slice[] {
+  const { lo, hi } = diopterRange(depthM);
+  const span = hi - lo || 1e-6;
+  const counts = new Int32Array(layers);
+  const idx = new Int32Array(depthM.data.length);
+  for (let i = 0; i < depthM.data.length; i++) {
+    const k = Math.min(layers - 1, Math.max(0, Math.floor(((1 / depthM.data[i]! - lo) / span) * layers)));
+    idx[i] = k;
+    counts[k]!++;
+  }
+  const slices: Slice[] = [];
+  for (let k = 0; k < layers; k++) {
+    if (counts[k] === 0) continue;
+    const pixels = new Int32Array(counts[k]!);
+    let j = 0;
+    let sumD = 0;
+    for (let i = 0; i < idx.length; i++) {
+      if (idx[i] === k) {
+        pixels[j++] = i;
+        sumD += 1 / depthM.data[i]!;
+      }
+    }
+    slices.push({ depthM: 1 / (sumD / counts[k]!), pixels });
+  }
+  return slices;
+}
+
+function diopterRange(depthM: Plane): { lo: number; hi: number } {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = 0;
+  for (const d of depthM.data) {
+    if (!(d > 0) || !Number.isFinite(d)) throw new RangeError("render needs a hole-free positive depth map");
+    const D = 1 / d;
+    if (D < lo) lo = D;
+    if (D > hi) hi = D;
+  }
+  return { lo, hi };
+}
+
+/** Enough layers that neighbouring slices' blur differs by under ~0.75 px at any focus given. */
+export function defaultLayerCount(depthM: Plane, lens: ThinLens, focusM: readonly number[], widthPx: number): number {
+  const { lo, hi } = diopterRange(depthM);
+  let span = 0;
+  for (const f of focusM) {
+    span = Math.max(span, Math.abs(cocDiameterPx(1 / hi, f, lens, widthPx) - cocDiameterPx(1 / Math.max(lo, 1e-6), f, lens, widthPx)));
+  }
+  return Math.min(MAX_LAYERS, Math.max(MIN_LAYERS, Math.ceil(span / 0.75)));
+}
+
+/**
+ * Fills holes (≤ 0) of a depth map from valid neighbours by push–pull (coarse-to-fine
+ * averaging), so a renderer can use it everywhere; valid pixels are kept.
+ */
+export function fillDepthHoles(depth: Plane): Plane {
+  const { width: w, height: h, data } = depth;
+  let any = false;
+  for (const d of data) if (d > 0) { any = true; break; }
+  if (!any) throw new RangeError("depth map has no valid pixel");
+  const out = Float32Array.from(data);
+  if (out.every((d) => d > 0)) return { width: w, height: h, data: out };
+  const coarse = pushPull(out, w, h);
+  return { width: w, height: h, data: coarse };
+}
+
+function pushPull(d: Float32Array, w: number, h: number): Float32Array {
+  const hasHole = d.some((v) => !(v > 0));
+  if (!hasHole || (w <= 1 && h <= 1)) return d;
+  const w2 = Math.max(1, (w + 1) >> 1);
+  const h2 = Math.max(1, (h + 1) >> 1);
+  const small = new Float32Array(w2 * h2);
+  for (let y = 0; y < h2; y++) {
+    for (let x = 0; x < w2; x++) {
+      let s = 0;
+      let c = 0;
+      for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) {
+        const xx = 2 * x + dx;
+        const yy = 2 * y + dy;
+        if (xx < w && yy < h && d[yy * w + xx]! > 0) { s += d[yy * w + xx]!; c++; }
+      }
+      small[y * w2 + x] = c ? s / c : 0;
+    }
+  }
+  const filled = pushPull(small, w2, h2);
+  const out = Float32Array.from(d);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const i = y * w + x;
+    if (!(out[i]! > 0)) out[i] = filled[(y >> 1) * w2 + (x >> 1)]!;
+  }
+  return out;
+}
+
+/** Focus distances (m) spread evenly in diopters across the scene's 2nd–98th depth percentile. */
+export function focusSweep(depthM: Plane, frames: number): number[] {
+  const sample: number[] = [];
+  const step = Math.max(1, Math.floor(depthM.data.length / 50000));
+  for (let i = 0; i < depthM.data.length; i += step) if (depthM.data[i]! > 0) sample.push(1 / depthM.data[i]!);
+  sample.sort((a, b) => a - b);
+  const far = sample[Math.floor(0.02 * (sample.length - 1))]!;
+  const near = sample[Math.floor(0.98 * (sample.length - 1))]!;
+  if (frames < 2) throw new RangeError("a focal stack needs at least 2 frames");
+  return Array.from({ length: frames }, (_, k) => 1 / (near + ((far - near) * k) / (frames - 1)));
+}
