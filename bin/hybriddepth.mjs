@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The CLI runs from TypeScript sources through tsx's loader: no build step to forget.
+import { register } from "tsx/esm/api";
+
+register();
+const { main } = await import("../gpu-service/src/cli/main.ts");
+process.exitCode = await main(process.argv.slice(2));

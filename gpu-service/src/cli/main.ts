@@ -1,0 +1,39 @@
+import { Command, CommanderError } from "commander";
+import { HybridDepthError } from "#shared/errors.ts";
+import { PIPELINE_VERSION } from "#shared/pipeline/version.ts";
+import { evalCommand } from "./commands/eval.ts";
+import { fuseCommand } from "./commands/fuse.ts";
+import { synthCommand } from "./commands/synth.ts";
+
+export function buildProgram(): Command {
+  return new Command("hybriddepth")
+    .description("metric depth from focal stacks (HybridDepth)")
+    .version(PIPELINE_VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .addCommand(fuseCommand())
+    .addCommand(synthCommand())
+    .addCommand(evalCommand())
+    .exitOverride();
+}
+
+/** Runs the CLI; returns the exit code (errors print one line to stderr). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(argv as string[], { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander has printed the message (or help/version, which exit 0).
+      return e.exitCode;
+    }
+    if (e instanceof HybridDepthError) {
+      process.stderr.write(`hybriddepth: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`hybriddepth: error: ${(e as Error)?.message ?? String(e)}\n`);
+    if (process.env.DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+    return 1;
+  }
+}

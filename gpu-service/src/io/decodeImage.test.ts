@@ -1,0 +1,99 @@
+import { encode } from "fast-png";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { encodeRaw, texture } from "../testing/fixtures.ts";
+import { decodeGray16, decodeRgb, probeImage } from "./decodeImage.ts";
+import { encodePng16 } from "./encodeImage.ts";
+
+describe("decodeRgb", () => {
+  it("decodes 8-bit PNG exactly and JPEG closely, to RGB floats in [0, 1]", async () => {
+    const rgb = texture(32, 24);
+    const png = await decodeRgb(await encodeRaw(rgb, 32, 24, "png"), "t.png");
+    expect(png.width).toBe(32);
+    expect(png.height).toBe(24);
+    expect(png.data.length).toBe(32 * 24 * 3);
+    for (let i = 0; i < rgb.length; i += 37) expect(png.data[i]).toBeCloseTo(rgb[i]! / 255, 5);
+    const jpg = await decodeRgb(await encodeRaw(rgb, 32, 24, "jpeg"), "t.jpg");
+    // JPEG is lossy (noise texture, chroma subsampling): same image on average, close per pixel.
+    let err = 0;
+    let bias = 0;
+    for (let i = 0; i < rgb.length; i++) {
+      err += Math.abs(jpg.data[i]! - rgb[i]! / 255);
+      bias += jpg.data[i]! - rgb[i]! / 255;
+    }
+    expect(err / rgb.length).toBeLessThan(0.08);
+    expect(Math.abs(bias / rgb.length)).toBeLessThan(0.01);
+  });
+
+  it("keeps 16-bit PNG precision and expands gray to RGB", async () => {
+    const values = Uint16Array.from({ length: 8 * 4 }, (_, i) => i * 2000 + 7);
+    const bytes = encode({ width: 8, height: 4, data: values, depth: 16, channels: 1 });
+    const img = await decodeRgb(bytes, "g16.png");
+    for (let i = 0; i < values.length; i++) {
+      expect(img.data[3 * i]).toBeCloseTo(values[i]! / 65535, 6);
+      expect(img.data[3 * i + 2]).toBe(img.data[3 * i]);
+    }
+  });
+
+  it("honours EXIF orientation (6 = rotate 90° clockwise)", async () => {
+    // A 4×2 image whose left column is white: upright it becomes 2×4 with the top row white.
+    const raw = new Uint8Array(4 * 2 * 3);
+    for (let y = 0; y < 2; y++) raw.set([255, 255, 255], y * 4 * 3);
+    const jpg = await sharp(raw, { raw: { width: 4, height: 2, channels: 3 } })
+      .jpeg({ quality: 100 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    expect(await probeImage(jpg, "o.jpg")).toEqual({ width: 2, height: 4 });
+    const img = await decodeRgb(jpg, "o.jpg");
+    expect([img.width, img.height]).toEqual([2, 4]);
+    const top = img.data[0]!;
+    const bottom = img.data[(3 * 2 + 0) * 3]!;
+    expect(top).toBeGreaterThan(0.7);
+    expect(bottom).toBeLessThan(0.3);
+  });
+
+  it("resamples to the requested size", async () => {
+    const img = await decodeRgb(await encodeRaw(texture(64, 48), 64, 48, "png"), "t.png", {
+      width: 32,
+      height: 24,
+    });
+    expect([img.width, img.height]).toEqual([32, 24]);
+  });
+
+  it("rejects bytes that are no image, other formats and truncated JPEGs with frame_unreadable", async () => {
+    await expect(probeImage(new Uint8Array([1, 2, 3, 4]), "junk.jpg")).rejects.toMatchObject({
+      code: "frame_unreadable",
+      message: expect.stringContaining("junk.jpg"),
+    });
+    const gif = await sharp(texture(8, 8), { raw: { width: 8, height: 8, channels: 3 } })
+      .gif()
+      .toBuffer();
+    await expect(probeImage(gif, "a.gif")).rejects.toMatchObject({
+      code: "frame_unreadable",
+      message: expect.stringMatching(/gif is not JPEG or PNG/),
+    });
+    const jpg = await encodeRaw(texture(64, 64), 64, 64, "jpeg");
+    await expect(decodeRgb(jpg.subarray(0, jpg.length >> 1), "cut.jpg")).rejects.toMatchObject({
+      code: "frame_unreadable",
+    });
+  });
+
+  it("rejects frames over the pixel limit from the header alone", async () => {
+    const png = await encodeRaw(texture(100, 100), 100, 100, "png");
+    await expect(probeImage(png, "big.png", 5_000)).rejects.toMatchObject({
+      code: "frame_too_large",
+      message: expect.stringContaining("100×100"),
+    });
+    await expect(decodeRgb(png, "big.png", undefined, 5_000)).rejects.toMatchObject({
+      code: "frame_unreadable",
+    });
+  });
+});
+
+describe("decodeGray16", () => {
+  it("round-trips what encodePng16 writes", async () => {
+    const mm = Uint16Array.from({ length: 12 }, (_, i) => i * 5000 + 1);
+    const back = await decodeGray16(encodePng16(mm, 4, 3), "d.png");
+    expect(Array.from(back.data)).toEqual(Array.from(mm));
+  });
+});

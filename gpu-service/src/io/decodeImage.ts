@@ -1,0 +1,115 @@
+import sharp, { type Metadata } from "sharp";
+import { HybridDepthError } from "#shared/errors.ts";
+import type { RgbImage } from "#shared/image/types.ts";
+
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+/** Default cap on a frame's pixels: a 64 MP sensor, well above any phone's main camera. */
+export const DEFAULT_MAX_FRAME_PIXELS = 64_000_000;
+
+const FORMATS = new Set(["jpeg", "png"]);
+
+/**
+ * Reads a frame's header only: its size after EXIF orientation. Rejects non-JPEG/PNG data and
+ * frames over `maxPixels` before any pixel is decoded (decompression bombs stop here).
+ */
+export async function probeImage(
+  bytes: Uint8Array,
+  name: string,
+  maxPixels = DEFAULT_MAX_FRAME_PIXELS,
+): Promise<ImageSize> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw new HybridDepthError("FRAME_UNREADABLE", `${name}: not a readable image (${reason(e)})`);
+  }
+  if (!meta.format || !FORMATS.has(meta.format)) {
+    throw new HybridDepthError(
+      "FRAME_UNREADABLE",
+      `${name}: format ${meta.format ?? "unknown"} is not JPEG or PNG`,
+    );
+  }
+  if (!meta.width || !meta.height)
+    throw new HybridDepthError("FRAME_UNREADABLE", `${name}: image has no size`);
+  if (meta.width * meta.height > maxPixels) {
+    throw new HybridDepthError(
+      "FRAME_TOO_LARGE",
+      `${name}: ${meta.width}×${meta.height} = ${((meta.width * meta.height) / 1e6).toFixed(1)} MP exceeds the limit of ${(maxPixels / 1e6).toFixed(1)} MP`,
+    );
+  }
+  // EXIF orientations 5–8 turn the image a quarter: width and height swap.
+  const swap = (meta.orientation ?? 1) >= 5;
+  return swap
+    ? { width: meta.height, height: meta.width }
+    : { width: meta.width, height: meta.height };
+}
+
+/**
+ * Decodes a JPEG or PNG (8- or 16-bit, gray or colour, with or without alpha) to RGB floats in
+ * [0, 1], upright per EXIF, resampled to `size` when given.
+ */
+export async function decodeRgb(
+  bytes: Uint8Array,
+  name: string,
+  size?: ImageSize,
+  maxPixels = DEFAULT_MAX_FRAME_PIXELS,
+): Promise<RgbImage> {
+  try {
+    let img = sharp(bytes, { limitInputPixels: maxPixels, failOn: "error" });
+    // 16-bit sources keep their precision; 8-bit ones decode exactly (rgb16 would round twice).
+    const wide = (await img.metadata()).depth === "ushort";
+    img = img.rotate();
+    if (size) img = img.resize(size.width, size.height, { fit: "fill", kernel: "lanczos3" });
+    img = img.removeAlpha().toColourspace(wide ? "rgb16" : "srgb");
+    const { data, info } = await (wide ? img.raw({ depth: "ushort" }) : img.raw()).toBuffer({
+      resolveWithObject: true,
+    });
+    const values = wide ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : data;
+    const max = wide ? 65535 : 255;
+    const out = new Float32Array(info.width * info.height * 3);
+    if (info.channels === 3) {
+      for (let i = 0; i < out.length; i++) out[i] = values[i]! / max;
+    } else {
+      for (let i = 0, n = info.width * info.height; i < n; i++) {
+        const v = values[i * info.channels]! / max;
+        out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = v;
+      }
+    }
+    return { width: info.width, height: info.height, data: out };
+  } catch (e) {
+    if (e instanceof HybridDepthError) throw e;
+    throw new HybridDepthError("FRAME_UNREADABLE", `${name}: cannot decode (${reason(e)})`);
+  }
+}
+
+/** Reads a single-channel 16-bit PNG (such as gt_depth.png) as raw integers. */
+export async function decodeGray16(
+  bytes: Uint8Array,
+  name: string,
+): Promise<{ width: number; height: number; data: Uint16Array }> {
+  try {
+    const { data, info } = await sharp(bytes)
+      .extractChannel(0)
+      .toColourspace("grey16")
+      .raw({ depth: "ushort" })
+      .toBuffer({ resolveWithObject: true });
+    return {
+      width: info.width,
+      height: info.height,
+      data: new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2).slice(),
+    };
+  } catch (e) {
+    throw new HybridDepthError(
+      "FRAME_UNREADABLE",
+      `${name}: cannot decode 16-bit PNG (${reason(e)})`,
+    );
+  }
+}
+
+function reason(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+}

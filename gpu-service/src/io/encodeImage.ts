@@ -1,0 +1,48 @@
+import { encode } from "fast-png";
+import sharp from "sharp";
+import type { RgbImage } from "#shared/image/types.ts";
+
+/** 16-bit single-channel PNG (fast-png: sharp's 16-bit raw input path is not reliable). */
+export function encodePng16(data: Uint16Array, width: number, height: number): Uint8Array {
+  return encode({ width, height, data, depth: 16, channels: 1 });
+}
+
+/** Metres → uint16 millimetres, 0 where invalid, saturating at 65.535 m. */
+export function metresToMillimetres(depthM: Float32Array): Uint16Array {
+  const out = new Uint16Array(depthM.length);
+  for (let i = 0; i < depthM.length; i++) {
+    const d = depthM[i]!;
+    out[i] = d > 0 && Number.isFinite(d) ? Math.min(65535, Math.round(d * 1000)) : 0;
+  }
+  return out;
+}
+
+export function floatToBytes(data: Float32Array): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++)
+    out[i] = Math.round(Math.min(1, Math.max(0, data[i]!)) * 255);
+  return out;
+}
+
+export async function encodeGray8Png(
+  data: Float32Array,
+  width: number,
+  height: number,
+): Promise<Buffer> {
+  return sharp(floatToBytes(data), { raw: { width, height, channels: 1 } })
+    .png()
+    .toBuffer();
+}
+
+export async function encodeRgb(
+  img: RgbImage,
+  format: "png" | "jpeg",
+  quality = 92,
+): Promise<Buffer> {
+  const s = sharp(floatToBytes(img.data), {
+    raw: { width: img.width, height: img.height, channels: 3 },
+  });
+  return format === "png"
+    ? s.png().toBuffer()
+    : s.jpeg({ quality, chromaSubsampling: "4:4:4" }).toBuffer();
+}

@@ -1,0 +1,39 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { encodeNpyFloat32 } from "#shared/format/npy.ts";
+import { encodeGray8Png, encodePng16, encodeRgb, metresToMillimetres } from "../io/encodeImage.ts";
+import type { PipelineOutput } from "../pipeline/runPipeline.ts";
+import { renderPreview } from "./preview.ts";
+
+/** The files `fuse` writes, by name. */
+export const OUTPUT_FILES = [
+  "depth.png",
+  "depth.npy",
+  "confidence.png",
+  "aif.png",
+  "preview.png",
+  "result.json",
+] as const;
+
+/**
+ * Writes every output of a pipeline run into `dir`: depth (uint16 mm PNG, 0 = invalid; float32
+ * metres .npy), confidence (uint8), all-in-focus, preview and result.json.
+ */
+export async function writeOutputs(dir: string, out: PipelineOutput): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const { width: w, height: h } = out.depth;
+  const files: Record<(typeof OUTPUT_FILES)[number], Uint8Array | string> = {
+    "depth.png": encodePng16(metresToMillimetres(out.depth.data), w, h),
+    "depth.npy": encodeNpyFloat32(out.depth.data, [h, w]),
+    "confidence.png": await encodeGray8Png(out.confidence.data, w, h),
+    "aif.png": await encodeRgb(out.allInFocus, "png"),
+    "preview.png": await renderPreview(
+      out.reference,
+      out.depth,
+      out.result.stage === "dff" ? { confidence: out.confidence } : {},
+    ),
+    "result.json": `${JSON.stringify(out.result, null, 2)}\n`,
+  };
+  await Promise.all(Object.entries(files).map(([name, data]) => writeFile(join(dir, name), data)));
+  return OUTPUT_FILES.map((f) => join(dir, f));
+}

@@ -1,0 +1,170 @@
+import { describe, expect, it } from "vitest";
+import { median, mulberry32 } from "#shared/math/stats.ts";
+import { ResultSchema } from "#shared/pipeline/result.ts";
+import { renderDefocus } from "#shared/synth/defocusRenderer.ts";
+import { encodeRgb } from "../io/encodeImage.ts";
+import { LARGE_APERTURE_LENS } from "../synth/synthesizeCapture.ts";
+import { encodeRaw, texture } from "../testing/fixtures.ts";
+import { memorySource } from "../testing/memorySource.ts";
+import { runPipeline, workSize } from "./runPipeline.ts";
+
+const W = 256;
+const H = 192;
+// Planes between focus positions (0.4 D apart, ≈2.7 px of blur each step at this width), so
+// the answer needs sub-frame interpolation.
+const NEAR = 0.625;
+const FAR = 1.25;
+const FOCUS = [2.2, 1.8, 1.4, 1.0, 0.6, 0.4].map((d) => 1 / d);
+/**
+ * Focus breathing: frame k sees the scene magnified by 1 + ZOOM[k]. No frame is left
+ * unresampled, so none is sharper than the others for a reason other than focus.
+ */
+const ZOOM = [0.015, 0.009, 0.003, -0.003, -0.009, -0.015];
+const REF = 2;
+
+/**
+ * A band-limited procedural texture (random sinusoids, below Nyquist) evaluated at exact scene
+ * coordinates: magnifying it needs no resampling, which would blur some frames and not others.
+ */
+function sceneTexture(zoom: number): Float32Array {
+  const rnd = mulberry32(11);
+  const waves = Array.from({ length: 40 }, () => {
+    const f = 0.05 + 0.3 * rnd();
+    const th = 2 * Math.PI * rnd();
+    return {
+      kx: 2 * Math.PI * f * Math.cos(th),
+      ky: 2 * Math.PI * f * Math.sin(th),
+      ph: 2 * Math.PI * rnd(),
+      amp: 0.4 / 40 + (0.4 * rnd()) / 40,
+    };
+  });
+  const out = new Float32Array(W * H * 3);
+  const cx = (W - 1) / 2;
+  const cy = (H - 1) / 2;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const sx = cx + (1 + zoom) * (x - cx);
+      const sy = cy + (1 + zoom) * (y - cy);
+      let v = 0.5;
+      for (const w of waves) v += w.amp * Math.sin(w.kx * sx + w.ky * sy + w.ph);
+      out.fill(v, 3 * (y * W + x), 3 * (y * W + x) + 3);
+    }
+  }
+  return out;
+}
+
+async function twoPlaneStack(): Promise<Uint8Array[]> {
+  return Promise.all(
+    FOCUS.map(async (f, k) => {
+      const zoom = ZOOM[k]!;
+      const cx = (W - 1) / 2;
+      // The seam between the planes sits at the scene's centre line, magnified like the texture.
+      const depth = {
+        width: W,
+        height: H,
+        data: new Float32Array(W * H).map((_, i) =>
+          cx + (1 + zoom) * ((i % W) - cx) < W / 2 ? NEAR : FAR,
+        ),
+      };
+      return encodeRgb(
+        renderDefocus(
+          { width: W, height: H, data: sceneTexture(zoom) },
+          depth,
+          LARGE_APERTURE_LENS,
+          f,
+        ),
+        "png",
+      );
+    }),
+  );
+}
+
+describe("runPipeline (dff)", async () => {
+  const frames = await twoPlaneStack();
+  const capture = {
+    version: 1 as const,
+    reference: REF,
+    frames: FOCUS.map((f, k) => ({ file: `f${k}.png`, focusDistance: f })),
+  };
+
+  it("registers focus breathing and recovers both planes' depths", async () => {
+    // Metadata order need not be focus order: shuffle it.
+    const order = [3, 0, 5, 1, 4, 2];
+    const shuffled = {
+      version: 1 as const,
+      reference: order.indexOf(REF),
+      frames: order.map((k) => capture.frames[k]!),
+    };
+    const out = await runPipeline(
+      memorySource(
+        shuffled,
+        order.map((k) => frames[k]!),
+      ),
+    );
+    const result = ResultSchema.parse(out.result);
+    expect(result.referenceFrame).toBe(order.indexOf(REF));
+    for (const r of result.registration) {
+      const k = order[r.frame]!;
+      expect(r.trusted).toBe(true);
+      // Frame k shows the scene point (1 + zoom_k)·x at x: the reference pixel x maps to
+      // (1 + zoom_ref)/(1 + zoom_k)·x in frame k.
+      expect(Math.abs(r.scale - (1 + ZOOM[REF]!) / (1 + ZOOM[k]!))).toBeLessThan(0.001);
+      expect(r.ncc).toBeGreaterThanOrEqual(r.nccIdentity);
+    }
+    const left: number[] = [];
+    const right: number[] = [];
+    for (let y = 15; y < H - 15; y++) {
+      for (let x = 15; x < W - 15; x++) {
+        if (x < W / 2 - 15) left.push(out.depth.data[y * W + x]!);
+        if (x > W / 2 + 15) right.push(out.depth.data[y * W + x]!);
+      }
+    }
+    expect(Math.abs(median(left) / NEAR - 1)).toBeLessThan(0.05);
+    expect(Math.abs(median(right) / FAR - 1)).toBeLessThan(0.05);
+    expect(result.coverage).toBeGreaterThan(0.3);
+    expect(Object.keys(result.timingsMs)).toEqual(
+      expect.arrayContaining(["decode", "registration", "dff", "total"]),
+    );
+    expect(out.allInFocus.data.length).toBe(W * H * 3);
+  });
+
+  it("rejects frames of different sizes, naming both", async () => {
+    const small = await encodeRaw(texture(W / 2, H / 2), W / 2, H / 2, "png");
+    const src = memorySource(
+      {
+        version: 1,
+        frames: [
+          { file: "a.png", focusDistance: 0.5 },
+          { file: "b.png", focusDistance: 1 },
+        ],
+      },
+      [frames[0]!, small],
+    );
+    await expect(runPipeline(src)).rejects.toMatchObject({
+      code: "frame_size_mismatch",
+      message: `frame 1 (b.png) is ${W / 2}×${H / 2} but frame 0 (a.png) is ${W}×${H}`,
+    });
+  });
+
+  it("refuses stages that do not exist yet instead of faking them", async () => {
+    await expect(
+      runPipeline(memorySource(capture, frames), { stage: "full" }),
+    ).rejects.toMatchObject({ code: "invalid_argument" });
+  });
+
+  it("works at a reduced resolution under the pixel budget", async () => {
+    const out = await runPipeline(memorySource(capture, frames), { maxWorkPixels: (W * H) / 4 });
+    expect([out.result.width, out.result.height]).toEqual([W / 2, H / 2]);
+    expect([out.result.sourceWidth, out.result.sourceHeight]).toEqual([W, H]);
+  });
+});
+
+describe("workSize", () => {
+  it("keeps the aspect ratio and never upscales", () => {
+    expect(workSize({ width: 4080, height: 3072 }, 3_200_000)).toEqual({
+      width: 2062,
+      height: 1552,
+    });
+    expect(workSize({ width: 640, height: 480 }, 3_200_000)).toEqual({ width: 640, height: 480 });
+  });
+});

@@ -1,0 +1,238 @@
+import { focusDiopters, referenceIndex } from "#shared/capture/parse.ts";
+import type { Stage } from "#shared/capture/schema.ts";
+import { DffAccumulator } from "#shared/dff/accumulator.ts";
+import { defaultWindowRadius, focusMeasure } from "#shared/dff/focusMeasure.ts";
+import { HybridDepthError } from "#shared/errors.ts";
+import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
+import {
+  IDENTITY,
+  type Similarity,
+  similarityRotation,
+  similarityScale,
+  warpSimilarity,
+} from "#shared/image/warp.ts";
+import {
+  CONFIDENT_THRESHOLD,
+  type FrameRegistration,
+  type PipelineResult,
+} from "#shared/pipeline/result.ts";
+import { PIPELINE_VERSION } from "#shared/pipeline/version.ts";
+import { type Registration, registerSimilarity } from "#shared/registration/similarity.ts";
+import type { CaptureSource } from "../capture/captureSource.ts";
+import {
+  DEFAULT_MAX_FRAME_PIXELS,
+  decodeRgb,
+  type ImageSize,
+  probeImage,
+} from "../io/decodeImage.ts";
+
+export interface PipelineOptions {
+  stage: Stage;
+  /** Frames are resampled so that width × height stays at or under this. */
+  maxWorkPixels: number;
+  /** Frames larger than this are rejected outright. */
+  maxFramePixels: number;
+  /** Register frames to the reference (off only for stacks known to be aligned). */
+  register: boolean;
+  /** Focus-measure window radius in work pixels; default scales with the image. */
+  windowRadius?: number;
+}
+
+/** 3.2 MP (e.g. 2048×1536): the phone stack's finest detail at a bounded memory (~0.4 GB). */
+export const DEFAULT_MAX_WORK_PIXELS = 3_200_000;
+
+export const DEFAULT_PIPELINE: PipelineOptions = {
+  stage: "dff",
+  maxWorkPixels: DEFAULT_MAX_WORK_PIXELS,
+  maxFramePixels: DEFAULT_MAX_FRAME_PIXELS,
+  register: true,
+};
+
+export interface PipelineOutput {
+  depth: Plane;
+  confidence: Plane;
+  allInFocus: RgbImage;
+  reference: RgbImage;
+  result: PipelineResult;
+}
+
+/** Stages that exist today; `aligned` and `full` arrive with the prior (core part 2). */
+export const AVAILABLE_STAGES: readonly Stage[] = ["dff"];
+
+/** Runs the pipeline on one capture: decode → register → depth from focus. */
+export async function runPipeline(
+  source: CaptureSource,
+  opts: Partial<PipelineOptions> = {},
+): Promise<PipelineOutput> {
+  const o: PipelineOptions = { ...DEFAULT_PIPELINE, ...opts };
+  if (!AVAILABLE_STAGES.includes(o.stage)) {
+    throw new HybridDepthError(
+      "INVALID_ARGUMENT",
+      `stage "${o.stage}" is not available yet (available: ${AVAILABLE_STAGES.join(", ")})`,
+    );
+  }
+  const { capture } = source;
+  const timings: Record<string, number> = { decode: 0, registration: 0, dff: 0 };
+  const started = performance.now();
+  const time = async <T>(stage: string, f: () => T | Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await f();
+    } finally {
+      timings[stage] = (timings[stage] ?? 0) + performance.now() - t;
+    }
+  };
+
+  const sourceSize = await time("decode", () => probeFrames(source, o.maxFramePixels));
+  const work = workSize(sourceSize, o.maxWorkPixels);
+  const diopters = focusDiopters(capture);
+  const order = Array.from(diopters.keys()).sort((a, b) => diopters[a]! - diopters[b]!);
+  const refIdx = referenceIndex(capture);
+  const frameName = (i: number) => `frame ${i} (${capture.frames[i]!.file})`;
+  const decode = async (i: number) =>
+    decodeRgb(await source.readFrame(i), frameName(i), work, o.maxFramePixels);
+
+  const reference = await time("decode", () => decode(refIdx));
+  const refGray = toGray(reference);
+  const acc = new DffAccumulator(
+    work.width,
+    work.height,
+    order.map((i) => diopters[i]!),
+  );
+  const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
+  const registrations: FrameRegistration[] = [];
+  const warnings: string[] = [];
+
+  for (const i of order) {
+    const rgb = i === refIdx ? reference : await time("decode", () => decode(i));
+    const gray = i === refIdx ? refGray : toGray(rgb);
+    let reg: Registration = {
+      transform: { ...IDENTITY },
+      trusted: true,
+      ncc: 1,
+      nccIdentity: 1,
+      residual: 0,
+    };
+    if (i !== refIdx && o.register) {
+      reg = await time("registration", () => registerSimilarity(refGray, gray));
+      if (!reg.trusted)
+        warnings.push(
+          `${frameName(i)}: registration not trusted (${reg.reason}); frame used unaligned`,
+        );
+    }
+    registrations.push(describeRegistration(i, capture.frames[i]!.file, diopters[i]!, reg));
+    // Focus is measured on the frame as captured and the smooth focus map is warped, never the
+    // image: resampling an image low-passes it and would bias every warped frame towards "blurred".
+    let focus = await time("dff", () => focusMeasure(gray, radius));
+    let color = rgb.data;
+    if (!isIdentity(reg.transform)) {
+      await time("registration", () => {
+        focus = warpSimilarity(focus, work.width, work.height, 1, reg.transform);
+        color = warpSimilarity(rgb.data, work.width, work.height, 3, reg.transform);
+      });
+    }
+    await time("dff", () => acc.add(focus, color));
+  }
+  const dff = await time("dff", () => acc.finish());
+  clampDepth(dff.depth.data, capture.depthRange);
+
+  let confident = 0;
+  for (const c of dff.confidence.data) if (c >= CONFIDENT_THRESHOLD) confident++;
+  const coverage = confident / dff.confidence.data.length;
+  if (coverage < 0.05)
+    warnings.push(
+      `only ${(coverage * 100).toFixed(1)}% of pixels have a confident focus peak: little texture or too little defocus`,
+    );
+  timings.total = performance.now() - started;
+
+  const focusM = Array.from(diopters, (d) => 1 / d);
+  const result: PipelineResult = {
+    pipelineVersion: PIPELINE_VERSION,
+    stage: o.stage,
+    width: work.width,
+    height: work.height,
+    sourceWidth: sourceSize.width,
+    sourceHeight: sourceSize.height,
+    referenceFrame: refIdx,
+    focusDistancesM: focusM,
+    depthRangeM: capture.depthRange ?? { min: Math.min(...focusM), max: Math.max(...focusM) },
+    scale: null,
+    shift: null,
+    model: null,
+    coverage,
+    timingsMs: Object.fromEntries(
+      Object.entries(timings).map(([k, v]) => [k, Math.round(v * 10) / 10]),
+    ),
+    registration: registrations.sort((a, b) => a.frame - b.frame),
+    warnings,
+  };
+  return {
+    depth: dff.depth,
+    confidence: dff.confidence,
+    allInFocus: dff.allInFocus,
+    reference,
+    result,
+  };
+}
+
+/** Reads every frame's header: all must be JPEG/PNG of one size within the pixel limit. */
+async function probeFrames(source: CaptureSource, maxPixels: number): Promise<ImageSize> {
+  const { frames } = source.capture;
+  let first: ImageSize | undefined;
+  for (let i = 0; i < frames.length; i++) {
+    const size = await probeImage(
+      await source.readFrame(i),
+      `frame ${i} (${frames[i]!.file})`,
+      maxPixels,
+    );
+    if (!first) first = size;
+    else if (size.width !== first.width || size.height !== first.height) {
+      throw new HybridDepthError(
+        "FRAME_SIZE_MISMATCH",
+        `frame ${i} (${frames[i]!.file}) is ${size.width}×${size.height} but frame 0 (${frames[0]!.file}) is ${first.width}×${first.height}`,
+      );
+    }
+  }
+  return first!;
+}
+
+/** The largest size of the source's aspect ratio with at most `maxPixels` pixels (never upscaled). */
+export function workSize(src: ImageSize, maxPixels: number): ImageSize {
+  const f = Math.min(1, Math.sqrt(maxPixels / (src.width * src.height)));
+  return {
+    width: Math.max(1, Math.round(src.width * f)),
+    height: Math.max(1, Math.round(src.height * f)),
+  };
+}
+
+function isIdentity(t: Similarity): boolean {
+  return t.a === 0 && t.b === 0 && t.tx === 0 && t.ty === 0;
+}
+
+function clampDepth(depth: Float32Array, range: { min: number; max: number } | undefined): void {
+  if (!range) return;
+  for (let i = 0; i < depth.length; i++)
+    depth[i] = Math.min(range.max, Math.max(range.min, depth[i]!));
+}
+
+function describeRegistration(
+  frame: number,
+  file: string,
+  diopter: number,
+  r: Registration,
+): FrameRegistration {
+  const round = (v: number, k = 4) => Math.round(v * 10 ** k) / 10 ** k;
+  return {
+    frame,
+    file,
+    focusDistanceM: round(1 / diopter),
+    scale: round(similarityScale(r.transform), 5),
+    rotationDeg: round((similarityRotation(r.transform) * 180) / Math.PI, 3),
+    shiftPx: [round(r.transform.tx, 2), round(r.transform.ty, 2)],
+    ncc: round(r.ncc),
+    nccIdentity: round(r.nccIdentity),
+    residual: round(r.residual, 5),
+    trusted: r.trusted,
+    ...(r.reason ? { reason: r.reason } : {}),
+  };
+}
