@@ -5,12 +5,36 @@
  */
 export const ERRORS = {
   INVALID_CAPTURE: { status: 400, code: "invalid_capture", message: "Capture metadata is invalid" },
-  FRAME_MISSING: { status: 400, code: "frame_missing", message: "A frame listed in the capture is missing" },
-  FRAME_UNREADABLE: { status: 422, code: "frame_unreadable", message: "A frame is not a readable JPEG or PNG image" },
-  FRAME_SIZE_MISMATCH: { status: 422, code: "frame_size_mismatch", message: "Frames differ in size" },
-  FRAME_TOO_LARGE: { status: 413, code: "frame_too_large", message: "A frame has more pixels than allowed" },
-  CAPTURE_NOT_FOUND: { status: 404, code: "capture_not_found", message: "No capture at that location" },
-  GROUND_TRUTH_MISSING: { status: 400, code: "ground_truth_missing", message: "The capture has no gt_depth.png to evaluate against" },
+  FRAME_MISSING: {
+    status: 400,
+    code: "frame_missing",
+    message: "A frame listed in the capture is missing",
+  },
+  FRAME_UNREADABLE: {
+    status: 422,
+    code: "frame_unreadable",
+    message: "A frame is not a readable JPEG or PNG image",
+  },
+  FRAME_SIZE_MISMATCH: {
+    status: 422,
+    code: "frame_size_mismatch",
+    message: "Frames differ in size",
+  },
+  FRAME_TOO_LARGE: {
+    status: 413,
+    code: "frame_too_large",
+    message: "A frame has more pixels than allowed",
+  },
+  CAPTURE_NOT_FOUND: {
+    status: 404,
+    code: "capture_not_found",
+    message: "No capture at that location",
+  },
+  GROUND_TRUTH_MISSING: {
+    status: 400,
+    code: "ground_truth_missing",
+    message: "The capture has no gt_depth.png to evaluate against",
+  },
   INVALID_ARGUMENT: { status: 400, code: "invalid_argument", message: "An argument is invalid" },
 } as const;
 

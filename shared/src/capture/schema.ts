@@ -15,7 +15,9 @@ const frameFileName = z
   .refine((f) => !/[/\\]/.test(f) && f !== "." && f !== "..", {
     message: "frame file must be a plain file name, not a path",
   })
-  .refine((f) => /\.(jpe?g|png)$/i.test(f), { message: "frame file must end in .jpg, .jpeg or .png" });
+  .refine((f) => /\.(jpe?g|png)$/i.test(f), {
+    message: "frame file must end in .jpg, .jpeg or .png",
+  });
 
 const positiveFinite = (what: string) =>
   z

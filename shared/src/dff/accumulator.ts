@@ -32,9 +32,11 @@ export class DffAccumulator {
 
   /** `diopters`: focus positions, strictly ascending, one per frame to be added. */
   constructor(width: number, height: number, diopters: ArrayLike<number>) {
-    if (diopters.length < 2 || diopters.length > 255) throw new RangeError("DFF needs 2–255 frames");
+    if (diopters.length < 2 || diopters.length > 255)
+      throw new RangeError("DFF needs 2–255 frames");
     for (let k = 1; k < diopters.length; k++) {
-      if (!(diopters[k]! > diopters[k - 1]!)) throw new RangeError("focus positions must be strictly ascending in diopters");
+      if (!(diopters[k]! > diopters[k - 1]!))
+        throw new RangeError("focus positions must be strictly ascending in diopters");
     }
     this.width = width;
     this.height = height;
@@ -53,9 +55,11 @@ export class DffAccumulator {
   /** Adds the next frame's focus measure and (registered) colour. */
   add(focus: Float32Array, rgb: Float32Array): void {
     const n = this.width * this.height;
-    if (focus.length !== n || rgb.length !== 3 * n) throw new RangeError("frame size differs from the accumulator's");
+    if (focus.length !== n || rgb.length !== 3 * n)
+      throw new RangeError("frame size differs from the accumulator's");
     const k = this.added;
-    if (k >= this.diopters.length) throw new RangeError("more frames added than focus positions given");
+    if (k >= this.diopters.length)
+      throw new RangeError("more frames added than focus positions given");
     const { best, beforeBest, afterBest, last, sum, min, bestIdx, aif } = this;
     for (let i = 0; i < n; i++) {
       const f = focus[i]!;
@@ -92,7 +96,14 @@ export class DffAccumulator {
       const fb = this.best[i]!;
       let pos = x[k]!;
       if (k > 0 && k < K - 1) {
-        pos = gaussianPeak(x[k - 1]!, this.beforeBest[i]!, x[k]!, fb, x[k + 1]!, this.afterBest[i]!).position;
+        pos = gaussianPeak(
+          x[k - 1]!,
+          this.beforeBest[i]!,
+          x[k]!,
+          fb,
+          x[k + 1]!,
+          this.afterBest[i]!,
+        ).position;
       }
       depth[i] = 1 / pos;
       const mean = this.sum[i]! / K;

@@ -19,7 +19,9 @@ export function focusMeasure(
       const xm = x > 0 ? x - 1 : x + 1 < w ? x + 1 : x;
       const xp = x < w - 1 ? x + 1 : x > 0 ? x - 1 : x;
       const c2 = 2 * d[y * w + x]!;
-      const v = Math.abs(c2 - d[y * w + xm]! - d[y * w + xp]!) + Math.abs(c2 - d[ym * w + x]! - d[yp * w + x]!);
+      const v =
+        Math.abs(c2 - d[y * w + xm]! - d[y * w + xp]!) +
+        Math.abs(c2 - d[ym * w + x]! - d[yp * w + x]!);
       ml[y * w + x] = v * v;
     }
   }

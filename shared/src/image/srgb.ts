@@ -4,7 +4,7 @@ export function srgbToLinear(v: number): number {
 }
 
 export function linearToSrgb(v: number): number {
-  const c = v < 0 ? 0 : v > 1 ? 1 : v;
+  const c = v < 0 ? 0 : Math.min(v, 1);
   return c <= 0.0031308 ? 12.92 * c : 1.055 * c ** (1 / 2.4) - 0.055;
 }
 

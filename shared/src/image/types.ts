@@ -14,7 +14,8 @@ export interface RgbImage {
 
 export function plane(width: number, height: number, data?: Float32Array): Plane {
   const d = data ?? new Float32Array(width * height);
-  if (d.length !== width * height) throw new RangeError(`plane data has ${d.length} values, want ${width * height}`);
+  if (d.length !== width * height)
+    throw new RangeError(`plane data has ${d.length} values, want ${width * height}`);
   return { width, height, data: d };
 }
 
@@ -23,6 +24,7 @@ export function toGray(rgb: RgbImage): Plane {
   const n = rgb.width * rgb.height;
   const out = new Float32Array(n);
   const s = rgb.data;
-  for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = 0.299 * s[j]! + 0.587 * s[j + 1]! + 0.114 * s[j + 2]!;
+  for (let i = 0, j = 0; i < n; i++, j += 3)
+    out[i] = 0.299 * s[j]! + 0.587 * s[j + 1]! + 0.114 * s[j + 2]!;
   return plane(rgb.width, rgb.height, out);
 }

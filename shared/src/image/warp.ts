@@ -50,10 +50,10 @@ export function warpSimilarity(
       let sy = cy + t.b * dx + m * dy + t.ty;
       const inside = sx >= 0 && sy >= 0 && sx <= width - 1 && sy <= height - 1;
       if (valid) valid[y * width + x] = inside ? 1 : 0;
-      sx = sx < 0 ? 0 : sx > width - 1 ? width - 1 : sx;
-      sy = sy < 0 ? 0 : sy > height - 1 ? height - 1 : sy;
-      const x0 = Math.min(Math.floor(sx), width - 2 < 0 ? 0 : width - 2);
-      const y0 = Math.min(Math.floor(sy), height - 2 < 0 ? 0 : height - 2);
+      sx = sx < 0 ? 0 : Math.min(sx, width - 1);
+      sy = sy < 0 ? 0 : Math.min(sy, height - 1);
+      const x0 = Math.min(Math.floor(sx), Math.max(width - 2, 0));
+      const y0 = Math.min(Math.floor(sy), Math.max(height - 2, 0));
       const fx = sx - x0;
       const fy = sy - y0;
       const x1 = Math.min(x0 + 1, width - 1);

@@ -10,7 +10,8 @@ export function solveLinear(A: Float64Array, b: Float64Array, n: number): Float6
   const tiny = scale * 1e-13;
   for (let col = 0; col < n; col++) {
     let piv = col;
-    for (let r = col + 1; r < n; r++) if (Math.abs(m[r * n + col]!) > Math.abs(m[piv * n + col]!)) piv = r;
+    for (let r = col + 1; r < n; r++)
+      if (Math.abs(m[r * n + col]!) > Math.abs(m[piv * n + col]!)) piv = r;
     if (!(Math.abs(m[piv * n + col]!) > tiny)) return undefined;
     if (piv !== col) {
       for (let k = 0; k < n; k++) {

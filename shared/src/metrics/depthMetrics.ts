@@ -65,7 +65,11 @@ export function depthMetrics(
 }
 
 /** Mask of the `fraction` most confident pixels among those where `eligible` is set. */
-export function topConfidentMask(confidence: Float32Array, fraction: number, eligible?: Uint8Array): Uint8Array {
+export function topConfidentMask(
+  confidence: Float32Array,
+  fraction: number,
+  eligible?: Uint8Array,
+): Uint8Array {
   const idx: number[] = [];
   for (let i = 0; i < confidence.length; i++) if (!eligible || eligible[i]) idx.push(i);
   idx.sort((a, b) => confidence[b]! - confidence[a]!);

@@ -16,7 +16,12 @@ export function cocDiameterMm(depthM: number, focusM: number, lens: ThinLens): n
 }
 
 /** The same, in pixels of an image `imageWidthPx` wide covering the sensor width. */
-export function cocDiameterPx(depthM: number, focusM: number, lens: ThinLens, imageWidthPx: number): number {
+export function cocDiameterPx(
+  depthM: number,
+  focusM: number,
+  lens: ThinLens,
+  imageWidthPx: number,
+): number {
   return (cocDiameterMm(depthM, focusM, lens) / lens.sensorWidthMm) * imageWidthPx;
 }
 

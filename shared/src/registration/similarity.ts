@@ -1,5 +1,3 @@
-import { solveLinear } from "../math/solve.ts";
-import { median } from "../math/stats.ts";
 import { gaussianBlur } from "../image/boxFilter.ts";
 import { buildPyramid } from "../image/pyramid.ts";
 import type { Plane } from "../image/types.ts";
@@ -10,6 +8,8 @@ import {
   similarityScale,
   warpSimilarity,
 } from "../image/warp.ts";
+import { solveLinear } from "../math/solve.ts";
+import { median } from "../math/stats.ts";
 
 export interface RegistrationOptions {
   /** Coarsest level's short side, px. */
@@ -63,7 +63,11 @@ export function registerSimilarity(
   const movPyr = buildPyramid(moving, o.minSide);
   // Finest level used: the first whose long side fits maxSide.
   let finest = 0;
-  while (finest < refPyr.length - 1 && Math.max(refPyr[finest]!.width, refPyr[finest]!.height) > o.maxSide) finest++;
+  while (
+    finest < refPyr.length - 1 &&
+    Math.max(refPyr[finest]!.width, refPyr[finest]!.height) > o.maxSide
+  )
+    finest++;
 
   let t: Similarity = { ...IDENTITY };
   const coarsest = refPyr.length - 1;
@@ -86,15 +90,35 @@ export function registerSimilarity(
   else if (Math.abs(s - 1) > o.maxScaleChange) reason = `implausible zoom ${s.toFixed(3)}`;
   else if (Math.hypot(full.tx, full.ty) > o.maxShiftFraction * long)
     reason = `implausible shift ${Math.hypot(full.tx, full.ty).toFixed(1)} px`;
-  else if (fit.ncc < identityFit.ncc - NCC_TOLERANCE) reason = "alignment matched worse than no alignment";
+  else if (fit.ncc < identityFit.ncc - NCC_TOLERANCE)
+    reason = "alignment matched worse than no alignment";
   if (reason) {
-    return { transform: { ...IDENTITY }, trusted: false, ncc: identityFit.ncc, nccIdentity: identityFit.ncc, residual: identityFit.residual, reason };
+    return {
+      transform: { ...IDENTITY },
+      trusted: false,
+      ncc: identityFit.ncc,
+      nccIdentity: identityFit.ncc,
+      residual: identityFit.residual,
+      reason,
+    };
   }
   // Within tolerance of identity (an already aligned stack): keep identity, no resampling blur.
   if (fit.ncc <= identityFit.ncc) {
-    return { transform: { ...IDENTITY }, trusted: true, ncc: identityFit.ncc, nccIdentity: identityFit.ncc, residual: identityFit.residual };
+    return {
+      transform: { ...IDENTITY },
+      trusted: true,
+      ncc: identityFit.ncc,
+      nccIdentity: identityFit.ncc,
+      residual: identityFit.residual,
+    };
   }
-  return { transform: full, trusted: true, ncc: fit.ncc, nccIdentity: identityFit.ncc, residual: fit.residual };
+  return {
+    transform: full,
+    trusted: true,
+    ncc: fit.ncc,
+    nccIdentity: identityFit.ncc,
+    residual: fit.residual,
+  };
 }
 
 /** An estimate may match up to this much worse than identity (noise) before it is distrusted. */
@@ -171,8 +195,8 @@ function refine(ref: Plane, mov: Plane, start: Similarity, maxIterations: number
         const iy = gain * warped[3 * i + 2]!;
         const r = resid[i]!;
         const wt = Math.abs(r) <= k ? 1 : k / Math.abs(r);
-        J[0] = ((ix * dx + iy * dy) / norm);
-        J[1] = ((-ix * dy + iy * dx) / norm);
+        J[0] = (ix * dx + iy * dy) / norm;
+        J[1] = (-ix * dy + iy * dx) / norm;
         J[2] = ix;
         J[3] = iy;
         J[4] = warped[3 * i]!;

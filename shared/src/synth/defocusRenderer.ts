@@ -26,7 +26,10 @@ export function renderDefocus(
 ): RgbImage {
   const { width: w, height: h } = sharpLinear;
   const n = w * h;
-  const slices = sliceByDiopter(depthM, options.layers ?? defaultLayerCount(depthM, lens, [focusM], w));
+  const slices = sliceByDiopter(
+    depthM,
+    options.layers ?? defaultLayerCount(depthM, lens, [focusM], w),
+  );
   const accC = new Float32Array(3 * n);
   const accA = new Float32Array(n);
   const chan = new Float32Array(n);
@@ -41,7 +44,8 @@ export function renderDefocus(
       chan.fill(0);
       for (const i of s.pixels) chan[i] = sharpLinear.data[3 * i + c]!;
       gaussianBlur(chan, w, h, sigma, blurred);
-      for (let i = 0; i < n; i++) accC[3 * i + c] = blurred[i]! + (1 - alpha[i]!) * accC[3 * i + c]!;
+      for (let i = 0; i < n; i++)
+        accC[3 * i + c] = blurred[i]! + (1 - alpha[i]!) * accC[3 * i + c]!;
     }
     for (let i = 0; i < n; i++) accA[i] = alpha[i]! + (1 - alpha[i]!) * accA[i]!;
   }
@@ -65,7 +69,10 @@ function sliceByDiopter(depthM: Plane, layers: number): Slice[] {
   const counts = new Int32Array(layers);
   const idx = new Int32Array(depthM.data.length);
   for (let i = 0; i < depthM.data.length; i++) {
-    const k = Math.min(layers - 1, Math.max(0, Math.floor(((1 / depthM.data[i]! - lo) / span) * layers)));
+    const k = Math.min(
+      layers - 1,
+      Math.max(0, Math.floor(((1 / depthM.data[i]! - lo) / span) * layers)),
+    );
     idx[i] = k;
     counts[k]!++;
   }
@@ -90,7 +97,8 @@ function diopterRange(depthM: Plane): { lo: number; hi: number } {
   let lo = Number.POSITIVE_INFINITY;
   let hi = 0;
   for (const d of depthM.data) {
-    if (!(d > 0) || !Number.isFinite(d)) throw new RangeError("render needs a hole-free positive depth map");
+    if (!(d > 0) || !Number.isFinite(d))
+      throw new RangeError("render needs a hole-free positive depth map");
     const D = 1 / d;
     if (D < lo) lo = D;
     if (D > hi) hi = D;
@@ -99,11 +107,22 @@ function diopterRange(depthM: Plane): { lo: number; hi: number } {
 }
 
 /** Enough layers that neighbouring slices' blur differs by under ~0.75 px at any focus given. */
-export function defaultLayerCount(depthM: Plane, lens: ThinLens, focusM: readonly number[], widthPx: number): number {
+export function defaultLayerCount(
+  depthM: Plane,
+  lens: ThinLens,
+  focusM: readonly number[],
+  widthPx: number,
+): number {
   const { lo, hi } = diopterRange(depthM);
   let span = 0;
   for (const f of focusM) {
-    span = Math.max(span, Math.abs(cocDiameterPx(1 / hi, f, lens, widthPx) - cocDiameterPx(1 / Math.max(lo, 1e-6), f, lens, widthPx)));
+    span = Math.max(
+      span,
+      Math.abs(
+        cocDiameterPx(1 / hi, f, lens, widthPx) -
+          cocDiameterPx(1 / Math.max(lo, 1e-6), f, lens, widthPx),
+      ),
+    );
   }
   return Math.min(MAX_LAYERS, Math.max(MIN_LAYERS, Math.ceil(span / 0.75)));
 }
@@ -115,7 +134,11 @@ export function defaultLayerCount(depthM: Plane, lens: ThinLens, focusM: readonl
 export function fillDepthHoles(depth: Plane): Plane {
   const { width: w, height: h, data } = depth;
   let any = false;
-  for (const d of data) if (d > 0) { any = true; break; }
+  for (const d of data)
+    if (d > 0) {
+      any = true;
+      break;
+    }
   if (!any) throw new RangeError("depth map has no valid pixel");
   const out = Float32Array.from(data);
   if (out.every((d) => d > 0)) return { width: w, height: h, data: out };
@@ -133,20 +156,25 @@ function pushPull(d: Float32Array, w: number, h: number): Float32Array {
     for (let x = 0; x < w2; x++) {
       let s = 0;
       let c = 0;
-      for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) {
-        const xx = 2 * x + dx;
-        const yy = 2 * y + dy;
-        if (xx < w && yy < h && d[yy * w + xx]! > 0) { s += d[yy * w + xx]!; c++; }
-      }
+      for (let dy = 0; dy < 2; dy++)
+        for (let dx = 0; dx < 2; dx++) {
+          const xx = 2 * x + dx;
+          const yy = 2 * y + dy;
+          if (xx < w && yy < h && d[yy * w + xx]! > 0) {
+            s += d[yy * w + xx]!;
+            c++;
+          }
+        }
       small[y * w2 + x] = c ? s / c : 0;
     }
   }
   const filled = pushPull(small, w2, h2);
   const out = Float32Array.from(d);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const i = y * w + x;
-    if (!(out[i]! > 0)) out[i] = filled[(y >> 1) * w2 + (x >> 1)]!;
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (!(out[i]! > 0)) out[i] = filled[(y >> 1) * w2 + (x >> 1)]!;
+    }
   return out;
 }
 
@@ -154,7 +182,8 @@ function pushPull(d: Float32Array, w: number, h: number): Float32Array {
 export function focusSweep(depthM: Plane, frames: number): number[] {
   const sample: number[] = [];
   const step = Math.max(1, Math.floor(depthM.data.length / 50000));
-  for (let i = 0; i < depthM.data.length; i += step) if (depthM.data[i]! > 0) sample.push(1 / depthM.data[i]!);
+  for (let i = 0; i < depthM.data.length; i += step)
+    if (depthM.data[i]! > 0) sample.push(1 / depthM.data[i]!);
   sample.sort((a, b) => a - b);
   const far = sample[Math.floor(0.02 * (sample.length - 1))]!;
   const near = sample[Math.floor(0.98 * (sample.length - 1))]!;
