@@ -7,7 +7,7 @@ import { decodeNpyFloat32 } from "#shared/format/npy.ts";
 import { ResultSchema } from "#shared/pipeline/result.ts";
 import { tempDir } from "../gpu-service/src/testing/fixtures.ts";
 import { runCli } from "./helpers/runCli.ts";
-import { BUNDLED_SAMPLE } from "./helpers/sharedData.ts";
+import { BUNDLED_SAMPLE, hasSharedModels } from "./helpers/sharedData.ts";
 
 describe("hybriddepth CLI on the bundled sample", () => {
   it("fuse writes every output, consistent with each other", async () => {
@@ -15,7 +15,8 @@ describe("hybriddepth CLI on the bundled sample", () => {
     const r = await runCli(["fuse", BUNDLED_SAMPLE, "--out", out]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/redwood-00000: dff depth 640×480 from 5 frames/);
+    const stage = hasSharedModels ? "full" : "dff";
+    expect(r.stdout).toMatch(new RegExp(`redwood-00000: ${stage} depth 640×480 from 5 frames`));
     for (const f of [
       "depth.png",
       "depth.npy",
@@ -27,7 +28,8 @@ describe("hybriddepth CLI on the bundled sample", () => {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
     const result = ResultSchema.parse(JSON.parse(await readFile(join(out, "result.json"), "utf8")));
-    expect(result.stage).toBe("dff");
+    expect(result.stage).toBe(stage);
+    expect(result.model).toBe(hasSharedModels ? "pydnet-pp" : null);
     expect(result.registration).toHaveLength(5);
     const png = decode(await readFile(join(out, "depth.png")));
     expect([png.width, png.height, png.depth, png.channels]).toEqual([640, 480, 16, 1]);
@@ -36,17 +38,15 @@ describe("hybriddepth CLI on the bundled sample", () => {
     // The PNG holds the same depth in millimetres.
     for (let i = 0; i < npy.data.length; i += 997)
       expect(Math.abs(png.data[i]! - npy.data[i]! * 1000)).toBeLessThanOrEqual(0.5);
-    // DFF depth lies within the focus range.
-    const lo = Math.min(...result.focusDistancesM);
-    const hi = Math.max(...result.focusDistancesM);
+    // Depth lies within the range result.json reports.
     for (let i = 0; i < npy.data.length; i += 101) {
-      expect(npy.data[i]).toBeGreaterThanOrEqual(lo - 1e-4);
-      expect(npy.data[i]).toBeLessThanOrEqual(hi + 1e-4);
+      expect(npy.data[i]).toBeGreaterThanOrEqual(result.depthRangeM.min - 1e-4);
+      expect(npy.data[i]).toBeLessThanOrEqual(result.depthRangeM.max + 1e-4);
     }
   });
 
   it("eval --json scores the capture, and its confident pixels beat all pixels", async () => {
-    const r = await runCli(["eval", BUNDLED_SAMPLE, "--json"]);
+    const r = await runCli(["eval", BUNDLED_SAMPLE, "--json", "--stage", "dff"]);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     const row = report.rows[0];
@@ -58,7 +58,7 @@ describe("hybriddepth CLI on the bundled sample", () => {
   });
 
   it("eval prints a table with every metric", async () => {
-    const r = await runCli(["eval", BUNDLED_SAMPLE]);
+    const r = await runCli(["eval", BUNDLED_SAMPLE, "--stage", "dff"]);
     expect(r.code).toBe(0);
     for (const col of ["AbsRel", "SqRel", "RMSE", "RMSElog", "δ1", "δ2", "δ3", "cov", "AbsRel@30%"])
       expect(r.stdout).toContain(col);
@@ -84,9 +84,9 @@ describe("hybriddepth CLI errors: one line, non-zero exit", () => {
       /Allowed choices are dff, aligned, full/,
     ],
     [
-      "stage not built yet",
-      ["fuse", "samples/redwood-00000", "--out", "/tmp/x", "--stage", "full"],
-      /^hybriddepth: invalid_argument: stage "full" is not available yet/,
+      "unknown model",
+      ["fuse", "samples/redwood-00000", "--out", "/tmp/x", "--model", "resnet-9000"],
+      /^hybriddepth: model_not_found: unknown model "resnet-9000" \(known: depth-anything-v2-small, pydnet-pp\)/,
     ],
     [
       "bad number",
@@ -113,6 +113,25 @@ describe("hybriddepth CLI errors: one line, non-zero exit", () => {
       expect(r.stdout).toBe("");
     });
   }
+
+  it("fuse with no prior model anywhere still writes depth from focus, with a clear warning", async () => {
+    const out = await tempDir();
+    const r = await runCli(["fuse", BUNDLED_SAMPLE, "--out", out], { MODELS_PATH: "" });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /^warning: no depth prior model found \(run npm run models:pull\); ran depth from focus only$/m,
+    );
+    const result = ResultSchema.parse(JSON.parse(await readFile(join(out, "result.json"), "utf8")));
+    expect([result.stage, result.requestedStage]).toEqual(["dff", "full"]);
+  });
+
+  it("eval of aligned/full without any prior model refuses with a reason", async () => {
+    const r = await runCli(["eval", BUNDLED_SAMPLE, "--stage", "full"], { MODELS_PATH: "" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^hybriddepth: model_not_found: stages aligned and full need a depth prior model/,
+    );
+  });
 
   it("eval without ground truth says so", async () => {
     const dir = await tempDir();

@@ -35,6 +35,11 @@ export const ERRORS = {
     code: "ground_truth_missing",
     message: "The capture has no gt_depth.png to evaluate against",
   },
+  MODEL_NOT_FOUND: {
+    status: 503,
+    code: "model_not_found",
+    message: "The requested depth prior model is not available",
+  },
   INVALID_ARGUMENT: { status: 400, code: "invalid_argument", message: "An argument is invalid" },
 } as const;
 

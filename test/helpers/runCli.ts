@@ -9,10 +9,15 @@ export interface CliRun {
 }
 
 /** Runs the real `hybriddepth` bin in a child process, as a user would. */
-export function runCli(args: readonly string[], timeoutMs = 240_000): Promise<CliRun> {
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 240_000,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, "bin", "hybriddepth.mjs"), ...args], {
       cwd: ROOT,
+      env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
       timeout: timeoutMs,
     });

@@ -3,6 +3,7 @@ import { HybridDepthError } from "#shared/errors.ts";
 import { PIPELINE_VERSION } from "#shared/pipeline/version.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { fuseCommand } from "./commands/fuse.ts";
+import { modelsCommand } from "./commands/models.ts";
 import { synthCommand } from "./commands/synth.ts";
 
 export function buildProgram(): Command {
@@ -13,13 +14,15 @@ export function buildProgram(): Command {
     .addCommand(fuseCommand())
     .addCommand(synthCommand())
     .addCommand(evalCommand())
+    .addCommand(modelsCommand())
     .exitOverride();
 }
 
 /** Runs the CLI; returns the exit code (errors print one line to stderr). */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
-  for (const c of program.commands) c.exitOverride();
+  const override = (c: Command): void => c.commands.forEach((sub) => override(sub.exitOverride()));
+  override(program);
   try {
     await program.parseAsync(argv as string[], { from: "user" });
     return 0;

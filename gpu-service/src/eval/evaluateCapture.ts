@@ -9,29 +9,37 @@ import { type PipelineOptions, runPipeline } from "../pipeline/runPipeline.ts";
 export interface EvalRow {
   capture: string;
   stage: Stage;
+  model: string | null;
   /** Over every pixel with valid ground truth. */
   all: DepthMetrics;
-  /** Over the `confidentFraction` most confident of those pixels. */
+  /** Over the `confidentFraction` pixels of highest focus confidence among those. */
   confident: DepthMetrics;
   timingsMs: Record<string, number>;
 }
 
 export const DEFAULT_CONFIDENT_FRACTION = 0.3;
 
-/** Runs one stage on a capture with `gt_depth.png` and scores it. */
+const ORDER: readonly Stage[] = ["dff", "aligned", "full"];
+
+/**
+ * Runs the pipeline once, up to the last stage asked for, and scores each asked stage's depth
+ * against the capture's gt_depth.png.
+ */
 export async function evaluateCapture(
   source: CaptureSource,
-  stage: Stage,
+  stages: readonly Stage[],
   options: Partial<PipelineOptions> = {},
   confidentFraction = DEFAULT_CONFIDENT_FRACTION,
-): Promise<EvalRow> {
+): Promise<EvalRow[]> {
   const gtBytes = await source.readGroundTruth();
-  if (!gtBytes)
+  if (!gtBytes) {
     throw new HybridDepthError(
       "GROUND_TRUTH_MISSING",
       `${source.name}: no gt_depth.png to evaluate against`,
     );
-  const out = await runPipeline(source, { ...options, stage });
+  }
+  const last = ORDER.filter((s) => stages.includes(s)).at(-1) ?? "dff";
+  const out = await runPipeline(source, { ...options, stage: last });
   const raw = await decodeGray16(gtBytes, `${source.name}/gt_depth.png`);
   const { width: w, height: h } = out.depth;
   const mm =
@@ -40,17 +48,24 @@ export async function evaluateCapture(
       : resizeNearest(raw.data, raw.width, raw.height, w, h);
   const gt = Float32Array.from(mm, (v) => v / 1000);
   const eligible = Uint8Array.from(gt, (g) => (g > 0 ? 1 : 0));
-  return {
-    capture: source.name,
-    stage,
-    all: depthMetrics(out.depth.data, gt),
-    confident: depthMetrics(
-      out.depth.data,
-      gt,
-      topConfidentMask(out.confidence.data, confidentFraction, eligible),
-    ),
-    timingsMs: out.result.timingsMs,
-  };
+  const top = topConfidentMask(out.confidence.data, confidentFraction, eligible);
+  return stages.map((stage) => {
+    const depth = out.stageDepths[stage];
+    if (!depth) {
+      throw new HybridDepthError(
+        "INVALID_ARGUMENT",
+        `${source.name}: stage ${stage} did not run (${out.result.fallbacks.join("; ")})`,
+      );
+    }
+    return {
+      capture: source.name,
+      stage,
+      model: stage === "dff" ? null : out.result.model,
+      all: depthMetrics(depth, gt),
+      confident: depthMetrics(depth, gt, top),
+      timingsMs: out.result.timingsMs,
+    };
+  });
 }
 
 /** Mean of each metric over rows (coverage and counts too). */

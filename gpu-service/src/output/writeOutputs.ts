@@ -19,10 +19,19 @@ export const OUTPUT_FILES = [
  * Writes every output of a pipeline run into `dir`: depth (uint16 mm PNG, 0 = invalid; float32
  * metres .npy), confidence (uint8), all-in-focus, preview and result.json.
  */
-export async function writeOutputs(dir: string, out: PipelineOutput): Promise<string[]> {
+export interface OutputOptions {
+  /** Also write prior.npy (the prior's relative inverse depth), when a prior ran. */
+  prior?: boolean;
+}
+
+export async function writeOutputs(
+  dir: string,
+  out: PipelineOutput,
+  options: OutputOptions = {},
+): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const { width: w, height: h } = out.depth;
-  const files: Record<(typeof OUTPUT_FILES)[number], Uint8Array | string> = {
+  const files: Record<string, Uint8Array | string> = {
     "depth.png": encodePng16(metresToMillimetres(out.depth.data), w, h),
     "depth.npy": encodeNpyFloat32(out.depth.data, [h, w]),
     "confidence.png": await encodeGray8Png(out.confidence.data, w, h),
@@ -34,6 +43,7 @@ export async function writeOutputs(dir: string, out: PipelineOutput): Promise<st
     ),
     "result.json": `${JSON.stringify(out.result, null, 2)}\n`,
   };
+  if (options.prior && out.prior) files["prior.npy"] = encodeNpyFloat32(out.prior.data, [h, w]);
   await Promise.all(Object.entries(files).map(([name, data]) => writeFile(join(dir, name), data)));
-  return OUTPUT_FILES.map((f) => join(dir, f));
+  return Object.keys(files).map((f) => join(dir, f));
 }

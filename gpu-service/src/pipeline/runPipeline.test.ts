@@ -146,10 +146,14 @@ describe("runPipeline (dff)", async () => {
     });
   });
 
-  it("refuses stages that do not exist yet instead of faking them", async () => {
-    await expect(
-      runPipeline(memorySource(capture, frames), { stage: "full" }),
-    ).rejects.toMatchObject({ code: "invalid_argument" });
+  it("without a prior, aligned and full fall back to depth from focus and say so", async () => {
+    const out = await runPipeline(memorySource(capture, frames), { stage: "full" });
+    expect(out.result.stage).toBe("dff");
+    expect(out.result.requestedStage).toBe("full");
+    expect(out.result.fallbacks).toEqual(["full→dff: no depth prior model available"]);
+    expect(out.result.warnings.join(" ")).toMatch(/no depth prior model found/);
+    expect(out.result.model).toBeNull();
+    expect(out.stageDepths.full).toBeUndefined();
   });
 
   it("works at a reduced resolution under the pixel budget", async () => {

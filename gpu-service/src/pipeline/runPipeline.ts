@@ -3,6 +3,8 @@ import type { Stage } from "#shared/capture/schema.ts";
 import { DffAccumulator } from "#shared/dff/accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "#shared/dff/focusMeasure.ts";
 import { HybridDepthError } from "#shared/errors.ts";
+import { type Alignment, alignScaleShift, applyAlignment } from "#shared/fusion/alignScaleShift.ts";
+import { refineScaleMap } from "#shared/fusion/refineScaleMap.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import {
   IDENTITY,
@@ -25,9 +27,12 @@ import {
   type ImageSize,
   probeImage,
 } from "../io/decodeImage.ts";
+import type { Prior } from "../prior/priorRunner.ts";
 
 export interface PipelineOptions {
   stage: Stage;
+  /** The single-image depth prior for the aligned and full stages. */
+  prior?: Prior;
   /** Frames are resampled so that width × height stays at or under this. */
   maxWorkPixels: number;
   /** Frames larger than this are rejected outright. */
@@ -42,7 +47,7 @@ export interface PipelineOptions {
 export const DEFAULT_MAX_WORK_PIXELS = 3_200_000;
 
 export const DEFAULT_PIPELINE: PipelineOptions = {
-  stage: "dff",
+  stage: "full",
   maxWorkPixels: DEFAULT_MAX_WORK_PIXELS,
   maxFramePixels: DEFAULT_MAX_FRAME_PIXELS,
   register: true,
@@ -50,27 +55,31 @@ export const DEFAULT_PIPELINE: PipelineOptions = {
 
 export interface PipelineOutput {
   depth: Plane;
+  /** Depth-from-focus confidence (0..1), whatever the stage. */
   confidence: Plane;
+  /** The prior's relative inverse depth at work size, when a prior ran. */
+  prior?: Plane;
+  /** The depth after each stage that ran (for ablations), metres. */
+  stageDepths: Partial<Record<Stage, Float32Array>>;
   allInFocus: RgbImage;
   reference: RgbImage;
   result: PipelineResult;
 }
 
-/** Stages that exist today; `aligned` and `full` arrive with the prior (core part 2). */
-export const AVAILABLE_STAGES: readonly Stage[] = ["dff"];
+/** Depths outside this (m) are clamped when the capture gives no depthRange. */
+export const DEFAULT_DEPTH_RANGE = { min: 0.05, max: 100 };
 
-/** Runs the pipeline on one capture: decode → register → depth from focus. */
+/**
+ * Runs the pipeline on one capture: decode → register → depth from focus, then for `aligned`
+ * the prior fitted to it, and for `full` the refined scale map on top.
+ */
 export async function runPipeline(
   source: CaptureSource,
   opts: Partial<PipelineOptions> = {},
 ): Promise<PipelineOutput> {
   const o: PipelineOptions = { ...DEFAULT_PIPELINE, ...opts };
-  if (!AVAILABLE_STAGES.includes(o.stage)) {
-    throw new HybridDepthError(
-      "INVALID_ARGUMENT",
-      `stage "${o.stage}" is not available yet (available: ${AVAILABLE_STAGES.join(", ")})`,
-    );
-  }
+  const warnings: string[] = [];
+  const fallbacks: string[] = [];
   const { capture } = source;
   const timings: Record<string, number> = { decode: 0, registration: 0, dff: 0 };
   const started = performance.now();
@@ -101,7 +110,6 @@ export async function runPipeline(
   );
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const registrations: FrameRegistration[] = [];
-  const warnings: string[] = [];
 
   for (const i of order) {
     const rgb = i === refIdx ? reference : await time("decode", () => decode(i));
@@ -136,6 +144,51 @@ export async function runPipeline(
   const dff = await time("dff", () => acc.finish());
   clampDepth(dff.depth.data, capture.depthRange);
 
+  let stage: Stage = o.stage;
+  let depth = dff.depth;
+  const stageDepths: Partial<Record<Stage, Float32Array>> = { dff: dff.depth.data };
+  let prior: Plane | undefined;
+  let alignment: Alignment | undefined;
+  if (stage !== "dff" && !o.prior) {
+    fallbacks.push(`${stage}→dff: no depth prior model available`);
+    warnings.push(
+      "no depth prior model found (run npm run models:pull); ran depth from focus only",
+    );
+    stage = "dff";
+  }
+  if (stage !== "dff" && o.prior) {
+    const model = o.prior;
+    const range = capture.depthRange ?? DEFAULT_DEPTH_RANGE;
+    const priorInv = await time("prior", () => model.infer(dff.allInFocus));
+    prior = { width: work.width, height: work.height, data: priorInv };
+    const dffInv = Float32Array.from(dff.depth.data, (d) => 1 / d);
+    const a = await time("alignment", () => alignScaleShift(priorInv, dffInv, dff.confidence.data));
+    alignment = a;
+    if (a.warning) warnings.push(a.warning);
+    if (a.fallback === "none") {
+      fallbacks.push(`${stage}→dff: ${a.warning}`);
+      stage = "dff";
+    } else {
+      const aligned = applyAlignment(priorInv, a, range);
+      stageDepths.aligned = aligned.slice();
+      if (stage === "full") {
+        await time("refinement", () => {
+          const alignedInv = Float32Array.from(aligned, (d) => 1 / d);
+          const scaleMap = refineScaleMap(
+            alignedInv,
+            dffInv,
+            dff.confidence.data,
+            toGray(dff.allInFocus),
+          );
+          for (let i = 0; i < aligned.length; i++) aligned[i] = 1 / (alignedInv[i]! * scaleMap[i]!);
+          clampDepth(aligned, range);
+        });
+        stageDepths.full = aligned;
+      }
+      depth = { width: work.width, height: work.height, data: aligned };
+    }
+  }
+
   let confident = 0;
   for (const c of dff.confidence.data) if (c >= CONFIDENT_THRESHOLD) confident++;
   const coverage = confident / dff.confidence.data.length;
@@ -148,17 +201,31 @@ export async function runPipeline(
   const focusM = Array.from(diopters, (d) => 1 / d);
   const result: PipelineResult = {
     pipelineVersion: PIPELINE_VERSION,
-    stage: o.stage,
+    stage,
+    requestedStage: o.stage,
     width: work.width,
     height: work.height,
     sourceWidth: sourceSize.width,
     sourceHeight: sourceSize.height,
     referenceFrame: refIdx,
     focusDistancesM: focusM,
-    depthRangeM: capture.depthRange ?? { min: Math.min(...focusM), max: Math.max(...focusM) },
-    scale: null,
-    shift: null,
-    model: null,
+    depthRangeM:
+      capture.depthRange ??
+      (stage === "dff"
+        ? { min: Math.min(...focusM), max: Math.max(...focusM) }
+        : DEFAULT_DEPTH_RANGE),
+    scale: alignment && alignment.fallback !== "none" ? alignment.scale : null,
+    shift: alignment && alignment.fallback !== "none" ? alignment.shift : null,
+    model: prior ? o.prior!.name : null,
+    provider: prior ? o.prior!.provider : null,
+    alignment: alignment
+      ? {
+          used: alignment.used,
+          inlierFraction: Math.round(alignment.inlierFraction * 1e4) / 1e4,
+          fallback: alignment.fallback ?? null,
+        }
+      : null,
+    fallbacks,
     coverage,
     timingsMs: Object.fromEntries(
       Object.entries(timings).map(([k, v]) => [k, Math.round(v * 10) / 10]),
@@ -167,11 +234,13 @@ export async function runPipeline(
     warnings,
   };
   return {
-    depth: dff.depth,
+    depth,
     confidence: dff.confidence,
     allInFocus: dff.allInFocus,
     reference,
     result,
+    stageDepths,
+    ...(prior ? { prior } : {}),
   };
 }
 

@@ -16,3 +16,32 @@ export function resizeNearest<T extends Float32Array | Uint16Array>(
   }
   return out;
 }
+
+/** Bilinear resampling of a single-channel plane (pixel centres aligned, borders clamped). */
+export function resizeBilinear(
+  src: Float32Array,
+  width: number,
+  height: number,
+  outWidth: number,
+  outHeight: number,
+): Float32Array {
+  const out = new Float32Array(outWidth * outHeight);
+  const sx = width / outWidth;
+  const sy = height / outHeight;
+  for (let y = 0; y < outHeight; y++) {
+    const fy = Math.min(height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(height - 1, y0 + 1);
+    const ty = fy - y0;
+    for (let x = 0; x < outWidth; x++) {
+      const fx = Math.min(width - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(width - 1, x0 + 1);
+      const tx = fx - x0;
+      const top = src[y0 * width + x0]! * (1 - tx) + src[y0 * width + x1]! * tx;
+      const bot = src[y1 * width + x0]! * (1 - tx) + src[y1 * width + x1]! * tx;
+      out[y * outWidth + x] = top * (1 - ty) + bot * ty;
+    }
+  }
+  return out;
+}

@@ -16,9 +16,18 @@ export const FrameRegistrationSchema = z.object({
 });
 
 /** `result.json`: what was run, how long each stage took, and what to trust. */
+export const AlignmentSchema = z.object({
+  /** Pixels that entered the robust fit and the fraction the robust weights kept. */
+  used: z.number().int(),
+  inlierFraction: z.number(),
+  fallback: z.enum(["scale-only", "none"]).nullable(),
+});
+
 export const ResultSchema = z.object({
   pipelineVersion: z.string(),
+  /** The stage that ran; below `requestedStage` when a fallback was needed (see `fallbacks`). */
   stage: z.enum(STAGES),
+  requestedStage: z.enum(STAGES),
   width: z.number().int(),
   height: z.number().int(),
   sourceWidth: z.number().int(),
@@ -26,10 +35,15 @@ export const ResultSchema = z.object({
   referenceFrame: z.number().int(),
   focusDistancesM: z.array(z.number()),
   depthRangeM: z.object({ min: z.number(), max: z.number() }),
-  /** Prior alignment, once a prior runs (part 2); null for the dff stage. */
+  /** Prior alignment in inverse depth (1/depth = scale·prior + shift); null when no prior ran. */
   scale: z.number().nullable(),
   shift: z.number().nullable(),
   model: z.string().nullable(),
+  /** Execution provider the prior ran on. */
+  provider: z.string().nullable(),
+  alignment: AlignmentSchema.nullable(),
+  /** Each stage that could not run as asked, and why. */
+  fallbacks: z.array(z.string()),
   /** Fraction of pixels with confidence ≥ CONFIDENT_THRESHOLD. */
   coverage: z.number(),
   timingsMs: z.record(z.string(), z.number()),

@@ -1,6 +1,7 @@
 import { SingleBar } from "cli-progress";
 import { Command, Option } from "commander";
 import { STAGES, type Stage } from "#shared/capture/schema.ts";
+import { HybridDepthError } from "#shared/errors.ts";
 import type { DepthMetrics } from "#shared/metrics/depthMetrics.ts";
 import { loadCaptureDir } from "../../capture/loadCaptureDir.ts";
 import {
@@ -11,8 +12,10 @@ import {
 } from "../../eval/evaluateCapture.ts";
 import { DEFAULT_MAX_WORK_PIXELS } from "../../pipeline/runPipeline.ts";
 import { positiveNumber } from "../parseArgs.ts";
+import { priorFor } from "../priorOption.ts";
 
 interface EvalArgs {
+  model?: string;
   stage: Stage[];
   json?: boolean;
   top: number;
@@ -28,7 +31,7 @@ export function evalCommand(): Command {
     .addOption(
       new Option("--stage <stage...>", "stages to evaluate (ablation)")
         .choices(STAGES)
-        .default(["dff"]),
+        .default([...STAGES]),
     )
     .option(
       "--top <fraction>",
@@ -42,6 +45,7 @@ export function evalCommand(): Command {
       positiveNumber,
       DEFAULT_MAX_WORK_PIXELS / 1e6,
     )
+    .option("--model <name|path>", "depth prior for aligned and full (default: the best one found)")
     .option("--json", "print JSON instead of a table")
     .action(async (captures: string[], o: EvalArgs) => {
       const sources = await Promise.all(captures.map(loadCaptureDir));
@@ -53,13 +57,20 @@ export function evalCommand(): Command {
       const show = sources.length * o.stage.length > 1 && !o.json;
       if (show) bar.start(sources.length * o.stage.length, 0, { capture: "" });
       const rows: EvalRow[] = [];
+      const prior = await priorFor(
+        o.stage.includes("dff") && o.stage.length === 1 ? "dff" : "full",
+        o.model,
+      );
+      if (!prior && o.stage.some((s) => s !== "dff")) {
+        throw new HybridDepthError(
+          "MODEL_NOT_FOUND",
+          "stages aligned and full need a depth prior model: run npm run models:pull, or evaluate --stage dff",
+        );
+      }
       for (const s of sources) {
-        for (const stage of o.stage) {
-          rows.push(
-            await evaluateCapture(s, stage, { maxWorkPixels: o.maxMegapixels * 1e6 }, o.top),
-          );
-          if (show) bar.increment({ capture: s.name });
-        }
+        const opts = { maxWorkPixels: o.maxMegapixels * 1e6, ...(prior ? { prior } : {}) };
+        rows.push(...(await evaluateCapture(s, o.stage, opts, o.top)));
+        if (show) bar.increment(o.stage.length, { capture: s.name });
       }
       if (show) bar.stop();
       const means = o.stage.map((stage) => {

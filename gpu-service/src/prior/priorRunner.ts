@@ -1,0 +1,148 @@
+import * as ort from "onnxruntime-node";
+import sharp from "sharp";
+import { resizeBilinear } from "#shared/image/resample.ts";
+import type { RgbImage } from "#shared/image/types.ts";
+import { type ModelSpec, modelInputSize, toRelativeInverseDepth } from "#shared/models/registry.ts";
+import type { ResolvedModel } from "./modelStore.ts";
+
+/** A loaded single-image depth prior. */
+export interface Prior {
+  readonly name: string;
+  /** Execution provider the session really runs on. */
+  readonly provider: string;
+  /** Relative inverse depth (larger = nearer) at the image's size. */
+  infer(rgb: RgbImage): Promise<Float32Array>;
+}
+
+export type Provider = "cuda" | "cpu";
+
+/** Providers to try, best first: CUDA when asked for (HYBRIDDEPTH_PROVIDERS=cuda,cpu), else CPU. */
+export function requestedProviders(): Provider[] {
+  const env = process.env.HYBRIDDEPTH_PROVIDERS?.split(",").map((s) => s.trim()) ?? ["cpu"];
+  return env.filter((p): p is Provider => p === "cuda" || p === "cpu");
+}
+
+const sessions = new Map<string, Promise<Prior>>();
+
+/** Loads a model once per process and reuses its session. */
+export function loadPrior(
+  model: ResolvedModel,
+  providers: Provider[] = requestedProviders(),
+): Promise<Prior> {
+  const key = `${model.path}|${providers.join(",")}`;
+  let p = sessions.get(key);
+  if (!p) {
+    p = createPrior(model, providers);
+    sessions.set(key, p);
+    p.catch(() => sessions.delete(key));
+  }
+  return p;
+}
+
+async function createPrior({ spec, path }: ResolvedModel, providers: Provider[]): Promise<Prior> {
+  // ORT falls back silently when a provider cannot load; try each in turn to know which runs.
+  let session: ort.InferenceSession | undefined;
+  let provider = "cpu";
+  let lastError: unknown;
+  for (const p of providers.length ? providers : (["cpu"] as Provider[])) {
+    try {
+      session = await ort.InferenceSession.create(path, {
+        executionProviders: [p],
+        graphOptimizationLevel: "all",
+      });
+      provider = p;
+      break;
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  if (!session) throw lastError;
+  const s = session;
+  const inputName = spec.input.name ?? s.inputNames[0]!;
+  const outputName = spec.output.name ?? s.outputNames[0]!;
+  const meta = s.inputMetadata.find((m) => m.name === inputName);
+  const half = meta?.isTensor === true && meta.type === "float16";
+  return {
+    name: spec.name,
+    provider,
+    async infer(rgb) {
+      const size = modelInputSize(spec, rgb.width, rgb.height);
+      const chw = await toInputTensor(rgb, size, spec);
+      const input = half
+        ? new ort.Tensor("float16", toHalf(chw), [1, 3, size.height, size.width])
+        : new ort.Tensor("float32", chw, [1, 3, size.height, size.width]);
+      const result = await s.run({ [inputName]: input });
+      const out = result[outputName]!;
+      const dims = out.dims;
+      const [oh, ow] = [Number(dims[dims.length - 2]), Number(dims[dims.length - 1])];
+      const values =
+        out.type === "float16"
+          ? fromHalf(out.data as Uint16Array)
+          : Float32Array.from(out.data as Float32Array);
+      for (const t of Object.values(result)) t.dispose();
+      const resized =
+        ow === rgb.width && oh === rgb.height
+          ? values
+          : resizeBilinear(values, ow, oh, rgb.width, rgb.height);
+      return toRelativeInverseDepth(resized, spec.output.kind);
+    },
+  };
+}
+
+/** RGB floats → resized, normalised CHW tensor data. */
+async function toInputTensor(
+  rgb: RgbImage,
+  size: { width: number; height: number },
+  spec: ModelSpec,
+): Promise<Float32Array> {
+  const bytes = Uint8Array.from(rgb.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+  const resized = await sharp(bytes, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
+    .resize(size.width, size.height, { fit: "fill", kernel: "cubic" })
+    .raw()
+    .toBuffer();
+  const n = size.width * size.height;
+  const out = new Float32Array(3 * n);
+  const { mean, std } = spec.input;
+  for (let c = 0; c < 3; c++) {
+    const m = mean ? mean[c]! : 0;
+    const sd = std ? std[c]! : 1;
+    for (let i = 0; i < n; i++) out[c * n + i] = (resized[3 * i + c]! / 255 - m) / sd;
+  }
+  return out;
+}
+
+function toHalf(v: Float32Array): Uint16Array {
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  const out = new Uint16Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    f[0] = v[i]!;
+    const x = u[0]!;
+    const sign = (x >>> 16) & 0x8000;
+    const exp = ((x >>> 23) & 0xff) - 127 + 15;
+    const mant = x & 0x7fffff;
+    if (exp <= 0) out[i] = sign;
+    else if (exp >= 31) out[i] = sign | 0x7c00;
+    else out[i] = sign | (exp << 10) | (mant >>> 13);
+  }
+  return out;
+}
+
+function fromHalf(v: Uint16Array): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const h = v[i]!;
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >>> 10) & 0x1f;
+    const m = h & 0x3ff;
+    out[i] =
+      e === 0
+        ? s * 2 ** -14 * (m / 1024)
+        : e === 31
+          ? m
+            ? Number.NaN
+            : s * Number.POSITIVE_INFINITY
+          : s * 2 ** (e - 15) * (1 + m / 1024);
+  }
+  return out;
+}
