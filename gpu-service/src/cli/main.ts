@@ -21,7 +21,10 @@ export function buildProgram(): Command {
 /** Runs the CLI; returns the exit code (errors print one line to stderr). */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
-  const override = (c: Command): void => c.commands.forEach((sub) => override(sub.exitOverride()));
+  // Every (sub)command throws instead of exiting, so main() owns the exit code.
+  const override = (c: Command): void => {
+    for (const sub of c.commands) override(sub.exitOverride());
+  };
   override(program);
   try {
     await program.parseAsync(argv as string[], { from: "user" });
