@@ -4,7 +4,7 @@ import { DffAccumulator } from "#shared/dff/accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "#shared/dff/focusMeasure.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import { type Alignment, alignScaleShift, applyAlignment } from "#shared/fusion/alignScaleShift.ts";
-import { refineScaleMap } from "#shared/fusion/refineScaleMap.ts";
+import { type RefineOptions, refineScaleMap } from "#shared/fusion/refineScaleMap.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import {
   IDENTITY,
@@ -65,6 +65,16 @@ export interface PipelineOutput {
   reference: RgbImage;
   result: PipelineResult;
 }
+
+/**
+ * Refinement, coarse to fine: first every focus peak counts alike over a wide window (weak
+ * defocus still averages out to a usable local scale), then confident peaks sharpen it along
+ * image edges over a narrow one, where "no correction" holds unless focus evidence is strong.
+ */
+export const REFINE_PASSES: readonly Partial<RefineOptions>[] = [
+  { radiusFraction: 1 / 24, confidencePower: 0, priorWeight: 0.005 },
+  { radiusFraction: 1 / 64, confidencePower: 2, priorWeight: 0.05 },
+];
 
 /** Depths outside this (m) are clamped when the capture gives no depthRange. */
 export const DEFAULT_DEPTH_RANGE = { min: 0.05, max: 100 };
@@ -174,13 +184,13 @@ export async function runPipeline(
       if (stage === "full") {
         await time("refinement", () => {
           const alignedInv = Float32Array.from(aligned, (d) => 1 / d);
-          const scaleMap = refineScaleMap(
-            alignedInv,
-            dffInv,
-            dff.confidence.data,
-            toGray(dff.allInFocus),
-          );
-          for (let i = 0; i < aligned.length; i++) aligned[i] = 1 / (alignedInv[i]! * scaleMap[i]!);
+          const guide = toGray(dff.allInFocus);
+          let inv = alignedInv;
+          for (const pass of REFINE_PASSES) {
+            const scaleMap = refineScaleMap(inv, dffInv, dff.confidence.data, guide, pass);
+            inv = inv.map((v, i) => v * scaleMap[i]!);
+          }
+          for (let i = 0; i < aligned.length; i++) aligned[i] = 1 / inv[i]!;
           clampDepth(aligned, range);
         });
         stageDepths.full = aligned;

@@ -28,7 +28,10 @@ export function focusMeasure(
   return boxMean(ml, w, h, windowRadius, out);
 }
 
-/** Window radius that scales with the image: about 1/120 of the short side, at least 2 px. */
+/**
+ * Window radius that scales with the image: 1/60 of the short side (8 px at 480), at least 2 px.
+ * Wider windows trade depth resolution for focus-curve noise; the refinement restores edges.
+ */
 export function defaultWindowRadius(width: number, height: number): number {
-  return Math.max(2, Math.round(Math.min(width, height) / 120));
+  return Math.max(2, Math.round(Math.min(width, height) / 60));
 }

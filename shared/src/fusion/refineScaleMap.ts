@@ -11,6 +11,8 @@ export interface RefineOptions {
    * scale map returns to the global fit instead of extrapolating.
    */
   priorWeight: number;
+  /** Focus evidence is weighted by confidence to this power (0: every pixel with a peak counts alike). */
+  confidencePower: number;
   /** Corrections are limited to this factor either way (inverse depth). */
   maxFactor: number;
 }
@@ -18,7 +20,8 @@ export interface RefineOptions {
 export const DEFAULT_REFINE: RefineOptions = {
   radiusFraction: 1 / 24,
   epsilon: 1e-3,
-  priorWeight: 0.02,
+  priorWeight: 0.005,
+  confidencePower: 1,
   maxFactor: 3,
 };
 
@@ -47,7 +50,7 @@ export function refineScaleMap(
     const a = alignedInverse[i]!;
     const d = dffInverse[i]!;
     if (a > 0 && d > 0 && confidence[i]! > 0) {
-      cw[i] = confidence[i]! * confidence[i]!;
+      cw[i] = confidence[i]! ** o.confidencePower;
       l[i] = Math.max(-lim, Math.min(lim, Math.log(d / a)));
     }
   }
