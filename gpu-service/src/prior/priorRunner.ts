@@ -24,12 +24,12 @@ export function requestedProviders(): Provider[] {
 
 const sessions = new Map<string, Promise<Prior>>();
 
-/** Loads a model once per process and reuses its session. */
+/** Loads a model once per process (per spec, file and providers) and reuses its session. */
 export function loadPrior(
   model: ResolvedModel,
   providers: Provider[] = requestedProviders(),
 ): Promise<Prior> {
-  const key = `${model.path}|${providers.join(",")}`;
+  const key = `${JSON.stringify(model.spec)}|${model.path}|${providers.join(",")}`;
   let p = sessions.get(key);
   if (!p) {
     p = createPrior(model, providers);
