@@ -3,8 +3,9 @@ import type { Stage } from "#shared/capture/schema.ts";
 import { DffAccumulator } from "#shared/dff/accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "#shared/dff/focusMeasure.ts";
 import { HybridDepthError } from "#shared/errors.ts";
-import { type Alignment, alignScaleShift, applyAlignment } from "#shared/fusion/alignScaleShift.ts";
-import { type RefineOptions, refineScaleMap } from "#shared/fusion/refineScaleMap.ts";
+import type { Alignment } from "#shared/fusion/alignScaleShift.ts";
+import { alignPrior, refineAligned } from "#shared/fusion/fuse.ts";
+import { boxMean } from "#shared/image/boxFilter.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import {
   IDENTITY,
@@ -19,7 +20,7 @@ import {
   type PipelineResult,
 } from "#shared/pipeline/result.ts";
 import { PIPELINE_VERSION } from "#shared/pipeline/version.ts";
-import { type Registration, registerSimilarity } from "#shared/registration/similarity.ts";
+import { Registrar, type Registration } from "#shared/registration/similarity.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
 import {
   DEFAULT_MAX_FRAME_PIXELS,
@@ -66,16 +67,6 @@ export interface PipelineOutput {
   result: PipelineResult;
 }
 
-/**
- * Refinement, coarse to fine: first every focus peak counts alike over a wide window (weak
- * defocus still averages out to a usable local scale), then confident peaks sharpen it along
- * image edges over a narrow one, where "no correction" holds unless focus evidence is strong.
- */
-export const REFINE_PASSES: readonly Partial<RefineOptions>[] = [
-  { radiusFraction: 1 / 24, confidencePower: 0, priorWeight: 0.005 },
-  { radiusFraction: 1 / 64, confidencePower: 2, priorWeight: 0.05 },
-];
-
 /** Depths outside this (m) are clamped when the capture gives no depthRange. */
 export const DEFAULT_DEPTH_RANGE = { min: 0.05, max: 100 };
 
@@ -113,6 +104,10 @@ export async function runPipeline(
 
   const reference = await time("decode", () => decode(refIdx));
   const refGray = toGray(reference);
+  const registrar = await time("registration", () => new Registrar(refGray));
+  // Pixels some registered frame does not cover: their focus curve is incomplete.
+  const outside = new Uint8Array(work.width * work.height);
+  const inside = new Uint8Array(work.width * work.height);
   const acc = new DffAccumulator(
     work.width,
     work.height,
@@ -132,7 +127,7 @@ export async function runPipeline(
       residual: 0,
     };
     if (i !== refIdx && o.register) {
-      reg = await time("registration", () => registerSimilarity(refGray, gray));
+      reg = await time("registration", () => registrar.register(gray));
       if (!reg.trusted)
         warnings.push(
           `${frameName(i)}: registration not trusted (${reg.reason}); frame used unaligned`,
@@ -145,13 +140,15 @@ export async function runPipeline(
     let color = rgb.data;
     if (!isIdentity(reg.transform)) {
       await time("registration", () => {
-        focus = warpSimilarity(focus, work.width, work.height, 1, reg.transform);
+        focus = warpSimilarity(focus, work.width, work.height, 1, reg.transform, undefined, inside);
+        for (let p = 0; p < inside.length; p++) if (!inside[p]) outside[p] = 1;
         color = warpSimilarity(rgb.data, work.width, work.height, 3, reg.transform);
       });
     }
     await time("dff", () => acc.add(focus, color));
   }
   const dff = await time("dff", () => acc.finish());
+  distrustOutside(dff.confidence, outside, radius);
   clampDepth(dff.depth.data, capture.depthRange);
 
   let stage: Stage = o.stage;
@@ -168,34 +165,30 @@ export async function runPipeline(
   }
   if (stage !== "dff" && o.prior) {
     const model = o.prior;
-    const range = capture.depthRange ?? DEFAULT_DEPTH_RANGE;
-    const priorInv = await time("prior", () => model.infer(dff.allInFocus));
-    prior = { width: work.width, height: work.height, data: priorInv };
-    const dffInv = Float32Array.from(dff.depth.data, (d) => 1 / d);
-    const a = await time("alignment", () => alignScaleShift(priorInv, dffInv, dff.confidence.data));
-    alignment = a;
-    if (a.warning) warnings.push(a.warning);
-    if (a.fallback === "none") {
-      fallbacks.push(`${stage}→dff: ${a.warning}`);
+    const priorInverse = await time("prior", () => model.infer(dff.allInFocus));
+    prior = { width: work.width, height: work.height, data: priorInverse };
+    const input = {
+      dffDepth: dff.depth.data,
+      confidence: dff.confidence.data,
+      priorInverse,
+      guide: toGray(dff.allInFocus),
+      range: capture.depthRange ?? DEFAULT_DEPTH_RANGE,
+    };
+    const aligned = await time("alignment", () => alignPrior(input));
+    alignment = aligned.alignment;
+    if (alignment.warning) warnings.push(alignment.warning);
+    if (!aligned.depth) {
+      fallbacks.push(`${stage}→dff: ${alignment.warning}`);
       stage = "dff";
     } else {
-      const aligned = applyAlignment(priorInv, a, range);
-      stageDepths.aligned = aligned.slice();
+      stageDepths.aligned = aligned.depth;
+      let final = aligned.depth;
       if (stage === "full") {
-        await time("refinement", () => {
-          const alignedInv = Float32Array.from(aligned, (d) => 1 / d);
-          const guide = toGray(dff.allInFocus);
-          let inv = alignedInv;
-          for (const pass of REFINE_PASSES) {
-            const scaleMap = refineScaleMap(inv, dffInv, dff.confidence.data, guide, pass);
-            inv = inv.map((v, i) => v * scaleMap[i]!);
-          }
-          for (let i = 0; i < aligned.length; i++) aligned[i] = 1 / inv[i]!;
-          clampDepth(aligned, range);
-        });
-        stageDepths.full = aligned;
+        const full = await time("refinement", () => refineAligned(input, final));
+        stageDepths.full = full;
+        final = full;
       }
-      depth = { width: work.width, height: work.height, data: aligned };
+      depth = { width: work.width, height: work.height, data: final };
     }
   }
 
@@ -282,6 +275,13 @@ export function workSize(src: ImageSize, maxPixels: number): ImageSize {
     width: Math.max(1, Math.round(src.width * f)),
     height: Math.max(1, Math.round(src.height * f)),
   };
+}
+
+/** Zero confidence wherever a frame was missing, and within one focus window of it. */
+function distrustOutside(confidence: Plane, outside: Uint8Array, radius: number): void {
+  if (!outside.includes(1)) return;
+  const near = boxMean(Float32Array.from(outside), confidence.width, confidence.height, radius);
+  for (let i = 0; i < near.length; i++) if (near[i]! > 0) confidence.data[i] = 0;
 }
 
 function isIdentity(t: Similarity): boolean {

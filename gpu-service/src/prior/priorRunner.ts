@@ -3,6 +3,7 @@ import sharp from "sharp";
 import { resizeBilinear } from "#shared/image/resample.ts";
 import type { RgbImage } from "#shared/image/types.ts";
 import { type ModelSpec, modelInputSize, toRelativeInverseDepth } from "#shared/models/registry.ts";
+import { floatToBytes } from "../io/encodeImage.ts";
 import type { ResolvedModel } from "./modelStore.ts";
 
 /** A loaded single-image depth prior. */
@@ -80,11 +81,11 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
           ? fromHalf(out.data as Uint16Array)
           : Float32Array.from(out.data as Float32Array);
       for (const t of Object.values(result)) t.dispose();
-      const resized =
-        ow === rgb.width && oh === rgb.height
-          ? values
-          : resizeBilinear(values, ow, oh, rgb.width, rgb.height);
-      return toRelativeInverseDepth(resized, spec.output.kind);
+      // Converted at the network's resolution (fewer pixels), then resized to the image's.
+      const inverse = toRelativeInverseDepth(values, spec.output.kind);
+      return ow === rgb.width && oh === rgb.height
+        ? inverse
+        : resizeBilinear(inverse, ow, oh, rgb.width, rgb.height);
     },
   };
 }
@@ -95,7 +96,7 @@ async function toInputTensor(
   size: { width: number; height: number },
   spec: ModelSpec,
 ): Promise<Float32Array> {
-  const bytes = Uint8Array.from(rgb.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+  const bytes = floatToBytes(rgb.data);
   const resized = await sharp(bytes, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
     .resize(size.width, size.height, { fit: "fill", kernel: "cubic" })
     .raw()

@@ -13,7 +13,7 @@ export interface AlignOptions {
 export const DEFAULT_ALIGN: AlignOptions = {
   minConfidence: 0.05,
   minPixels: 200,
-  maxSamples: 60_000,
+  maxSamples: 20_000,
   iterations: 12,
 };
 
@@ -70,15 +70,20 @@ export function alignScaleShift(
     c[k] = confidence[i]!;
   }
   const robust = new Float64Array(n).fill(1);
+  const r = new Float64Array(n);
   let s = 0;
   let t = 0;
   for (let it = 0; it < o.iterations; it++) {
     const fit = weightedLine(x, y, c, robust);
     if (!fit) break;
+    const settled =
+      Math.abs(fit.s - s) <= 1e-6 * Math.abs(fit.s) &&
+      Math.abs(fit.t - t) <= 1e-6 * (Math.abs(fit.t) + Math.abs(fit.s));
     s = fit.s;
     t = fit.t;
+    if (settled) break;
     // Tukey biweight at 4.685 robust sigmas of the residuals.
-    const r = Array.from(x, (xi, k) => Math.abs(y[k]! - (s * xi + t)));
+    for (let k = 0; k < n; k++) r[k] = Math.abs(y[k]! - (s * x[k]! + t));
     const sigma = 1.4826 * median(r) || 1e-12;
     const cut = 4.685 * sigma;
     for (let k = 0; k < n; k++) {

@@ -1,4 +1,5 @@
 import { boxMean } from "../image/boxFilter.ts";
+import { resizeBilinear } from "../image/resample.ts";
 import type { Plane } from "../image/types.ts";
 
 export interface RefineOptions {
@@ -55,29 +56,52 @@ export function refineScaleMap(
     }
   }
   const I = guide.data;
-  // Weighted local statistics; the prior weight adds "l = 0" evidence everywhere.
-  const prod = (f: (i: number) => number) => {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = f(i);
-    return boxMean(out, w, h, r);
-  };
-  const W = prod((i) => cw[i]! + o.priorWeight);
-  const WI = prod((i) => (cw[i]! + o.priorWeight) * I[i]!);
-  const WII = prod((i) => (cw[i]! + o.priorWeight) * I[i]! * I[i]!);
-  const WL = prod((i) => cw[i]! * l[i]!);
-  const WIL = prod((i) => cw[i]! * I[i]! * l[i]!);
-  const a = new Float32Array(n);
-  const b = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const mI = WI[i]! / W[i]!;
-    const mL = WL[i]! / W[i]!;
-    const varI = WII[i]! / W[i]! - mI * mI;
-    const cov = WIL[i]! / W[i]! - mI * mL;
-    a[i] = cov / (Math.max(varI, 0) + o.epsilon);
-    b[i] = mL - a[i]! * mI;
+  // Fast guided filter (He & Sun 2015): the local statistics are smooth at the window's scale,
+  // so they are computed on a grid `s` times coarser and only the final a·I + b at full size.
+  const s = Math.max(1, Math.floor(r / 4));
+  const lw = Math.ceil(w / s);
+  const lh = Math.ceil(h / s);
+  const ln = lw * lh;
+  const W = new Float32Array(ln);
+  const WI = new Float32Array(ln);
+  const WII = new Float32Array(ln);
+  const WL = new Float32Array(ln);
+  const WIL = new Float32Array(ln);
+  const count = new Float32Array(ln);
+  for (let y = 0; y < h; y++) {
+    const row = Math.floor(y / s) * lw;
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const j = row + Math.floor(x / s);
+      // The prior weight adds "no correction" (l = 0) evidence everywhere.
+      const wt = cw[i]! + o.priorWeight;
+      const g = I[i]!;
+      const wl = cw[i]! * l[i]!;
+      W[j]! += wt;
+      WI[j]! += wt * g;
+      WII[j]! += wt * g * g;
+      WL[j]! += wl;
+      WIL[j]! += wl * g;
+      count[j]! += 1;
+    }
   }
-  const ma = boxMean(a, w, h, r);
-  const mb = boxMean(b, w, h, r);
+  const lr = Math.max(1, Math.round(r / s));
+  for (const m of [W, WI, WII, WL, WIL]) {
+    for (let j = 0; j < ln; j++) m[j]! /= count[j]!;
+    boxMean(m, lw, lh, lr, m);
+  }
+  const a = new Float32Array(ln);
+  const b = new Float32Array(ln);
+  for (let j = 0; j < ln; j++) {
+    const mI = WI[j]! / W[j]!;
+    const mL = WL[j]! / W[j]!;
+    const varI = WII[j]! / W[j]! - mI * mI;
+    const cov = WIL[j]! / W[j]! - mI * mL;
+    a[j] = cov / (Math.max(varI, 0) + o.epsilon);
+    b[j] = mL - a[j]! * mI;
+  }
+  const ma = resizeBilinear(boxMean(a, lw, lh, lr), lw, lh, w, h);
+  const mb = resizeBilinear(boxMean(b, lw, lh, lr), lw, lh, w, h);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++)
     out[i] = Math.exp(Math.max(-lim, Math.min(lim, ma[i]! * I[i]! + mb[i]!)));

@@ -1,9 +1,10 @@
 /** The q-quantile (0..1) of the finite values, by sorting a copy; NaN when there are none. */
 export function quantile(values: ArrayLike<number>, q: number): number {
-  const v: number[] = [];
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) v.push(values[i]!);
-  if (v.length === 0) return Number.NaN;
-  v.sort((a, b) => a - b);
+  const all = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) all[n++] = values[i]!;
+  if (n === 0) return Number.NaN;
+  const v = all.subarray(0, n).sort(); // typed arrays sort numerically, natively
   const pos = Math.min(Math.max(q, 0), 1) * (v.length - 1);
   const lo = Math.floor(pos);
   const hi = Math.min(lo + 1, v.length - 1);

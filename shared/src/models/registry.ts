@@ -72,5 +72,7 @@ export function toRelativeInverseDepth(values: Float32Array, kind: OutputKind): 
   let max = 0;
   for (const v of values) if (v > max) max = v;
   const floor = Math.max(max * 1e-4, 1e-12);
-  return Float32Array.from(values, (v) => 1 / Math.max(v, floor));
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = 1 / Math.max(values[i]!, floor);
+  return out;
 }

@@ -46,79 +46,96 @@ export interface Registration {
 }
 
 /**
- * Registers `moving` to `reference` with a similarity (zoom for focus breathing, rotation and
- * shift for the hand) plus gain and bias (exposure drift), by robust Gauss–Newton
- * coarse to fine. Both planes must have the same size.
+ * Registers frames to one reference with a similarity (zoom for focus breathing, rotation and
+ * shift for the hand) plus gain and bias (exposure drift), by robust Gauss–Newton coarse to
+ * fine. The reference pyramid is built once and shared by every frame.
  */
+export class Registrar {
+  private readonly o: RegistrationOptions;
+  private readonly ref: Plane[];
+  private readonly finest: number;
+  private readonly width: number;
+  private readonly height: number;
+
+  constructor(reference: Plane, options: Partial<RegistrationOptions> = {}) {
+    this.o = { ...DEFAULT_REGISTRATION, ...options };
+    this.width = reference.width;
+    this.height = reference.height;
+    const { levels, finest } = smoothedPyramid(reference, this.o);
+    this.ref = levels;
+    this.finest = finest;
+  }
+
+  register(moving: Plane): Registration {
+    const o = this.o;
+    if (moving.width !== this.width || moving.height !== this.height) {
+      throw new RangeError("registration needs frames of the same size");
+    }
+    const mov = smoothedPyramid(moving, o).levels;
+    const finest = this.finest;
+    let t: Similarity = { ...IDENTITY };
+    const coarsest = this.ref.length - 1;
+    let last: LevelFit | undefined;
+    for (let level = coarsest; level >= finest; level--) {
+      if (level !== coarsest) t = rescaleSimilarity(t, 2);
+      last = refine(this.ref[level]!, mov[level]!, t, o.maxIterations);
+      t = last.transform;
+    }
+    const fit = last!;
+    const full = rescaleSimilarity(fit.transform, 2 ** finest);
+    const identityFit = evaluate(this.ref[finest]!, mov[finest]!, { ...IDENTITY });
+
+    const long = Math.max(this.width, this.height);
+    let reason: string | undefined;
+    const s = similarityScale(full);
+    if (!Number.isFinite(full.tx + full.ty + full.a + full.b)) reason = "registration diverged";
+    else if (Math.abs(s - 1) > o.maxScaleChange) reason = `implausible zoom ${s.toFixed(3)}`;
+    else if (Math.hypot(full.tx, full.ty) > o.maxShiftFraction * long)
+      reason = `implausible shift ${Math.hypot(full.tx, full.ty).toFixed(1)} px`;
+    else if (fit.ncc < identityFit.ncc - NCC_TOLERANCE)
+      reason = "alignment matched worse than no alignment";
+    const identity = {
+      transform: { ...IDENTITY },
+      ncc: identityFit.ncc,
+      nccIdentity: identityFit.ncc,
+      residual: identityFit.residual,
+    };
+    if (reason) return { ...identity, trusted: false, reason };
+    // Within tolerance of identity (an already aligned stack): keep identity, no resampling blur.
+    if (fit.ncc <= identityFit.ncc) return { ...identity, trusted: true };
+    return {
+      transform: full,
+      trusted: true,
+      ncc: fit.ncc,
+      nccIdentity: identityFit.ncc,
+      residual: fit.residual,
+    };
+  }
+}
+
+/** Registers one frame to a reference (see `Registrar` to register many to the same one). */
 export function registerSimilarity(
   reference: Plane,
   moving: Plane,
   options: Partial<RegistrationOptions> = {},
 ): Registration {
-  const o = { ...DEFAULT_REGISTRATION, ...options };
-  if (reference.width !== moving.width || reference.height !== moving.height) {
-    throw new RangeError("registration needs frames of the same size");
-  }
-  const refPyr = buildPyramid(reference, o.minSide);
-  const movPyr = buildPyramid(moving, o.minSide);
-  // Finest level used: the first whose long side fits maxSide.
+  return new Registrar(reference, options).register(moving);
+}
+
+/**
+ * Pyramid down to `minSide`, with the levels registration works on (`finest`: the first whose
+ * long side fits `maxSide`, and coarser) smoothed; finer levels only feed the downsampling.
+ */
+function smoothedPyramid(p: Plane, o: RegistrationOptions): { levels: Plane[]; finest: number } {
+  const levels = buildPyramid(p, o.minSide);
   let finest = 0;
   while (
-    finest < refPyr.length - 1 &&
-    Math.max(refPyr[finest]!.width, refPyr[finest]!.height) > o.maxSide
+    finest < levels.length - 1 &&
+    Math.max(levels[finest]!.width, levels[finest]!.height) > o.maxSide
   )
     finest++;
-
-  let t: Similarity = { ...IDENTITY };
-  const coarsest = refPyr.length - 1;
-  let last: LevelFit | undefined;
-  for (let level = coarsest; level >= finest; level--) {
-    if (level !== coarsest) t = rescaleSimilarity(t, 2);
-    const ref = smooth(refPyr[level]!);
-    const mov = smooth(movPyr[level]!);
-    last = refine(ref, mov, t, o.maxIterations);
-    t = last.transform;
-  }
-  const fit = last!;
-  const full = rescaleSimilarity(fit.transform, 2 ** finest);
-  const identityFit = evaluate(smooth(refPyr[finest]!), smooth(movPyr[finest]!), { ...IDENTITY });
-
-  const long = Math.max(reference.width, reference.height);
-  let reason: string | undefined;
-  const s = similarityScale(full);
-  if (!Number.isFinite(full.tx + full.ty + full.a + full.b)) reason = "registration diverged";
-  else if (Math.abs(s - 1) > o.maxScaleChange) reason = `implausible zoom ${s.toFixed(3)}`;
-  else if (Math.hypot(full.tx, full.ty) > o.maxShiftFraction * long)
-    reason = `implausible shift ${Math.hypot(full.tx, full.ty).toFixed(1)} px`;
-  else if (fit.ncc < identityFit.ncc - NCC_TOLERANCE)
-    reason = "alignment matched worse than no alignment";
-  if (reason) {
-    return {
-      transform: { ...IDENTITY },
-      trusted: false,
-      ncc: identityFit.ncc,
-      nccIdentity: identityFit.ncc,
-      residual: identityFit.residual,
-      reason,
-    };
-  }
-  // Within tolerance of identity (an already aligned stack): keep identity, no resampling blur.
-  if (fit.ncc <= identityFit.ncc) {
-    return {
-      transform: { ...IDENTITY },
-      trusted: true,
-      ncc: identityFit.ncc,
-      nccIdentity: identityFit.ncc,
-      residual: identityFit.residual,
-    };
-  }
-  return {
-    transform: full,
-    trusted: true,
-    ncc: fit.ncc,
-    nccIdentity: identityFit.ncc,
-    residual: fit.residual,
-  };
+  for (let l = finest; l < levels.length; l++) levels[l] = smooth(levels[l]!);
+  return { levels, finest };
 }
 
 /** An estimate may match up to this much worse than identity (noise) before it is distrusted. */
@@ -156,64 +173,104 @@ function withGradients(p: Plane): Float32Array {
 
 const N_PARAMS = 6; // a, b, tx, ty, gain, bias
 
+/** At most about this many sample pixels per level: a 6-parameter fit needs no more. */
+const MAX_SAMPLES = 20_000;
+
 function refine(ref: Plane, mov: Plane, start: Similarity, maxIterations: number): LevelFit {
   const { width: w, height: h } = ref;
-  const n = w * h;
   const cx = (w - 1) / 2;
   const cy = (h - 1) / 2;
   const src = withGradients(mov);
-  const warped = new Float32Array(n * 3);
-  const valid = new Uint8Array(n);
-  const resid = new Float32Array(n);
+  // A regular grid of sample pixels; their positions relative to the centre and template values.
+  const stride = Math.max(1, Math.round(Math.sqrt((w * h) / MAX_SAMPLES)));
+  const sx: number[] = [];
+  const sy: number[] = [];
+  const tv: number[] = [];
+  for (let y = 0; y < h; y += stride) {
+    for (let x = 0; x < w; x += stride) {
+      sx.push(x - cx);
+      sy.push(y - cy);
+      tv.push(ref.data[y * w + x]!);
+    }
+  }
+  const m = sx.length;
+  const I = new Float64Array(m);
+  const Ix = new Float64Array(m);
+  const Iy = new Float64Array(m);
+  const resid = new Float64Array(m);
+  const ok = new Uint8Array(m);
   const t = { ...start };
   let gain = 1;
   let bias = 0;
   // Normalising the rotation/zoom columns by the half-diagonal keeps the normal equations well scaled.
   const norm = Math.hypot(cx, cy) || 1;
+  const JtJ = new Float64Array(N_PARAMS * N_PARAMS);
+  const Jtr = new Float64Array(N_PARAMS);
+  const J = new Float64Array(N_PARAMS);
   for (let it = 0; it < maxIterations; it++) {
-    warpSimilarity(src, w, h, 3, t, warped, valid);
+    const s = 1 + t.a;
     const absR: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (!valid[i]) continue;
-      const r = gain * warped[3 * i]! + bias - ref.data[i]!;
-      resid[i] = r;
-      if ((i & 3) === 0) absR.push(Math.abs(r));
+    for (let k = 0; k < m; k++) {
+      const dx = sx[k]!;
+      const dy = sy[k]!;
+      const px = cx + s * dx - t.b * dy + t.tx;
+      const py = cy + t.b * dx + s * dy + t.ty;
+      if (!(px >= 0 && py >= 0 && px < w - 1 && py < h - 1)) {
+        ok[k] = 0;
+        continue;
+      }
+      ok[k] = 1;
+      const x0 = Math.floor(px);
+      const y0 = Math.floor(py);
+      const fx = px - x0;
+      const fy = py - y0;
+      const i00 = 3 * (y0 * w + x0);
+      const i10 = i00 + 3 * w;
+      const w00 = (1 - fx) * (1 - fy);
+      const w01 = fx * (1 - fy);
+      const w10 = (1 - fx) * fy;
+      const w11 = fx * fy;
+      I[k] = w00 * src[i00]! + w01 * src[i00 + 3]! + w10 * src[i10]! + w11 * src[i10 + 3]!;
+      Ix[k] = w00 * src[i00 + 1]! + w01 * src[i00 + 4]! + w10 * src[i10 + 1]! + w11 * src[i10 + 4]!;
+      Iy[k] = w00 * src[i00 + 2]! + w01 * src[i00 + 5]! + w10 * src[i10 + 2]! + w11 * src[i10 + 5]!;
+      const r = gain * I[k]! + bias - tv[k]!;
+      resid[k] = r;
+      if ((k & 3) === 0) absR.push(Math.abs(r));
     }
     if (absR.length < 16) break;
     // Huber weights at 1.345 robust sigmas: occlusions and blur differences do not dominate.
-    const k = Math.max(1.345 * 1.4826 * median(absR), 1e-4);
-    const JtJ = new Float64Array(N_PARAMS * N_PARAMS);
-    const Jtr = new Float64Array(N_PARAMS);
-    const J = new Float64Array(N_PARAMS);
-    for (let y = 0; y < h; y++) {
-      const dy = y - cy;
-      for (let x = 0; x < w; x++) {
-        const i = y * w + x;
-        if (!valid[i]) continue;
-        const dx = x - cx;
-        const ix = gain * warped[3 * i + 1]!;
-        const iy = gain * warped[3 * i + 2]!;
-        const r = resid[i]!;
-        const wt = Math.abs(r) <= k ? 1 : k / Math.abs(r);
-        J[0] = (ix * dx + iy * dy) / norm;
-        J[1] = (-ix * dy + iy * dx) / norm;
-        J[2] = ix;
-        J[3] = iy;
-        J[4] = warped[3 * i]!;
-        J[5] = 1;
-        for (let p = 0; p < N_PARAMS; p++) {
-          const jp = wt * J[p]!;
-          Jtr[p]! += jp * r;
-          for (let q = p; q < N_PARAMS; q++) JtJ[p * N_PARAMS + q]! += jp * J[q]!;
-        }
+    const huber = Math.max(1.345 * 1.4826 * median(absR), 1e-4);
+    JtJ.fill(0);
+    Jtr.fill(0);
+    for (let k = 0; k < m; k++) {
+      if (!ok[k]) continue;
+      const dx = sx[k]!;
+      const dy = sy[k]!;
+      const ix = gain * Ix[k]!;
+      const iy = gain * Iy[k]!;
+      const r = resid[k]!;
+      const wt = Math.abs(r) <= huber ? 1 : huber / Math.abs(r);
+      J[0] = (ix * dx + iy * dy) / norm;
+      J[1] = (-ix * dy + iy * dx) / norm;
+      J[2] = ix;
+      J[3] = iy;
+      J[4] = I[k]!;
+      J[5] = 1;
+      for (let p = 0; p < N_PARAMS; p++) {
+        const jp = wt * J[p]!;
+        Jtr[p]! += jp * r;
+        for (let q = p; q < N_PARAMS; q++) JtJ[p * N_PARAMS + q]! += jp * J[q]!;
       }
     }
     for (let p = 0; p < N_PARAMS; p++) {
       for (let q = 0; q < p; q++) JtJ[p * N_PARAMS + q] = JtJ[q * N_PARAMS + p]!;
       JtJ[p * N_PARAMS + p]! *= 1 + 1e-6; // a touch of Levenberg damping
     }
-    const neg = Jtr.map((v) => -v);
-    const d = solveLinear(JtJ, neg, N_PARAMS);
+    const d = solveLinear(
+      JtJ,
+      Jtr.map((v) => -v),
+      N_PARAMS,
+    );
     if (!d) break;
     t.a += d[0]! / norm;
     t.b += d[1]! / norm;
