@@ -71,6 +71,8 @@ export function alignScaleShift(
   }
   const robust = new Float64Array(n).fill(1);
   const r = new Float64Array(n);
+  const madStride = Math.max(1, Math.floor(n / 5000));
+  const mad = new Float64Array(Math.floor((n - 1) / madStride) + 1);
   let s = 0;
   let t = 0;
   for (let it = 0; it < o.iterations; it++) {
@@ -84,7 +86,9 @@ export function alignScaleShift(
     if (settled) break;
     // Tukey biweight at 4.685 robust sigmas of the residuals.
     for (let k = 0; k < n; k++) r[k] = Math.abs(y[k]! - (s * x[k]! + t));
-    const sigma = 1.4826 * median(r) || 1e-12;
+    // The residuals' scale from an even subsample: a median needs no 20,000 values.
+    for (let k = 0; k < mad.length; k++) mad[k] = r[k * madStride]!;
+    const sigma = 1.4826 * median(mad) || 1e-12;
     const cut = 4.685 * sigma;
     for (let k = 0; k < n; k++) {
       const u = r[k]! / cut;

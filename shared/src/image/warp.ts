@@ -42,31 +42,43 @@ export function warpSimilarity(
   const cx = (width - 1) / 2;
   const cy = (height - 1) / 2;
   const m = 1 + t.a;
+  const xMax = width - 1;
+  const yMax = height - 1;
+  // Bilinear taps need x0 + 1 and y0 + 1 to exist; a 1-pixel image has only x0.
+  const x0Max = Math.max(0, width - 2);
+  const y0Max = Math.max(0, height - 2);
+  const dx1 = width > 1 ? 1 : 0;
+  const dy1 = height > 1 ? width : 0;
   for (let y = 0; y < height; y++) {
     const dy = y - cy;
-    for (let x = 0; x < width; x++) {
-      const dx = x - cx;
-      let sx = cx + m * dx - t.b * dy + t.tx;
-      let sy = cy + t.b * dx + m * dy + t.ty;
-      const inside = sx >= 0 && sy >= 0 && sx <= width - 1 && sy <= height - 1;
+    // The map is affine: along a row both source coordinates advance by constants.
+    let sx = cx - m * cx - t.b * dy + t.tx;
+    let sy = cy + t.b * -cx + m * dy + t.ty;
+    let o = y * width * channels;
+    for (let x = 0; x < width; x++, sx += m, sy += t.b, o += channels) {
+      const inside = sx >= 0 && sy >= 0 && sx <= xMax && sy <= yMax;
       if (valid) valid[y * width + x] = inside ? 1 : 0;
-      sx = sx < 0 ? 0 : Math.min(sx, width - 1);
-      sy = sy < 0 ? 0 : Math.min(sy, height - 1);
-      const x0 = Math.min(Math.floor(sx), Math.max(width - 2, 0));
-      const y0 = Math.min(Math.floor(sy), Math.max(height - 2, 0));
-      const fx = sx - x0;
-      const fy = sy - y0;
-      const x1 = Math.min(x0 + 1, width - 1);
-      const y1 = Math.min(y0 + 1, height - 1);
+      const px = sx < 0 ? 0 : Math.min(sx, xMax);
+      const py = sy < 0 ? 0 : Math.min(sy, yMax);
+      const x0 = Math.min(Math.floor(px), x0Max);
+      const y0 = Math.min(Math.floor(py), y0Max);
+      const fx = px - x0;
+      const fy = py - y0;
+      const w00 = (1 - fx) * (1 - fy);
+      const w01 = fx * (1 - fy);
+      const w10 = (1 - fx) * fy;
+      const w11 = fx * fy;
       const i00 = (y0 * width + x0) * channels;
-      const i01 = (y0 * width + x1) * channels;
-      const i10 = (y1 * width + x0) * channels;
-      const i11 = (y1 * width + x1) * channels;
-      const o = (y * width + x) * channels;
-      for (let c = 0; c < channels; c++) {
-        const top = src[i00 + c]! + (src[i01 + c]! - src[i00 + c]!) * fx;
-        const bot = src[i10 + c]! + (src[i11 + c]! - src[i10 + c]!) * fx;
-        out[o + c] = top + (bot - top) * fy;
+      const i01 = i00 + dx1 * channels;
+      const i10 = i00 + dy1 * channels;
+      const i11 = i10 + dx1 * channels;
+      if (channels === 1) {
+        out[o] = w00 * src[i00]! + w01 * src[i01]! + w10 * src[i10]! + w11 * src[i11]!;
+      } else {
+        for (let c = 0; c < channels; c++) {
+          out[o + c] =
+            w00 * src[i00 + c]! + w01 * src[i01 + c]! + w10 * src[i10 + c]! + w11 * src[i11 + c]!;
+        }
       }
     }
   }

@@ -75,14 +75,12 @@ export class Registrar {
     const finest = this.finest;
     let t: Similarity = { ...IDENTITY };
     const coarsest = this.ref.length - 1;
-    let last: LevelFit | undefined;
     for (let level = coarsest; level >= finest; level--) {
       if (level !== coarsest) t = rescaleSimilarity(t, 2);
-      last = refine(this.ref[level]!, mov[level]!, t, o.maxIterations);
-      t = last.transform;
+      t = refine(this.ref[level]!, mov[level]!, t, o.maxIterations);
     }
-    const fit = last!;
-    const full = rescaleSimilarity(fit.transform, 2 ** finest);
+    const fit = evaluate(this.ref[finest]!, mov[finest]!, t);
+    const full = rescaleSimilarity(t, 2 ** finest);
     const identityFit = evaluate(this.ref[finest]!, mov[finest]!, { ...IDENTITY });
 
     const long = Math.max(this.width, this.height);
@@ -146,12 +144,6 @@ function smooth(p: Plane): Plane {
   return { width: p.width, height: p.height, data: gaussianBlur(p.data, p.width, p.height, 1) };
 }
 
-interface LevelFit {
-  transform: Similarity;
-  ncc: number;
-  residual: number;
-}
-
 /** Moving image with its x and y gradients, interleaved, so one warp resamples all three. */
 function withGradients(p: Plane): Float32Array {
   const { width: w, height: h, data: d } = p;
@@ -176,7 +168,7 @@ const N_PARAMS = 6; // a, b, tx, ty, gain, bias
 /** At most about this many sample pixels per level: a 6-parameter fit needs no more. */
 const MAX_SAMPLES = 20_000;
 
-function refine(ref: Plane, mov: Plane, start: Similarity, maxIterations: number): LevelFit {
+function refine(ref: Plane, mov: Plane, start: Similarity, maxIterations: number): Similarity {
   const { width: w, height: h } = ref;
   const cx = (w - 1) / 2;
   const cy = (h - 1) / 2;
@@ -281,8 +273,7 @@ function refine(ref: Plane, mov: Plane, start: Similarity, maxIterations: number
     // Converged when no pixel moves by more than ~0.01 px.
     if (Math.abs(d[2]!) + Math.abs(d[0]!) < 0.01 && Math.abs(d[3]!) + Math.abs(d[1]!) < 0.01) break;
   }
-  const e = evaluate(ref, mov, t);
-  return { transform: t, ncc: e.ncc, residual: e.residual };
+  return t;
 }
 
 /** NCC and gain/bias-matched RMS residual of the reference against the warped moving plane. */
