@@ -68,7 +68,7 @@ for (const r of rows)
   );
 
 console.log("\nratios measured in the same run:");
-line("frames", ["fusion/prior", "total/decode", "per frame/decode"]);
+line("frames", ["fusion/prior", "total/decode", "frame/decode"]);
 for (const r of rows) {
   const fusion = FUSION.reduce((s, k) => s + r.ms[k]!, 0);
   line(String(r.frames), [

@@ -27,7 +27,7 @@ export function modelsCommand(): Command {
       const results = await pullModels(names, { progress: process.stderr });
       for (const r of results) {
         if (r.outcome) process.stdout.write(`${r.name}: ${r.outcome}\n`);
-        else process.stderr.write(`${o.optional ? "warning" : "error"}: ${r.name}: ${r.error}\n`);
+        else process.stderr.write(`${o.optional ? "warning" : "error"}: ${r.error}\n`);
       }
       const failed = results.filter((r) => r.error);
       if (failed.length && !o.optional)
