@@ -41,6 +41,32 @@ export const ERRORS = {
     message: "The requested depth prior model is not available",
   },
   INVALID_ARGUMENT: { status: 400, code: "invalid_argument", message: "An argument is invalid" },
+  FRAME_FETCH_FAILED: {
+    status: 502,
+    code: "frame_fetch_failed",
+    message: "A frame could not be fetched from its URL",
+  },
+  FRAME_FETCH_TIMEOUT: {
+    status: 504,
+    code: "frame_fetch_timeout",
+    message: "Fetching a frame took too long",
+  },
+  FRAME_DIGEST_MISMATCH: {
+    status: 422,
+    code: "frame_digest_mismatch",
+    message: "A frame's bytes do not match its sha256",
+  },
+  FRAME_BYTES_TOO_LARGE: {
+    status: 413,
+    code: "frame_bytes_too_large",
+    message: "A frame is larger than allowed",
+  },
+  UNAUTHORIZED: { status: 401, code: "unauthorized", message: "Missing or invalid credentials" },
+  OVERLOADED: { status: 503, code: "overloaded", message: "Too many jobs queued; retry later" },
+  JOB_TIMEOUT: { status: 504, code: "job_timeout", message: "The job did not finish in time" },
+  NOT_READY: { status: 503, code: "not_ready", message: "The service is starting or stopping" },
+  NOT_FOUND: { status: 404, code: "not_found", message: "No such route" },
+  PAYLOAD_TOO_LARGE: { status: 413, code: "payload_too_large", message: "Request body too large" },
 } as const;
 
 export type ErrorKind = keyof typeof ERRORS;
