@@ -13,6 +13,10 @@ export interface Prior {
   readonly provider: string;
   /** Relative inverse depth (larger = nearer) at the image's size. */
   infer(rgb: RgbImage): Promise<Float32Array>;
+  /** Several images in one run when the model takes batches (same size), else one by one. */
+  inferBatch(images: readonly RgbImage[]): Promise<Float32Array[]>;
+  /** Largest batch the model takes in one run (1 when its batch dimension is fixed). */
+  readonly maxBatch: number;
 }
 
 export type Provider = "cuda" | "cpu";
@@ -63,29 +67,52 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
   const outputName = spec.output.name ?? s.outputNames[0]!;
   const meta = s.inputMetadata.find((m) => m.name === inputName);
   const half = meta?.isTensor === true && meta.type === "float16";
+  // A symbolic (or absent) first dimension means the graph takes batches; pydnet-pp's is fixed at 1.
+  const batchable = meta?.isTensor === true && typeof meta.shape[0] !== "number";
+  const inferMany = async (images: readonly RgbImage[]): Promise<Float32Array[]> => {
+    const size = modelInputSize(spec, images[0]!.width, images[0]!.height);
+    const per = 3 * size.width * size.height;
+    const chw = new Float32Array(per * images.length);
+    for (const [k, rgb] of images.entries()) chw.set(await toInputTensor(rgb, size, spec), k * per);
+    const dims = [images.length, 3, size.height, size.width];
+    const input = half
+      ? new ort.Tensor("float16", toHalf(chw), dims)
+      : new ort.Tensor("float32", chw, dims);
+    const result = await s.run({ [inputName]: input });
+    const out = result[outputName]!;
+    const [oh, ow] = [Number(out.dims[out.dims.length - 2]), Number(out.dims[out.dims.length - 1])];
+    const all =
+      out.type === "float16"
+        ? fromHalf(out.data as Uint16Array)
+        : Float32Array.from(out.data as Float32Array);
+    for (const t of Object.values(result)) t.dispose();
+    return images.map((rgb, k) => {
+      // Converted at the network's resolution (fewer pixels), then resized to the image's.
+      const inverse = toRelativeInverseDepth(
+        all.subarray(k * ow * oh, (k + 1) * ow * oh),
+        spec.output.kind,
+      );
+      return ow === rgb.width && oh === rgb.height
+        ? inverse.slice()
+        : resizeBilinear(inverse, ow, oh, rgb.width, rgb.height);
+    });
+  };
   return {
     name: spec.name,
     provider,
+    maxBatch: batchable ? Number.POSITIVE_INFINITY : 1,
     async infer(rgb) {
-      const size = modelInputSize(spec, rgb.width, rgb.height);
-      const chw = await toInputTensor(rgb, size, spec);
-      const input = half
-        ? new ort.Tensor("float16", toHalf(chw), [1, 3, size.height, size.width])
-        : new ort.Tensor("float32", chw, [1, 3, size.height, size.width]);
-      const result = await s.run({ [inputName]: input });
-      const out = result[outputName]!;
-      const dims = out.dims;
-      const [oh, ow] = [Number(dims[dims.length - 2]), Number(dims[dims.length - 1])];
-      const values =
-        out.type === "float16"
-          ? fromHalf(out.data as Uint16Array)
-          : Float32Array.from(out.data as Float32Array);
-      for (const t of Object.values(result)) t.dispose();
-      // Converted at the network's resolution (fewer pixels), then resized to the image's.
-      const inverse = toRelativeInverseDepth(values, spec.output.kind);
-      return ow === rgb.width && oh === rgb.height
-        ? inverse
-        : resizeBilinear(inverse, ow, oh, rgb.width, rgb.height);
+      return (await inferMany([rgb]))[0]!;
+    },
+    async inferBatch(images) {
+      if (images.length === 0) return [];
+      const sameSize = images.every(
+        (i) => i.width === images[0]!.width && i.height === images[0]!.height,
+      );
+      if (batchable && sameSize) return inferMany(images);
+      const out: Float32Array[] = [];
+      for (const img of images) out.push((await inferMany([img]))[0]!);
+      return out;
     },
   };
 }

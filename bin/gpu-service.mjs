@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// The GPU service runs from TypeScript sources through tsx's loader, like the CLI.
+import { register } from "tsx/esm/api";
+
+register();
+await import("../gpu-service/src/server/main.ts");

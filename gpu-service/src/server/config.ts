@@ -1,0 +1,52 @@
+import { z } from "zod";
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+/** The service's configuration, from the environment, validated once at start. */
+export const ConfigSchema = z
+  .object({
+    PORT: int(8080, 0),
+    HOST: z.string().default("0.0.0.0"),
+    /** HMAC key shared with the edge worker. */
+    GPU_SERVICE_SECRET: z
+      .string()
+      .min(16, "GPU_SERVICE_SECRET must be at least 16 characters")
+      .optional(),
+    /** Dev mode runs without a secret (and says so); never in production. */
+    HYBRIDDEPTH_DEV: z.enum(["0", "1"]).default("0"),
+    /** Prior model: a registry name or file; default the best one found. */
+    HYBRIDDEPTH_MODEL: z.string().optional(),
+    /** Jobs waiting beyond the ones running; more are refused with 503 + Retry-After. */
+    MAX_QUEUE: int(8),
+    /** Jobs in the pipeline at once (they interleave, so their prior runs can batch). */
+    MAX_IN_FLIGHT: int(2, 1),
+    JOB_TIMEOUT_MS: int(120_000, 1000),
+    /** Dynamic batching of prior inference (Triton's max_batch_size and max_queue_delay). */
+    MAX_BATCH: int(4, 1),
+    MAX_QUEUE_DELAY_MS: int(5),
+    FETCH_TIMEOUT_MS: int(15_000, 100),
+    FETCH_RETRIES: int(3),
+    MAX_FRAME_BYTES: int(50 * 1024 * 1024, 1),
+    /** Request bodies (the inline variant carries frames) at most this many bytes. */
+    MAX_BODY_BYTES: int(512 * 1024 * 1024, 1),
+    LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info"),
+  })
+  .refine((c) => c.GPU_SERVICE_SECRET !== undefined || c.HYBRIDDEPTH_DEV === "1", {
+    message:
+      "GPU_SERVICE_SECRET is required (set HYBRIDDEPTH_DEV=1 to run unauthenticated in development)",
+    path: ["GPU_SERVICE_SECRET"],
+  });
+
+export type ServiceConfig = z.infer<typeof ConfigSchema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): ServiceConfig {
+  const r = ConfigSchema.safeParse(env);
+  if (!r.success) {
+    throw new Error(
+      `invalid configuration: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  }
+  return r.data;
+}

@@ -1,0 +1,110 @@
+import { Hono } from "hono";
+import type { z } from "zod";
+import { describeIssues } from "#shared/capture/parse.ts";
+import { HybridDepthError } from "#shared/errors.ts";
+import {
+  FuseJobSchema,
+  InlineFuseJobSchema,
+  OUTPUT_CONTENT_TYPES,
+  type OutputName,
+} from "#shared/service/fuseJob.ts";
+import { fetchFrame } from "../../fetch/fetchFrame.ts";
+import type { JobOutputs } from "../../service/executeJob.ts";
+import type { ServiceConfig } from "../config.ts";
+import type { ServiceState } from "../serviceState.ts";
+
+export type RunJob = (
+  jobId: string,
+  job: {
+    capture: z.infer<typeof FuseJobSchema>["capture"];
+    options: z.infer<typeof FuseJobSchema>["options"];
+  },
+  frames: Uint8Array[],
+) => Promise<JobOutputs>;
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new HybridDepthError("INVALID_ARGUMENT", describeIssues(r.error));
+  return r.data;
+}
+
+/** The answer: one multipart/form-data part per output (layout in shared/src/service/fuseJob.ts). */
+function multipart(out: JobOutputs): Response {
+  const form = new FormData();
+  for (const [name, bytes] of Object.entries(out.parts) as [OutputName, Uint8Array][]) {
+    form.append(
+      name,
+      new Blob([bytes as Uint8Array<ArrayBuffer>], { type: OUTPUT_CONTENT_TYPES[name] }),
+      name,
+    );
+  }
+  return new Response(form, { status: 200 });
+}
+
+export function fuseRoutes(config: ServiceConfig, state: ServiceState, runJob: RunJob): Hono {
+  const admit = () => {
+    if (state.draining)
+      throw new HybridDepthError("NOT_READY", "shutting down: send the job elsewhere");
+    if (!state.ready) throw new HybridDepthError("NOT_READY", "loading and warming up the models");
+  };
+  return new Hono()
+    .post("/v1/fuse", async (c) => {
+      admit();
+      let body: unknown;
+      try {
+        body = JSON.parse(new TextDecoder().decode(await c.req.arrayBuffer()));
+      } catch {
+        throw new HybridDepthError("INVALID_ARGUMENT", "body is not valid JSON");
+      }
+      const job = parse(FuseJobSchema, body);
+      const frames = await Promise.all(
+        job.frames.map((f, i) =>
+          fetchFrame(f.url, `frame ${i} (${job.capture.frames[i]!.file})`, f.sha256, {
+            timeoutMs: config.FETCH_TIMEOUT_MS,
+            retries: config.FETCH_RETRIES,
+            maxBytes: config.MAX_FRAME_BYTES,
+          }),
+        ),
+      );
+      return multipart(await runJob(job.jobId, job, frames));
+    })
+    .post("/v1/fuse/inline", async (c) => {
+      admit();
+      let form: FormData;
+      try {
+        form = await c.req.formData();
+      } catch {
+        throw new HybridDepthError("INVALID_ARGUMENT", "body is not multipart/form-data");
+      }
+      const meta = form.get("job");
+      if (typeof meta !== "string")
+        throw new HybridDepthError("INVALID_ARGUMENT", 'multipart field "job" (JSON) is missing');
+      let json: unknown;
+      try {
+        json = JSON.parse(meta);
+      } catch {
+        throw new HybridDepthError("INVALID_ARGUMENT", 'field "job" is not valid JSON');
+      }
+      const job = parse(InlineFuseJobSchema, json);
+      const files = form.getAll("frame");
+      if (files.length !== job.capture.frames.length) {
+        throw new HybridDepthError(
+          "INVALID_ARGUMENT",
+          `expected ${job.capture.frames.length} "frame" parts in capture order, got ${files.length}`,
+        );
+      }
+      const frames = await Promise.all(
+        files.map(async (f, i) => {
+          if (typeof f === "string")
+            throw new HybridDepthError("INVALID_ARGUMENT", `"frame" part ${i} is not a file`);
+          if (f.size > config.MAX_FRAME_BYTES)
+            throw new HybridDepthError(
+              "FRAME_BYTES_TOO_LARGE",
+              `frame ${i} is ${f.size} bytes (limit ${config.MAX_FRAME_BYTES})`,
+            );
+          return new Uint8Array(await f.arrayBuffer());
+        }),
+      );
+      return multipart(await runJob(job.jobId, job, frames));
+    });
+}

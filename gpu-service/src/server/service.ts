@@ -1,0 +1,116 @@
+import type { AddressInfo } from "node:net";
+import { type ServerType, serve } from "@hono/node-server";
+import pino, { type Logger } from "pino";
+import { createApp } from "./app.ts";
+import type { ServiceConfig } from "./config.ts";
+import { JobGate } from "./jobGate.ts";
+import { createMetrics } from "./metrics.ts";
+import type { ServiceState } from "./serviceState.ts";
+import { PipelineWorker } from "./workerPool.ts";
+
+export interface Service {
+  /** Listening (already) on this port. */
+  port: number;
+  state: ServiceState;
+  /** Resolves once models are loaded and warmed up (ready turns true). */
+  warm: Promise<void>;
+  /** Graceful stop: refuse new jobs, finish in-flight ones, close the server and the worker. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the GPU service: HTTP first (liveness answers at once, readiness after warm-up), the
+ * pipeline worker thread beside it.
+ */
+export async function startService(
+  config: ServiceConfig,
+  logger: Logger = pino({ level: config.LOG_LEVEL }),
+): Promise<Service> {
+  const metrics = createMetrics();
+  const state: ServiceState = { ready: false, draining: false, model: null, provider: null };
+  const gate = new JobGate(config.MAX_IN_FLIGHT, config.MAX_QUEUE);
+  const worker = new PipelineWorker(
+    {
+      ...(config.HYBRIDDEPTH_MODEL ? { model: config.HYBRIDDEPTH_MODEL } : {}),
+      batching: { maxBatch: config.MAX_BATCH, maxQueueDelayMs: config.MAX_QUEUE_DELAY_MS },
+    },
+    {
+      onBatch: (size) => metrics.batchSize.observe(size),
+      onExit: (code) => {
+        if (!state.draining) {
+          logger.fatal({ code }, "pipeline worker exited; service is no longer ready");
+          state.ready = false;
+        }
+      },
+    },
+  );
+  const updateGauges = () => {
+    metrics.queueDepth.set(gate.queued);
+    metrics.inFlight.set(gate.inFlight);
+  };
+  const app = createApp({
+    config,
+    state,
+    metrics,
+    logger,
+    runJob: async (jobId, job, frames) => {
+      const started = performance.now();
+      const log = logger.child({ jobId });
+      try {
+        const p = gate.run(() => {
+          updateGauges();
+          return worker.run(jobId, job.capture, job.options, frames, config.JOB_TIMEOUT_MS);
+        });
+        updateGauges();
+        const out = await p;
+        for (const [stage, ms] of Object.entries(out.result.timingsMs))
+          metrics.stageSeconds.observe({ stage }, ms / 1000);
+        metrics.jobs.inc({ outcome: "done" });
+        log.info(
+          { stage: out.result.stage, ms: Math.round(performance.now() - started) },
+          "job done",
+        );
+        return out;
+      } catch (e) {
+        metrics.jobs.inc({ outcome: (e as { code?: string }).code ?? "error" });
+        log.warn({ err: (e as Error).message }, "job failed");
+        throw e;
+      } finally {
+        metrics.jobSeconds.observe((performance.now() - started) / 1000);
+        updateGauges();
+      }
+    },
+  });
+
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () =>
+      resolve(s),
+    );
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, secret: config.GPU_SERVICE_SECRET ? "set" : "NONE (dev mode)" }, "listening");
+
+  const warm = worker.ready.then(({ model, provider }) => {
+    state.model = model;
+    state.provider = provider;
+    if (model) metrics.provider.set({ provider: provider ?? "none", model }, 1);
+    else logger.warn("no depth prior model found: jobs asking for aligned/full fall back to dff");
+    state.ready = true;
+    logger.info({ model, provider }, "ready");
+  });
+  warm.catch((err) => logger.fatal({ err: (err as Error).message }, "warm-up failed"));
+
+  return {
+    port,
+    state,
+    warm,
+    async stop() {
+      state.draining = true;
+      state.ready = false;
+      await gate.drained();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await worker.close();
+      logger.info("stopped");
+    },
+  };
+}

@@ -1,0 +1,9 @@
+/** What the HTTP side knows about the service's lifecycle. */
+export interface ServiceState {
+  /** Models loaded and warmed up. */
+  ready: boolean;
+  /** SIGTERM received: finishing in-flight jobs, taking no new ones. */
+  draining: boolean;
+  model: string | null;
+  provider: string | null;
+}
