@@ -38,7 +38,7 @@ export function batchingPrior(prior: Prior, options: BatchingOptions): Prior {
         options.onBatch?.(batch.length);
         try {
           const out = await prior.inferBatch(batch.map((p) => p.rgb));
-          batch.forEach((p, k) => p.resolve(out[k]!));
+          for (const [k, p] of batch.entries()) p.resolve(out[k]!);
         } catch (e) {
           for (const p of batch) p.reject(e);
         }
