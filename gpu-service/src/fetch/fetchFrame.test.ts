@@ -56,10 +56,10 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   } else if (path.startsWith("/truncated/")) {
     res.writeHead(200, { "content-length": 1000 });
     res.write(Buffer.alloc(500, 1), () => res.socket?.destroy());
-  } else if (path === "/big") {
+  } else if (path.startsWith("/big")) {
     res.writeHead(200, { "content-length": 2000 });
     res.end(Buffer.alloc(2000));
-  } else if (path === "/chunked-big") {
+  } else if (path.startsWith("/chunked-big")) {
     res.writeHead(200, { "content-type": "image/jpeg" }); // no content-length: chunked
     for (let i = 0; i < 8; i++) res.write(Buffer.alloc(500, i));
     res.end();
@@ -127,14 +127,24 @@ describe("fetchFrame", () => {
     expect(bytes.byteLength).toBe(FRAME.length);
   });
 
-  it("reuses one keep-alive connection across fetches and error answers", async () => {
-    const own = new Agent({ keepAliveTimeout: 2_000 });
+  it("returns the socket to the pool after every kind of answer (no leaked bodies)", async () => {
+    // One connection at most: a body left unconsumed would make the next fetch hang and time out.
+    const own = new Agent({ keepAliveTimeout: 2_000, connections: 1 });
     try {
       const before = connections;
-      await fetchFrame(`${base}/ok/a`, "frame 0", undefined, opts({ dispatcher: own }));
-      await failure(fetchFrame(`${base}/missing`, "frame 1", undefined, opts({ dispatcher: own })));
-      await fetchFrame(`${base}/ok/b`, "frame 2", undefined, opts({ dispatcher: own }));
+      const o = opts({ dispatcher: own, timeoutMs: 1_000, retries: 0 });
+      await fetchFrame(`${base}/ok/a`, "frame 0", undefined, o);
+      await failure(fetchFrame(`${base}/missing`, "frame 1", undefined, o));
+      await failure(fetchFrame(`${base}/ok/b`, "frame 2", "0".repeat(64), o));
+      await failure(fetchFrame(`${base}/broken/pool`, "frame 3", undefined, o));
+      await fetchFrame(`${base}/ok/c`, "frame 4", FRAME_SHA, o);
       expect(connections - before).toBe(1);
+      // Cut-off bodies close their socket; the pool must still serve the next fetch.
+      await failure(fetchFrame(`${base}/big/pool`, "frame 5", undefined, { ...o, maxBytes: 1000 }));
+      await failure(
+        fetchFrame(`${base}/chunked-big/pool`, "frame 6", undefined, { ...o, maxBytes: 1000 }),
+      );
+      await fetchFrame(`${base}/ok/d`, "frame 7", undefined, o);
     } finally {
       await own.destroy();
     }

@@ -86,17 +86,17 @@ export async function fetchFrame(
         if (got !== want) {
           throw new HybridDepthError(
             "FRAME_DIGEST_MISMATCH",
-            `${name}: sha256 is ${got}, expected ${want} (${result.bytes.byteLength} bytes from ${shown})`,
+            `${name}: GET ${shown}: sha256 of the ${result.bytes.byteLength} bytes is ${got}, expected ${want}`,
           );
         }
       }
       return result.bytes;
     }
     if (!result.retry || attempts > retries) {
-      const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
+      const tries = attempts > 1 ? ` (after ${attempts} attempts)` : "";
       throw new HybridDepthError(
         result.kind,
-        `${name}: ${redact(result.what, parsed)} (${shown})${tries}`,
+        `${name}: GET ${shown}: ${redact(result.what, parsed)}${tries}`,
       );
     }
     const base = opts.backoffMs * 2 ** (attempts - 1);
@@ -139,6 +139,9 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
   }
 
   const { statusCode, headers, body } = res;
+  // Destroying the body early (too large, error answers) makes undici emit an abort error on it;
+  // what matters is seen through the iterator or dump, so keep that one from going uncaught.
+  body.on("error", () => undefined);
   try {
     if (statusCode < 200 || statusCode > 299) {
       // Drain a little so the socket can go back to the pool; dump destroys past its limit.

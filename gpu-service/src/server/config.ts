@@ -8,10 +8,10 @@ export const ConfigSchema = z
     PORT: int(8080, 0),
     HOST: z.string().default("0.0.0.0"),
     /** HMAC key shared with the edge worker. */
-    GPU_SERVICE_SECRET: z
-      .string()
-      .min(16, "GPU_SERVICE_SECRET must be at least 16 characters")
-      .optional(),
+    GPU_SERVICE_SECRET: z.preprocess(
+      (v) => (v === "" ? undefined : v), // an empty variable is no secret
+      z.string().min(16, "GPU_SERVICE_SECRET must be at least 16 characters").optional(),
+    ),
     /** Dev mode runs without a secret (and says so); never in production. */
     HYBRIDDEPTH_DEV: z.enum(["0", "1"]).default("0"),
     /** Prior model: a registry name or file; default the best one found. */

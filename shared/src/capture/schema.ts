@@ -21,7 +21,11 @@ const frameFileName = z
 
 const positiveFinite = (what: string) =>
   z
-    .number({ error: `${what} must be a number` })
+    // zod 4's number type itself rejects NaN and ±Infinity (e.g. JSON's 1e999): say so.
+    .number({
+      error: (iss) =>
+        typeof iss.input === "number" ? `${what} must be finite` : `${what} must be a number`,
+    })
     .refine(Number.isFinite, { message: `${what} must be finite` })
     .refine((v) => v > 0, { message: `${what} must be > 0` });
 
