@@ -44,10 +44,14 @@ port.on("message", async (m: ToWorker) => {
       prior,
       m.pipeline,
     );
-    const parts = Object.fromEntries(Object.entries(out.parts));
+    // Copies own plain ArrayBuffers: sharp's output buffers are external memory that
+    // postMessage cannot transfer (Node 22 refuses them), and pooled ones hold neighbours.
+    const parts = Object.fromEntries(
+      Object.entries(out.parts).map(([k, p]) => [k, new Uint8Array(p)]),
+    );
     post(
       { type: "done", id: m.id, result: out.result, parts },
-      Object.values(out.parts).map((p) => p.buffer as ArrayBuffer),
+      Object.values(parts).map((p) => p.buffer as ArrayBuffer),
     );
   } catch (e) {
     const err =
