@@ -67,6 +67,65 @@ export const ERRORS = {
   NOT_READY: { status: 503, code: "not_ready", message: "The service is starting or stopping" },
   NOT_FOUND: { status: 404, code: "not_found", message: "No such route" },
   PAYLOAD_TOO_LARGE: { status: 413, code: "payload_too_large", message: "Request body too large" },
+  URL_SIGNATURE_INVALID: {
+    status: 403,
+    code: "url_signature_invalid",
+    message: "The URL's signature is missing or wrong",
+  },
+  URL_EXPIRED: { status: 403, code: "url_expired", message: "The signed URL has expired" },
+  LENGTH_REQUIRED: {
+    status: 411,
+    code: "length_required",
+    message: "Content-Length is required (stream large frames through tus instead)",
+  },
+  LENGTH_MISMATCH: {
+    status: 400,
+    code: "length_mismatch",
+    message: "The body's length differs from the declared frame size",
+  },
+  CONTENT_TYPE_MISMATCH: {
+    status: 415,
+    code: "content_type_mismatch",
+    message: "The body is not the declared image type",
+  },
+  FRAMES_MISSING: {
+    status: 409,
+    code: "frames_missing",
+    message: "Some frames have not been uploaded",
+  },
+  CAPTURE_NOT_UPLOADING: {
+    status: 409,
+    code: "capture_not_uploading",
+    message: "The capture is finalized: frames can no longer change",
+  },
+  RESULT_NOT_READY: {
+    status: 409,
+    code: "result_not_ready",
+    message: "The depth is not computed yet",
+  },
+  RATE_LIMITED: { status: 429, code: "rate_limited", message: "Too many requests" },
+  TUS_VERSION_UNSUPPORTED: {
+    status: 412,
+    code: "tus_version_unsupported",
+    message: "Tus-Resumable: 1.0.0 is required",
+  },
+  UPLOAD_NOT_FOUND: { status: 404, code: "upload_not_found", message: "No such upload" },
+  UPLOAD_EXPIRED: { status: 410, code: "upload_expired", message: "The upload has expired" },
+  UPLOAD_OFFSET_MISMATCH: {
+    status: 409,
+    code: "upload_offset_mismatch",
+    message: "Upload-Offset differs from the stored offset; HEAD the upload and resume from there",
+  },
+  UPLOAD_LOCKED: {
+    status: 423,
+    code: "upload_locked",
+    message: "Another request is writing to this upload; retry shortly",
+  },
+  UPLOAD_TOO_LARGE: {
+    status: 413,
+    code: "upload_too_large",
+    message: "The body goes beyond the upload's declared length",
+  },
 } as const;
 
 export type ErrorKind = keyof typeof ERRORS;

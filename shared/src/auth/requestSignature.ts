@@ -5,31 +5,14 @@
  * Signed string: `v1\n<METHOD>\n<path with query>\n<unix seconds>\n<hex sha256 of the body>`.
  * Headers: `X-HD-Timestamp: <unix seconds>`, `X-HD-Signature: v1=<hex hmac>`.
  */
+import { hmacHex, sha256Hex, verifyHmacHex } from "./hmac.ts";
+
+export { sha256Hex };
+
 export const TIMESTAMP_HEADER = "x-hd-timestamp";
 export const SIGNATURE_HEADER = "x-hd-signature";
 /** Signatures older (or further in the future) than this are refused: replay window. */
 export const MAX_SKEW_SECONDS = 300;
-
-const encoder = new TextEncoder();
-
-function hex(buf: ArrayBuffer): string {
-  return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export async function sha256Hex(body: Uint8Array | string): Promise<string> {
-  const bytes = typeof body === "string" ? encoder.encode(body) : body;
-  return hex(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-}
-
-function hmacKey(secret: string): ReturnType<typeof crypto.subtle.importKey> {
-  return crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign", "verify"],
-  );
-}
 
 function canonical(
   method: string,
@@ -54,19 +37,15 @@ export async function signRequest(
   now = Date.now(),
 ): Promise<SignedHeaders> {
   const ts = Math.floor(now / 1000);
-  const mac = await crypto.subtle.sign(
-    "HMAC",
-    await hmacKey(secret),
-    encoder.encode(canonical(method, pathAndQuery, ts, await sha256Hex(body))),
-  );
-  return { [TIMESTAMP_HEADER]: String(ts), [SIGNATURE_HEADER]: `v1=${hex(mac)}` };
+  const mac = await hmacHex(secret, canonical(method, pathAndQuery, ts, await sha256Hex(body)));
+  return { [TIMESTAMP_HEADER]: String(ts), [SIGNATURE_HEADER]: `v1=${mac}` };
 }
 
 export type VerifyFailure = "missing" | "malformed" | "expired" | "bad-signature";
 
 /**
- * Checks a request's signature. `crypto.subtle.verify` compares in constant time. Returns the
- * reason on failure; replay of a still-fresh signature is the caller's to track (by signature).
+ * Checks a request's signature (constant-time compare). Returns the reason on failure; replay
+ * of a still-fresh signature is the caller's to track (by signature).
  */
 export async function verifyRequest(
   secret: string,
@@ -82,12 +61,10 @@ export async function verifyRequest(
   if (!/^\d{1,12}$/.test(timestampHeader) || !m) return { ok: false, reason: "malformed" };
   const ts = Number(timestampHeader);
   if (Math.abs(now / 1000 - ts) > MAX_SKEW_SECONDS) return { ok: false, reason: "expired" };
-  const mac = Uint8Array.from(m[1]!.match(/../g)!, (h) => Number.parseInt(h, 16));
-  const ok = await crypto.subtle.verify(
-    "HMAC",
-    await hmacKey(secret),
-    mac,
-    encoder.encode(canonical(method, pathAndQuery, ts, await sha256Hex(body))),
+  const ok = await verifyHmacHex(
+    secret,
+    canonical(method, pathAndQuery, ts, await sha256Hex(body)),
+    m[1]!,
   );
   return ok ? { ok: true } : { ok: false, reason: "bad-signature" };
 }

@@ -1,0 +1,37 @@
+import type { CaptureObject } from "./captureObject.ts";
+import type { UploadObject } from "./uploadObject.ts";
+
+/** Secrets: `.dev.vars` locally, `wrangler secret put` in staging and production. */
+interface Secrets {
+  /** HMAC key shared with the GPU service. */
+  GPU_SERVICE_SECRET: string;
+  /** HMAC key of the worker's own signed upload and frame URLs. */
+  UPLOAD_SIGNING_KEY: string;
+  /** Comma-separated sha256 hex digests of accepted API keys. */
+  API_KEY_HASHES?: string;
+  /** Accepted as an API key in the dev environment only. */
+  DEV_API_KEY?: string;
+  /** JWT auth (jose): a JWKS as JSON, or its URL; issuer and audience the tokens must carry. */
+  JWT_JWKS?: string;
+  JWT_JWKS_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+}
+
+/** The worker's bindings: `wrangler types` (worker-configuration.d.ts) plus the secrets. */
+export type WorkerEnv = Omit<Env, "CAPTURES" | "UPLOADS" | "JOBS"> &
+  Secrets & {
+    CAPTURES: DurableObjectNamespace<CaptureObject>;
+    UPLOADS: DurableObjectNamespace<UploadObject>;
+    JOBS: Queue<JobMessage>;
+    /** Optional service binding to the GPU service (else GPU_SERVICE_URL over the network). */
+    GPU_SERVICE?: Fetcher;
+  };
+
+/** A queue message carries keys, never bytes. */
+export interface JobMessage {
+  captureId: string;
+  address: string;
+}
+
+export type AppEnv = { Bindings: WorkerEnv; Variables: { principal: string } };

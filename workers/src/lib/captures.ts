@@ -1,0 +1,24 @@
+import { HybridDepthError } from "#shared/errors.ts";
+import type { CaptureRecord } from "../captureObject.ts";
+import type { WorkerEnv } from "../env.ts";
+
+export const CAPTURE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** The capture's Durable Object; ids are validated first so no path-like id reaches storage. */
+export function captureStub(env: WorkerEnv, id: string) {
+  if (!CAPTURE_ID.test(id))
+    throw new HybridDepthError("CAPTURE_NOT_FOUND", "no capture with that id");
+  return env.CAPTURES.get(env.CAPTURES.idFromName(id));
+}
+
+/** The record, if it exists and belongs to `principal` (others get the same 404). */
+export async function ownedCapture(
+  env: WorkerEnv,
+  id: string,
+  principal: string,
+): Promise<CaptureRecord> {
+  const r = await captureStub(env, id).get();
+  if (!r || r.owner !== principal)
+    throw new HybridDepthError("CAPTURE_NOT_FOUND", "no capture with that id");
+  return r;
+}

@@ -1,0 +1,157 @@
+import { signRequest } from "#shared/auth/requestSignature.ts";
+import type { FuseJob } from "#shared/service/fuseJob.ts";
+import type { CaptureRecord } from "../captureObject.ts";
+import type { JobMessage, WorkerEnv } from "../env.ts";
+import { captureStub } from "../lib/captures.ts";
+import { type ResultFile, resultKey } from "../lib/r2Keys.ts";
+import { signUrl } from "../lib/signedUrl.ts";
+import { framePath } from "../routes/frames.ts";
+
+/** How long the GPU service may take to fetch a job's frames. */
+const FRAME_URL_TTL_MS = 30 * 60 * 1000;
+/** GPU answer part → R2 result file. */
+const PARTS: Record<string, ResultFile> = {
+  result: "result.json",
+  depth: "depth.f32",
+  depth_png: "depth.png",
+  preview: "preview.png",
+  confidence: "confidence.u8",
+};
+
+/** Backoff for the queue's redelivery: base, 2×base, 4×base … capped (5 s … 5 min by default). */
+export function retryDelaySeconds(
+  attempts: number,
+  env: Pick<WorkerEnv, "RETRY_BASE_SECONDS" | "RETRY_MAX_SECONDS">,
+): number {
+  const base = Number(env.RETRY_BASE_SECONDS) || 5;
+  const max = Number(env.RETRY_MAX_SECONDS) || 300;
+  return Math.min(max, base * 2 ** Math.max(0, attempts - 1));
+}
+
+type Outcome =
+  | { kind: "done" }
+  | { kind: "retry"; reason: string }
+  | { kind: "failed"; code: string; message: string };
+
+/**
+ * Queue consumer: sends each job to the GPU service (HMAC-signed; frames as short-lived signed
+ * URLs back to this worker), stores the outputs in R2 under the content address and marks the
+ * capture done. Overload and network errors are retried with backoff; after the queue's
+ * max_retries the message lands in the dead-letter queue, whose consumer marks it failed.
+ */
+export async function consumeJobs(batch: MessageBatch<JobMessage>, env: WorkerEnv): Promise<void> {
+  const deadLetters = batch.queue.endsWith("-dlq");
+  for (const msg of batch.messages) {
+    const stub = captureStub(env, msg.body.captureId);
+    if (deadLetters) {
+      await stub.transition("failed", {
+        error: {
+          code: "gpu_unavailable",
+          message: `gave up after ${msg.attempts} attempts: the GPU service stayed unavailable`,
+        },
+      });
+      msg.ack();
+      continue;
+    }
+    const record = await stub.transition("processing", { attempts: msg.attempts });
+    if (!record || record.state === "done" || record.state === "failed") {
+      msg.ack(); // deleted, or finished by an earlier delivery: nothing to do
+      continue;
+    }
+    const outcome = await runOnGpu(record, msg.body.address, env);
+    if (outcome.kind === "done") msg.ack();
+    else if (outcome.kind === "failed") {
+      await stub.transition("failed", { error: { code: outcome.code, message: outcome.message } });
+      msg.ack();
+    } else {
+      await stub.transition("queued", { error: { code: "retrying", message: outcome.reason } });
+      msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, env) });
+    }
+  }
+}
+
+async function runOnGpu(r: CaptureRecord, address: string, env: WorkerEnv): Promise<Outcome> {
+  const expiresAt = Date.now() + FRAME_URL_TTL_MS;
+  const frames = await Promise.all(
+    r.meta.frames.map(async (f, index) => ({
+      url: await signUrl(
+        env.UPLOAD_SIGNING_KEY,
+        r.origin,
+        {
+          method: "GET",
+          path: framePath(r.id, index),
+          captureId: r.id,
+          index,
+          bytes: f.bytes,
+          contentType: f.contentType,
+        },
+        expiresAt,
+      ),
+      sha256: r.frames[index]!.sha256,
+    })),
+  );
+  const { options, ...metaFields } = r.meta;
+  const job: FuseJob = {
+    jobId: r.id,
+    capture: {
+      ...metaFields,
+      frames: r.meta.frames.map(({ file, focusDistance }) => ({ file, focusDistance })),
+    },
+    frames,
+    options: { stage: options.stage, outputs: ["depth", "depth_png", "preview", "confidence"] },
+  };
+  const body = JSON.stringify(job);
+  const url = new URL("/v1/fuse", env.GPU_SERVICE_URL);
+  const headers = {
+    "content-type": "application/json",
+    ...(await signRequest(env.GPU_SERVICE_SECRET, "POST", url.pathname, body)),
+  };
+  let res: Response;
+  try {
+    const init = { method: "POST", headers, body };
+    // A service binding when configured, else the network (the global fetch, called unbound).
+    res = await (env.GPU_SERVICE
+      ? env.GPU_SERVICE.fetch(url.toString(), init)
+      : fetch(url.toString(), init));
+  } catch (e) {
+    return { kind: "retry", reason: `GPU service unreachable (${(e as Error).message})` };
+  }
+  if (res.status === 429 || res.status >= 500) {
+    await res.body?.cancel();
+    return { kind: "retry", reason: `GPU service answered ${res.status}` };
+  }
+  if (res.status !== 200) {
+    const err = (await res.json().catch(() => undefined)) as
+      | { error?: { code: string; message: string } }
+      | undefined;
+    return {
+      kind: "failed",
+      code: err?.error?.code ?? `gpu_http_${res.status}`,
+      message: err?.error?.message ?? `GPU service answered ${res.status}`,
+    };
+  }
+  let form: FormData;
+  try {
+    form = await res.formData();
+  } catch (e) {
+    return { kind: "retry", reason: `GPU service answer cut short (${(e as Error).message})` };
+  }
+  const result = form.get("result") as unknown;
+  if (!result || typeof result === "string")
+    return { kind: "retry", reason: "GPU service answer has no result part" };
+  const resultBytes = await (result as Blob).arrayBuffer();
+  const timings = (
+    JSON.parse(new TextDecoder().decode(resultBytes)) as { timingsMs?: Record<string, number> }
+  ).timingsMs;
+  for (const [part, file] of Object.entries(PARTS)) {
+    const value = form.get(part) as unknown;
+    if (part === "result" || !value || typeof value === "string") continue;
+    await env.BUCKET.put(resultKey(address, file), await (value as Blob).arrayBuffer());
+  }
+  // result.json last: its presence is what marks the address as computed (the cache check).
+  await env.BUCKET.put(resultKey(address, "result.json"), resultBytes, {
+    httpMetadata: { contentType: "application/json" },
+  });
+  await captureStub(env, r.id).transition("done", { ...(timings ? { timings } : {}) });
+  return { kind: "done" };
+}

@@ -1,0 +1,148 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { describeIssues } from "#shared/capture/parse.ts";
+import { HybridDepthError } from "#shared/errors.ts";
+import { CreateCaptureSchema } from "#shared/service/uploadSchema.ts";
+import type { AppEnv } from "../env.ts";
+import { captureStub, ownedCapture } from "../lib/captures.ts";
+import { contentAddress } from "../lib/contentAddress.ts";
+import { capturePrefix, RESULT_FILES, resultKey, resultPrefix } from "../lib/r2Keys.ts";
+import { signUrl } from "../lib/signedUrl.ts";
+
+export const uploadPath = (id: string, index: number) => `/v1/uploads/${id}/${index}`;
+
+/** Capture metadata is small: 64 frames of a few fields each. */
+const MAX_METADATA_BYTES = 64 * 1024;
+
+export const captureRoutes = new Hono<AppEnv>()
+  .post(
+    "/v1/captures",
+    bodyLimit({
+      maxSize: MAX_METADATA_BYTES,
+      onError: () => {
+        throw new HybridDepthError(
+          "PAYLOAD_TOO_LARGE",
+          `capture metadata is limited to ${MAX_METADATA_BYTES} bytes`,
+        );
+      },
+    }),
+    async (c) => {
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        throw new HybridDepthError("INVALID_CAPTURE", "body is not valid JSON");
+      }
+      const parsed = CreateCaptureSchema.safeParse(body);
+      if (!parsed.success)
+        throw new HybridDepthError("INVALID_CAPTURE", describeIssues(parsed.error));
+      const meta = parsed.data;
+      const id = crypto.randomUUID();
+      const origin = new URL(c.req.url).origin;
+      await captureStub(c.env, id).create({
+        id,
+        owner: c.get("principal"),
+        origin,
+        meta,
+        frames: meta.frames.map(() => null),
+        state: "uploading",
+        attempts: 0,
+        idempotent: {},
+      });
+      const expiresAt = Date.now() + Number(c.env.UPLOAD_URL_TTL_SECONDS) * 1000;
+      const uploads = await Promise.all(
+        meta.frames.map(async (f, index) => ({
+          index,
+          method: "PUT" as const,
+          url: await signUrl(
+            c.env.UPLOAD_SIGNING_KEY,
+            origin,
+            {
+              method: "PUT",
+              path: uploadPath(id, index),
+              captureId: id,
+              index,
+              bytes: f.bytes,
+              contentType: f.contentType,
+            },
+            expiresAt,
+          ),
+          headers: { "content-type": f.contentType, "content-length": String(f.bytes) },
+          expiresAt: new Date(expiresAt).toISOString(),
+        })),
+      );
+      return c.json(
+        { id, state: "uploading", uploads, tus: { endpoint: `${origin}/v1/tus` } },
+        201,
+      );
+    },
+  )
+  .get("/v1/captures/:id", async (c) => {
+    const r = await ownedCapture(c.env, c.req.param("id"), c.get("principal"));
+    const uploaded = r.frames.filter(Boolean).length;
+    return c.json({
+      id: r.id,
+      state: r.state,
+      progress: { framesUploaded: uploaded, framesTotal: r.frames.length },
+      frames: r.frames.map((f, index) =>
+        f
+          ? { index, uploaded: true, bytes: f.bytes, sha256: f.sha256 }
+          : { index, uploaded: false },
+      ),
+      ...(r.address ? { address: r.address, cacheHit: r.cacheHit ?? false } : {}),
+      ...(r.state === "done"
+        ? {
+            results: Object.fromEntries(
+              Object.keys(RESULT_FILES).map((f) => [f, `/v1/captures/${r.id}/depth?format=${f}`]),
+            ),
+          }
+        : {}),
+      attempts: r.attempts,
+      ...(r.error ? { error: r.error } : {}),
+      ...(r.timings ? { timingsMs: r.timings } : {}),
+      createdAt: new Date(r.createdAt).toISOString(),
+      updatedAt: new Date(r.updatedAt).toISOString(),
+    });
+  })
+  .post("/v1/captures/:id/finalize", async (c) => {
+    const id = c.req.param("id");
+    await ownedCapture(c.env, id, c.get("principal"));
+    const key = c.req.header("idempotency-key");
+    if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key))
+      throw new HybridDepthError(
+        "INVALID_ARGUMENT",
+        "Idempotency-Key: 1–255 visible ASCII characters",
+      );
+    const stub = captureStub(c.env, id);
+    const check = await stub.checkFinalize(key);
+    if (!check) throw new HybridDepthError("CAPTURE_NOT_FOUND", "no capture with that id");
+    if (check.kind === "missing")
+      throw new HybridDepthError(
+        "FRAMES_MISSING",
+        `frames not uploaded yet: ${check.frames.join(", ")}`,
+      );
+    if (check.kind === "already") return c.json({ id, state: check.state }, 200);
+    const record = (await stub.get())!;
+    const address = await contentAddress(record);
+    const cached = (await c.env.BUCKET.head(resultKey(address, "result.json"))) !== null;
+    const after = (await stub.finalized(address, cached, key))!;
+    // Only the call that moved it out of "uploading" enqueues: a repeat finds it queued.
+    if (after.state === "queued" && record.state === "uploading")
+      await c.env.JOBS.send({ captureId: id, address });
+    return c.json({ id, state: after.state, address, cacheHit: cached }, cached ? 200 : 202);
+  })
+  .delete("/v1/captures/:id", async (c) => {
+    const id = c.req.param("id");
+    const r = await ownedCapture(c.env, id, c.get("principal"));
+    // The user's data right: frames, the result computed from them, and the record.
+    for (const prefix of [capturePrefix(id), ...(r.address ? [resultPrefix(r.address)] : [])]) {
+      let cursor: string | undefined;
+      do {
+        const list = await c.env.BUCKET.list({ prefix, ...(cursor ? { cursor } : {}) });
+        if (list.objects.length) await c.env.BUCKET.delete(list.objects.map((o) => o.key));
+        cursor = list.truncated ? list.cursor : undefined;
+      } while (cursor);
+    }
+    await captureStub(c.env, id).destroy();
+    return c.body(null, 204);
+  });

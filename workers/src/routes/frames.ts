@@ -1,0 +1,114 @@
+import { Hono } from "hono";
+import { HybridDepthError } from "#shared/errors.ts";
+import { sniffContentType } from "#shared/service/uploadSchema.ts";
+import type { AppEnv } from "../env.ts";
+import { captureStub } from "../lib/captures.ts";
+import { frameInspector } from "../lib/frameInspector.ts";
+import { frameKey } from "../lib/r2Keys.ts";
+import { type UrlCheck, type UrlClaims, verifyUrl } from "../lib/signedUrl.ts";
+
+export const framePath = (id: string, index: number) => `/v1/frames/${id}/${index}`;
+
+const URL_ERRORS: Record<Exclude<UrlCheck, "ok">, HybridDepthError> = {
+  missing: new HybridDepthError(
+    "URL_SIGNATURE_INVALID",
+    "URL is not signed (exp and sig required)",
+  ),
+  "bad-signature": new HybridDepthError("URL_SIGNATURE_INVALID"),
+  expired: new HybridDepthError("URL_EXPIRED"),
+};
+
+/** Looks up the frame a signed URL names and checks the signature against what was declared. */
+async function signedFrame(
+  c: { env: AppEnv["Bindings"]; req: { url: string; param: (k: "id" | "index") => string } },
+  method: "PUT" | "GET",
+) {
+  const id = c.req.param("id");
+  const index = Number(c.req.param("index"));
+  const record = await captureStub(c.env, id).get();
+  const frame = record && Number.isInteger(index) ? record.meta.frames[index] : undefined;
+  // Unknown capture or frame: the same answer as a bad signature, so URLs cannot be probed.
+  if (!record || !frame) throw URL_ERRORS["bad-signature"];
+  const url = new URL(c.req.url);
+  const claims: UrlClaims = {
+    method,
+    path: url.pathname,
+    captureId: id,
+    index,
+    bytes: frame.bytes,
+    contentType: frame.contentType,
+  };
+  const check = await verifyUrl(c.env.UPLOAD_SIGNING_KEY, url, claims);
+  if (check !== "ok") throw URL_ERRORS[check];
+  return { id, index, record, frame };
+}
+
+/**
+ * Signed-URL upload of one frame (no other credentials), and the signed download the GPU service
+ * uses. The body streams into R2 while its sha256 is computed; its length must be exactly the
+ * declared one and its first bytes must be the declared image type.
+ */
+export const frameRoutes = new Hono<AppEnv>()
+  .put("/v1/uploads/:id/:index", async (c) => {
+    const { id, index, record, frame } = await signedFrame(c, "PUT");
+    if (record.state !== "uploading") throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
+    const declaredType = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (declaredType !== frame.contentType)
+      throw new HybridDepthError(
+        "CONTENT_TYPE_MISMATCH",
+        `Content-Type must be ${frame.contentType}, as declared`,
+      );
+    const length = c.req.header("content-length");
+    if (length === undefined) throw new HybridDepthError("LENGTH_REQUIRED");
+    if (Number(length) !== frame.bytes)
+      throw new HybridDepthError(
+        "LENGTH_MISMATCH",
+        `Content-Length ${length} differs from the declared ${frame.bytes} bytes`,
+      );
+    const body = c.req.raw.body;
+    if (!body) throw new HybridDepthError("LENGTH_MISMATCH", "empty body");
+
+    // Stream: hash and sniff while counting to exactly `bytes` (FixedLengthStream refuses more or less).
+    const inspector = frameInspector(frame.bytes);
+    const fixed = new FixedLengthStream(frame.bytes);
+    const key = frameKey(id, index);
+    const [piped, stored] = await Promise.allSettled([
+      body.pipeThrough(inspector.stream).pipeTo(fixed.writable),
+      c.env.BUCKET.put(key, fixed.readable, { httpMetadata: { contentType: frame.contentType } }),
+    ]);
+    if (piped.status === "rejected" || stored.status === "rejected") {
+      inspector.abort();
+      await c.env.BUCKET.delete(key);
+      throw new HybridDepthError(
+        "LENGTH_MISMATCH",
+        `body ended before the declared ${frame.bytes} bytes, or ran past them`,
+      );
+    }
+    const { sha256, bytes, head } = await inspector.result();
+    if (sniffContentType(head) !== frame.contentType) {
+      await c.env.BUCKET.delete(key);
+      throw new HybridDepthError(
+        "CONTENT_TYPE_MISMATCH",
+        `body is not ${frame.contentType} (magic bytes)`,
+      );
+    }
+    const after = await captureStub(c.env, id).frameStored(index, { sha256, bytes });
+    if (after?.state !== "uploading") {
+      // Finalized while this upload streamed: the frame no longer belongs to the capture.
+      await c.env.BUCKET.delete(key);
+      throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
+    }
+    return c.json({ index, bytes, sha256 }, 201);
+  })
+  .get("/v1/frames/:id/:index", async (c) => {
+    const { id, index, frame } = await signedFrame(c, "GET");
+    const obj = await c.env.BUCKET.get(frameKey(id, index));
+    if (!obj) throw new HybridDepthError("FRAME_MISSING", `frame ${index} is not stored`);
+    return new Response(obj.body, {
+      headers: {
+        "content-type": frame.contentType,
+        "content-length": String(obj.size),
+        etag: obj.httpEtag,
+      },
+    });
+  });
