@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { ServiceConfig } from "./config.ts";
 import type { Metrics } from "./metrics.ts";
+import { metricsAuth } from "./middleware/metricsAuth.ts";
 import { verifySignature } from "./middleware/verifySignature.ts";
 import { fuseRoutes, type RunJob } from "./routes/fuse.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -57,7 +58,10 @@ export function createApp({ config, state, metrics, logger, runJob }: AppDeps): 
   );
   app.use("/v1/*", verifySignature(config.GPU_SERVICE_SECRET));
   app.use("/v2/models/*", verifySignature(config.GPU_SERVICE_SECRET));
-  app.use("/metrics", verifySignature(config.GPU_SERVICE_SECRET));
+  app.use(
+    "/metrics",
+    metricsAuth(config.METRICS_TOKEN, verifySignature(config.GPU_SERVICE_SECRET)),
+  );
   app.route("/", modelRoutes(state));
   app.route("/", metricsRoutes(metrics));
   app.route("/", fuseRoutes(config, state, runJob));

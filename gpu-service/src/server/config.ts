@@ -12,6 +12,11 @@ export const ConfigSchema = z
       (v) => (v === "" ? undefined : v), // an empty variable is no secret
       z.string().min(16, "GPU_SERVICE_SECRET must be at least 16 characters").optional(),
     ),
+    /** Bearer token Prometheus scrapes /metrics with (it cannot sign requests). */
+    METRICS_TOKEN: z.preprocess(
+      (v) => (v === "" ? undefined : v),
+      z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
+    ),
     /** Dev mode runs without a secret (and says so); never in production. */
     HYBRIDDEPTH_DEV: z.enum(["0", "1"]).default("0"),
     /** Prior model: a registry name or file; default the best one found. */

@@ -36,6 +36,7 @@ beforeAll(async () => {
       MAX_QUEUE: "1",
       FETCH_TIMEOUT_MS: "400",
       FETCH_RETRIES: "1",
+      METRICS_TOKEN: "scrape-token-0123456789",
       LOG_LEVEL: "silent",
     }),
     (await import("pino")).default(silent),
@@ -85,6 +86,22 @@ describe("GPU service: health and metadata", () => {
     ])
       expect(text).toContain(m);
     if (meta.prior.provider) expect(text).toMatch(/hybriddepth_execution_provider\{provider="cpu"/);
+  });
+
+  it("lets Prometheus scrape /metrics with the bearer METRICS_TOKEN, and nothing else unsigned", async () => {
+    const scrape = (token?: string) =>
+      fetch(`${base}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    const ok = await scrape("scrape-token-0123456789");
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain("hybriddepth_queue_depth");
+    expect((await scrape("scrape-token-0123456780")).status).toBe(401);
+    expect((await scrape()).status).toBe(401);
+    const jobs = await fetch(`${base}/v1/fuse`, {
+      method: "POST",
+      headers: { authorization: "Bearer scrape-token-0123456789" },
+      body: "{}",
+    });
+    expect(jobs.status).toBe(401);
   });
 });
 
