@@ -1,4 +1,9 @@
+/**
+ * Local processes of the product for the one-command stack, the end-to-end suites and the
+ * benchmarks: the edge worker in `wrangler dev` and the GPU service, on loopback ports.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -33,7 +38,17 @@ export async function startEdgeWorker(
 ): Promise<EdgeWorker> {
   const port = opts.port ?? (await freePort());
   const persist = opts.persistTo ?? (await mkdtemp(join(tmpdir(), "hd-edge-")));
-  const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist];
+  const args = [
+    "dev",
+    "--config",
+    join(process.cwd(), "wrangler.toml"),
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    persist,
+  ];
   args.push("--inspector-port", String(await freePort()), "--show-interactive-dev-session=false");
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   let output = "";
@@ -80,4 +95,143 @@ export async function startEdgeWorker(
       if (!opts.persistTo) await rm(persist, { recursive: true, force: true });
     },
   };
+}
+
+export interface GpuService {
+  url: string;
+  port: number;
+  log: () => string;
+  /** SIGTERM: drains in-flight jobs, then exits. */
+  stop: () => Promise<void>;
+  /** SIGKILL: a crash, mid-job if one runs. */
+  kill: () => Promise<void>;
+}
+
+/** The GPU service (`npm run gpu-service`) as a child process on a loopback port, ready when this resolves. */
+export async function startGpuService(
+  env: Record<string, string>,
+  opts: { port?: number; readyTimeoutMs?: number } = {},
+): Promise<GpuService> {
+  const port = opts.port ?? (await freePort());
+  let output = "";
+  const child = spawn(process.execPath, [join(process.cwd(), "bin/gpu-service.mjs")], {
+    cwd: process.cwd(),
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (d) => {
+    output = (output + d).slice(-200_000);
+  });
+  child.stderr!.on("data", (d) => {
+    output = (output + d).slice(-200_000);
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/v2/health/ready`, child, () => output, opts.readyTimeoutMs ?? 120_000);
+  const signal = async (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(sig);
+      await exited;
+    }
+  };
+  return {
+    url,
+    port,
+    log: () => output,
+    stop: () => signal("SIGTERM"),
+    kill: () => signal("SIGKILL"),
+  };
+}
+
+async function waitFor(
+  url: string,
+  child: ChildProcess,
+  log: () => string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`${url}: process exited (${child.exitCode}):\n${log()}`);
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`${url} not ready in ${timeoutMs / 1000} s:\n${log()}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export interface LocalStack {
+  edge: EdgeWorker;
+  gpu: GpuService;
+  apiKey: string;
+  secrets: Record<string, string>;
+  /** Starts the GPU service again on the same port (after stop or kill). */
+  restartGpu: () => Promise<GpuService>;
+  /** Restarts wrangler dev on the same port and state directory. */
+  restartEdge: () => Promise<EdgeWorker>;
+  stop: () => Promise<void>;
+}
+
+const randomSecret = () => randomBytes(24).toString("base64url");
+
+/**
+ * The whole product on loopback: the GPU service on CPU and the edge worker in wrangler dev,
+ * wired with freshly generated secrets. `gpuEnv` and `edgeVars` override settings.
+ */
+export async function startLocalStack(
+  opts: {
+    gpuEnv?: Record<string, string>;
+    edgeVars?: Record<string, string>;
+    edgePort?: number;
+    gpuPort?: number;
+    apiKey?: string;
+  } = {},
+): Promise<LocalStack> {
+  const secrets = {
+    GPU_SERVICE_SECRET: randomSecret(),
+    UPLOAD_SIGNING_KEY: randomSecret(),
+    DEV_API_KEY: opts.apiKey ?? randomSecret(),
+  };
+  const gpuPort = opts.gpuPort ?? (await freePort());
+  const gpuEnv = {
+    GPU_SERVICE_SECRET: secrets.GPU_SERVICE_SECRET,
+    LOG_LEVEL: "warn",
+    ...opts.gpuEnv,
+  };
+  const persistTo = await mkdtemp(join(tmpdir(), "hd-stack-"));
+  const edgeVars = { ...secrets, GPU_SERVICE_URL: `http://127.0.0.1:${gpuPort}`, ...opts.edgeVars };
+  const edgePort = opts.edgePort ?? (await freePort());
+  const [gpu0, edge0] = await Promise.all([
+    startGpuService(gpuEnv, { port: gpuPort }),
+    startEdgeWorker(edgeVars, { persistTo, port: edgePort }),
+  ]);
+  const stack: LocalStack = {
+    edge: edge0,
+    gpu: gpu0,
+    apiKey: secrets.DEV_API_KEY,
+    secrets,
+    async restartGpu() {
+      await stack.gpu.kill();
+      stack.gpu = await startGpuService(gpuEnv, { port: gpuPort });
+      return stack.gpu;
+    },
+    async restartEdge() {
+      await stack.edge.stop();
+      stack.edge = await startEdgeWorker(edgeVars, { persistTo, port: edgePort });
+      return stack.edge;
+    },
+    async stop() {
+      await Promise.all([stack.edge.stop(), stack.gpu.stop()]);
+      await rm(persistTo, { recursive: true, force: true });
+    },
+  };
+  return stack;
 }

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as tus from "tus-js-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EdgeWorker, startEdgeWorker } from "../scripts/localStack.ts";
 import { type DropProxy, startDropProxy } from "./helpers/dropProxy.ts";
-import { type EdgeWorker, startEdgeWorker } from "./helpers/edgeWorker.ts";
 
 // The edge worker in real `wrangler dev`; the real tus-js-client uploads through a proxy that
 // cuts the connection mid-PATCH, then resumes where the worker says its bytes end.
