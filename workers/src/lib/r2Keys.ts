@@ -19,6 +19,7 @@ export const resultPrefix = (address: string) => `results/${address}/`;
 export const RESULT_FILES = {
   json: { file: "result.json", type: "application/json" },
   f32: { file: "depth.f32", type: "application/octet-stream" },
+  npy: { file: "depth.npy", type: "application/octet-stream" },
   png16: { file: "depth.png", type: "image/png" },
   preview: { file: "preview.png", type: "image/png" },
   confidence: { file: "confidence.u8", type: "application/octet-stream" },

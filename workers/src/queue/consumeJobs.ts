@@ -1,4 +1,5 @@
 import { signRequest } from "#shared/auth/requestSignature.ts";
+import { encodeNpyFloat32 } from "#shared/format/npy.ts";
 import type { FuseJob } from "#shared/service/fuseJob.ts";
 import type { CaptureRecord } from "../captureObject.ts";
 import type { JobMessage, WorkerEnv } from "../env.ts";
@@ -140,13 +141,25 @@ async function runOnGpu(r: CaptureRecord, address: string, env: WorkerEnv): Prom
   if (!result || typeof result === "string")
     return { kind: "retry", reason: "GPU service answer has no result part" };
   const resultBytes = await (result as Blob).arrayBuffer();
-  const timings = (
-    JSON.parse(new TextDecoder().decode(resultBytes)) as { timingsMs?: Record<string, number> }
-  ).timingsMs;
+  const {
+    timingsMs: timings,
+    width,
+    height,
+  } = JSON.parse(new TextDecoder().decode(resultBytes)) as {
+    timingsMs?: Record<string, number>;
+    width: number;
+    height: number;
+  };
   for (const [part, file] of Object.entries(PARTS)) {
     const value = form.get(part) as unknown;
     if (part === "result" || !value || typeof value === "string") continue;
-    await env.BUCKET.put(resultKey(address, file), await (value as Blob).arrayBuffer());
+    const bytes = await (value as Blob).arrayBuffer();
+    await env.BUCKET.put(resultKey(address, file), bytes);
+    // The same depth as NumPy reads it, so `format=npy` is a plain (rangeable) object too.
+    if (part === "depth" && bytes.byteLength === width * height * 4) {
+      const npy = encodeNpyFloat32(new Float32Array(bytes), [height, width]);
+      await env.BUCKET.put(resultKey(address, "depth.npy"), npy);
+    }
   }
   // result.json last: its presence is what marks the address as computed (the cache check).
   await env.BUCKET.put(resultKey(address, "result.json"), resultBytes, {

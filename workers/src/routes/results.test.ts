@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { decodeNpyFloat32 } from "#shared/format/npy.ts";
 import { api, createCapture, jpegBytes, uploadAll, waitForState } from "../../test/api.ts";
 
 type ErrorBody = { error: { code: string } };
@@ -26,6 +27,7 @@ describe("GET /v1/captures/:id/depth", () => {
       "confidence",
       "f32",
       "json",
+      "npy",
       "png16",
       "preview",
     ]);
@@ -47,6 +49,15 @@ describe("GET /v1/captures/:id/depth", () => {
       width: number;
     };
     expect(json.width).toBe(4);
+    // npy: the f32 depth with NumPy's header, shape (height, width).
+    const npy = decodeNpyFloat32(
+      new Uint8Array(await (await api(`/v1/captures/${id}/depth?format=npy`)).arrayBuffer()),
+    );
+    const f32 = new Float32Array(
+      await (await api(`/v1/captures/${id}/depth?format=f32`)).arrayBuffer(),
+    );
+    expect(npy.shape).toEqual([2, 4]);
+    expect(npy.data).toEqual(f32);
   });
 
   it("answers 304 to If-None-Match with the ETag", async () => {
