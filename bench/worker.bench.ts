@@ -27,6 +27,7 @@ async function twelveMegapixelFrames(): Promise<{ jpeg: Buffer; png: Buffer; sou
           width: 4000,
           height: 3000,
           channels: 3,
+          background: "#808080",
           noise: { type: "gaussian", mean: 128, sigma: 40 },
         },
       })
