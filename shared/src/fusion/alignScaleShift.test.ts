@@ -77,4 +77,14 @@ describe("applyAlignment", () => {
     );
     expect(Array.from(d)).toEqual([2, 1, 10, expect.closeTo(0.1, 6)]);
   });
+
+  it("takes the fallback depth where the fit extrapolates past the far limit", () => {
+    const d = applyAlignment(
+      Float32Array.from([1, -5, 0.1]),
+      { scale: 0.5, shift: -0.04 },
+      { min: 0.1, max: 10 },
+      Float32Array.from([7, 3, 40]),
+    );
+    expect(Array.from(d)).toEqual([expect.closeTo(1 / 0.46, 5), 3, 10]);
+  });
 });

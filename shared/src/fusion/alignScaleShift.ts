@@ -164,11 +164,19 @@ export function applyAlignment(
   prior: Float32Array,
   a: { scale: number; shift: number },
   range: { min: number; max: number },
+  beyond?: Float32Array,
 ): Float32Array {
   const out = new Float32Array(prior.length);
   for (let i = 0; i < prior.length; i++) {
     const inv = a.scale * prior[i]! + a.shift;
-    out[i] = inv > 1 / range.max ? Math.max(range.min, 1 / inv) : range.max;
+    // Past the far limit (or past infinity) the fit is extrapolating beyond anything the focus
+    // evidence supports: take `beyond` (depth from focus) there when given, else the far limit.
+    out[i] =
+      inv > 1 / range.max
+        ? Math.max(range.min, 1 / inv)
+        : beyond
+          ? Math.min(range.max, Math.max(range.min, beyond[i]!))
+          : range.max;
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import type { Plane } from "../image/types.ts";
+import { quantile } from "../math/stats.ts";
 import { type Alignment, alignScaleShift, applyAlignment } from "./alignScaleShift.ts";
 import { type RefineOptions, refineScaleMap } from "./refineScaleMap.ts";
 
@@ -35,7 +36,27 @@ export function alignPrior(input: FusionInput): AlignedPrior {
   const { dffDepth, confidence, priorInverse, range } = input;
   const alignment = alignScaleShift(priorInverse, reciprocal(dffDepth), confidence);
   if (alignment.fallback === "none") return { alignment };
-  return { alignment, depth: applyAlignment(priorInverse, alignment, range) };
+  const depth = applyAlignment(priorInverse, alignment, range, dffDepth);
+  limitFarOutliers(depth, range);
+  return { alignment, depth };
+}
+
+/** Share of pixels whose depth bounds how far the rest may be (see limitFarOutliers). */
+const FAR_QUANTILE = 0.01;
+
+/**
+ * A prior's small blotches of near-zero inverse depth become enormous depths once shifted
+ * (a 3×3 patch at 55 m in a 3 m room). No pixel is put more than twice as far as the farthest
+ * 1% of the scene: a far region as big as that (sky through a window) sets the bound itself.
+ */
+export function limitFarOutliers(depth: Float32Array, range: { min: number; max: number }): void {
+  const step = Math.max(1, Math.floor(depth.length / 50_000));
+  const sample: number[] = [];
+  for (let i = 0; i < depth.length; i += step) sample.push(depth[i]!);
+  const far = quantile(sample, 1 - FAR_QUANTILE);
+  if (!Number.isFinite(far)) return;
+  const limit = Math.min(range.max, 2 * far);
+  for (let i = 0; i < depth.length; i++) if (depth[i]! > limit) depth[i] = limit;
 }
 
 /** HybridDepth step 2: the aligned depth times a refined, edge-aware scale map (m). */
@@ -51,6 +72,7 @@ export function refineAligned(input: FusionInput, aligned: Float32Array): Float3
   }
   const full = new Float32Array(n);
   for (let i = 0; i < n; i++) full[i] = Math.min(range.max, Math.max(range.min, 1 / inv[i]!));
+  limitFarOutliers(full, range);
   return full;
 }
 
