@@ -1,0 +1,77 @@
+import { type CaptureContext, CaptureHandle } from "./capture.ts";
+import { type FuseOptions, type FuseOutcome, fuse } from "./fuse.ts";
+import { DEFAULT_RETRY, type RetryPolicy } from "./retry.ts";
+import { Transport } from "./transport.ts";
+import type { CaptureMetadata, CreatedCapture, FrameBody } from "./types.ts";
+
+/** Frames at least this big go through tus (resumable) rather than one signed PUT. */
+export const DEFAULT_TUS_THRESHOLD_BYTES = 8 * 1024 * 1024;
+
+interface CommonOptions {
+  /** The API's origin, e.g. `https://depth.example.com`. */
+  baseUrl: string;
+  /** A fetch to use (default: the global one, looked up at call time). */
+  fetch?: typeof fetch;
+  retry?: Partial<RetryPolicy>;
+  tusThresholdBytes?: number;
+}
+
+/** Credentials: a static API key, or a token getter asked before each request (JWTs that expire). */
+export type HybridDepthClientOptions = CommonOptions &
+  ({ apiKey: string; getToken?: never } | { getToken: () => Promise<string>; apiKey?: never });
+
+/**
+ * The HybridDepth API from any JavaScript runtime with fetch (browsers, React Native, Node 20+):
+ * create a capture, upload its frames (signed PUT or tus), finalize, wait, read the depth.
+ */
+export class HybridDepthClient {
+  private readonly ctx: CaptureContext;
+
+  constructor(options: HybridDepthClientOptions) {
+    const { apiKey, getToken } = options;
+    if (!apiKey && !getToken) throw new TypeError("HybridDepthClient needs an apiKey or getToken");
+    const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    const retry = { ...DEFAULT_RETRY, ...options.retry };
+    if (!(retry.attempts >= 1)) throw new RangeError("retry.attempts must be at least 1");
+    this.ctx = {
+      transport: new Transport({
+        baseUrl: options.baseUrl,
+        authorization: async () => `Bearer ${apiKey ?? (await getToken!())}`,
+        fetch: doFetch,
+        retry,
+      }),
+      tusThresholdBytes: options.tusThresholdBytes ?? DEFAULT_TUS_THRESHOLD_BYTES,
+    };
+  }
+
+  /** `POST /v1/captures`: the server validates (400 `invalid_capture` says what is wrong). */
+  async createCapture(
+    meta: CaptureMetadata,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<CaptureHandle> {
+    const created = await this.ctx.transport.json<CreatedCapture>("/v1/captures", {
+      method: "POST",
+      json: meta,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    return new CaptureHandle(this.ctx, {
+      id: created.id,
+      uploads: created.uploads,
+      tusEndpoint: created.tus.endpoint,
+    });
+  }
+
+  /** Reattaches to an existing capture (e.g. after an app restart); frames then go through tus. */
+  capture(id: string): CaptureHandle {
+    return new CaptureHandle(this.ctx, { id });
+  }
+
+  /** create → upload all frames (4 at a time) → finalize → wait → depth (f32). */
+  fuse(
+    meta: CaptureMetadata,
+    frames: readonly FrameBody[],
+    opts: FuseOptions = {},
+  ): Promise<FuseOutcome> {
+    return fuse(this, meta, frames, opts);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * HybridDepth client SDK: runtime-neutral (fetch and Web APIs, plus tus-js-client), for
+ * browsers, React Native and Node 20+. See README.md beside this file.
+ */
+export { CaptureHandle, DEFAULT_POLL_INTERVAL_MS, type WaitOptions } from "./capture.ts";
+export {
+  DEFAULT_TUS_THRESHOLD_BYTES,
+  HybridDepthClient,
+  type HybridDepthClientOptions,
+} from "./client.ts";
+export {
+  type ApiErrorCode,
+  CaptureFailedError,
+  type CaptureFailureCode,
+  HybridDepthApiError,
+  isAbortError,
+  isApiError,
+  NetworkError,
+} from "./errors.ts";
+export {
+  DEFAULT_UPLOAD_CONCURRENCY,
+  type FuseOptions,
+  type FuseOutcome,
+  type FuseProgress,
+} from "./fuse.ts";
+export {
+  backoffDelay,
+  DEFAULT_RETRY,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryPolicy,
+  retryDecision,
+} from "./retry.ts";
+export type {
+  CaptureMetadata,
+  CaptureState,
+  CaptureStatus,
+  DepthFormat,
+  DepthMap,
+  FinalizeResult,
+  FrameBody,
+  FrameContentType,
+  PipelineResult,
+  UploadedFrame,
+  UploadOptions,
+  UploadProgress,
+  UploadTarget,
+} from "./types.ts";
