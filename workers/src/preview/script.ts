@@ -170,32 +170,49 @@ for (let i = 0; i < 256; i++) {
   });
 }
 
+// Colours span the 2nd–98th percentile of the valid depth, spaced in inverse depth, like the
+// server's preview.png: a handful of outliers (e.g. pixels clamped to the depth range's far end)
+// must not squeeze the whole scene into one colour. Values beyond the span are clamped.
+const NEAR_Q = 0.02;
+const FAR_Q = 0.98;
+
+function depthSpan(depth) {
+  const step = Math.max(1, Math.floor(depth.length / 50000));
+  const sample = [];
+  for (let i = 0; i < depth.length; i += step) if (validDepth(depth[i])) sample.push(depth[i]);
+  if (!sample.length) return null;
+  const v = Float64Array.from(sample).sort();
+  const q = (p) => v[Math.round(p * (v.length - 1))];
+  const near = q(NEAR_Q);
+  const far = q(FAR_Q);
+  return far > near * 1.01 ? [near, far] : [near * 0.9, near * 1.1];
+}
+
 function drawDepth(depth, width, height) {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const d of depth) {
-    if (validDepth(d)) {
-      lo = Math.min(lo, d);
-      hi = Math.max(hi, d);
-    }
-  }
   const canvas = $("depth");
   canvas.width = width;
   canvas.height = height;
   const ctx = canvas.getContext("2d");
   const image = ctx.createImageData(width, height);
   const px = image.data;
-  const span = hi > lo ? hi - lo : 1;
-  depth.forEach((d, i) => {
-    if (!validDepth(d)) return; // no depth stays transparent
-    const k = Math.round(255 * (1 - (d - lo) / span)) * 3; // near = warm (turbo's red end)
-    px[i * 4] = LUT[k];
-    px[i * 4 + 1] = LUT[k + 1];
-    px[i * 4 + 2] = LUT[k + 2];
-    px[i * 4 + 3] = 255;
-  });
+  const span = depthSpan(depth);
+  if (span) {
+    const a = 1 / span[1];
+    const b = 1 / span[0];
+    depth.forEach((d, i) => {
+      if (!validDepth(d)) return; // no depth stays transparent
+      const t = Math.min(1, Math.max(0, (1 / d - a) / (b - a))); // near = 1 = warm (turbo's red end)
+      const k = Math.round(255 * t) * 3;
+      px[i * 4] = LUT[k];
+      px[i * 4 + 1] = LUT[k + 1];
+      px[i * 4 + 2] = LUT[k + 2];
+      px[i * 4 + 3] = 255;
+    });
+  }
   ctx.putImageData(image, 0, 0);
-  $("legend").textContent = lo <= hi ? "red " + lo.toFixed(2) + " m (near) … blue " + hi.toFixed(2) + " m (far)" : "no valid depth";
+  $("legend").textContent = span
+    ? "red " + span[0].toFixed(2) + " m (near) … blue " + span[1].toFixed(2) + " m (far), 2nd–98th percentile"
+    : "no valid depth";
 }
 
 async function showResult(c) {
