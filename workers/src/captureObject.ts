@@ -106,6 +106,7 @@ export class CaptureObject extends DurableObject {
     // A finished capture stays finished: late retries of its job change nothing.
     if (r.state === "done" || (r.state === "failed" && state !== "done")) return r;
     Object.assign(r, extra, { state });
+    if (state === "done") delete r.error; // a retry's reason is history once the result exists
     return this.save(r);
   }
 

@@ -47,6 +47,7 @@ describe("queue consumer with the GPU service", () => {
     expect(done.state).toBe("done");
     expect((await gpuCalls())[id]).toBe(3);
     expect(done.attempts).toBe(3);
+    expect(done.error).toBeUndefined();
   });
 
   it("marks the capture failed with the GPU service's reason when a frame is refused", async () => {

@@ -42,32 +42,39 @@ type Outcome =
  */
 export async function consumeJobs(batch: MessageBatch<JobMessage>, env: WorkerEnv): Promise<void> {
   const deadLetters = batch.queue.endsWith("-dlq");
-  for (const msg of batch.messages) {
-    const stub = captureStub(env, msg.body.captureId);
-    if (deadLetters) {
-      await stub.transition("failed", {
-        error: {
-          code: "gpu_unavailable",
-          message: `gave up after ${msg.attempts} attempts: the GPU service stayed unavailable`,
-        },
-      });
-      msg.ack();
-      continue;
-    }
-    const record = await stub.transition("processing", { attempts: msg.attempts });
-    if (!record || record.state === "done" || record.state === "failed") {
-      msg.ack(); // deleted, or finished by an earlier delivery: nothing to do
-      continue;
-    }
-    const outcome = await runOnGpu(record, msg.body.address, env);
-    if (outcome.kind === "done") msg.ack();
-    else if (outcome.kind === "failed") {
-      await stub.transition("failed", { error: { code: outcome.code, message: outcome.message } });
-      msg.ack();
-    } else {
-      await stub.transition("queued", { error: { code: "retrying", message: outcome.reason } });
-      msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, env) });
-    }
+  // Messages of a batch run side by side, so one consumer can fill the GPU service's slots.
+  await Promise.all(batch.messages.map((msg) => consumeOne(msg, env, deadLetters)));
+}
+
+async function consumeOne(
+  msg: Message<JobMessage>,
+  env: WorkerEnv,
+  deadLetter: boolean,
+): Promise<void> {
+  const stub = captureStub(env, msg.body.captureId);
+  if (deadLetter) {
+    await stub.transition("failed", {
+      error: {
+        code: "gpu_unavailable",
+        message: `gave up after ${msg.attempts} attempts: the GPU service stayed unavailable`,
+      },
+    });
+    msg.ack();
+    return;
+  }
+  const record = await stub.transition("processing", { attempts: msg.attempts });
+  if (!record || record.state === "done" || record.state === "failed") {
+    msg.ack(); // deleted, or finished by an earlier delivery: nothing to do
+    return;
+  }
+  const outcome = await runOnGpu(record, msg.body.address, env);
+  if (outcome.kind === "done") msg.ack();
+  else if (outcome.kind === "failed") {
+    await stub.transition("failed", { error: { code: outcome.code, message: outcome.message } });
+    msg.ack();
+  } else {
+    await stub.transition("queued", { error: { code: "retrying", message: outcome.reason } });
+    msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, env) });
   }
 }
 
