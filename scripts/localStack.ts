@@ -180,7 +180,7 @@ export interface LocalStack {
   stop: () => Promise<void>;
 }
 
-const randomSecret = () => randomBytes(24).toString("base64url");
+const randomSecret = () => randomBytes(24).toString("hex");
 
 /**
  * The whole product on loopback: the GPU service on CPU and the edge worker in wrangler dev,
