@@ -104,6 +104,12 @@ export const ERRORS = {
     message: "The depth is not computed yet",
   },
   RATE_LIMITED: { status: 429, code: "rate_limited", message: "Too many requests" },
+  INTERNAL: { status: 500, code: "internal", message: "internal error" },
+  GPU_UNAVAILABLE: {
+    status: 503,
+    code: "gpu_unavailable",
+    message: "The GPU service stayed unavailable through every retry",
+  },
   TUS_VERSION_UNSUPPORTED: {
     status: 412,
     code: "tus_version_unsupported",

@@ -65,7 +65,7 @@ export function createApp(): Hono<AppEnv> {
     await discardBody(c.req.raw);
     if (err instanceof HybridDepthError) return c.json(err.toJSON(), err.status as 400);
     console.error("unhandled", err);
-    return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+    return c.json(new HybridDepthError("INTERNAL").toJSON(), 500);
   });
   return app;
 }

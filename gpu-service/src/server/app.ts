@@ -80,7 +80,7 @@ export function createApp({ config, state, metrics, logger, runJob }: AppDeps): 
           : undefined;
     if (!e) {
       logger.error({ requestId: c.get("requestId"), err }, "unhandled error");
-      return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+      return c.json(new HybridDepthError("INTERNAL").toJSON(), 500);
     }
     if (e.code === "overloaded" || e.code === "not_ready")
       c.header("Retry-After", String(RETRY_AFTER_SECONDS));

@@ -1,4 +1,5 @@
 import { signRequest } from "#shared/auth/requestSignature.ts";
+import { ERRORS } from "#shared/errors.ts";
 import { encodeNpyFloat32 } from "#shared/format/npy.ts";
 import type { FuseJob } from "#shared/service/fuseJob.ts";
 import type { CaptureRecord } from "../captureObject.ts";
@@ -55,7 +56,7 @@ async function consumeOne(
   if (deadLetter) {
     await stub.transition("failed", {
       error: {
-        code: "gpu_unavailable",
+        code: ERRORS.GPU_UNAVAILABLE.code,
         message: `gave up after ${msg.attempts} attempts: the GPU service stayed unavailable`,
       },
     });
