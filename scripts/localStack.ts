@@ -57,30 +57,14 @@ export async function startEdgeWorker(
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  child.stdout!.on("data", (d) => {
-    output += d;
-  });
-  child.stderr!.on("data", (d) => {
-    output += d;
-  });
+  const keep = (d: Buffer) => {
+    output = (output + d).slice(-200_000);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
-    try {
-      const res = await fetch(`${url}/v1/health`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`wrangler dev did not become ready in 60 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitFor(`${url}/v1/health`, child, () => output, 60_000);
   return {
     url,
     port,
@@ -119,12 +103,11 @@ export async function startGpuService(
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  child.stdout!.on("data", (d) => {
+  const keep = (d: Buffer) => {
     output = (output + d).slice(-200_000);
-  });
-  child.stderr!.on("data", (d) => {
-    output = (output + d).slice(-200_000);
-  });
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/v2/health/ready`, child, () => output, opts.readyTimeoutMs ?? 120_000);
