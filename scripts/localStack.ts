@@ -81,12 +81,8 @@ export async function startEdgeWorker(
   };
 }
 
-export interface GpuService {
-  url: string;
-  port: number;
-  log: () => string;
-  /** SIGTERM: drains in-flight jobs, then exits. */
-  stop: () => Promise<void>;
+/** `stop` is SIGTERM: the service drains in-flight jobs, then exits. */
+export interface GpuService extends EdgeWorker {
   /** SIGKILL: a crash, mid-job if one runs. */
   kill: () => Promise<void>;
 }
