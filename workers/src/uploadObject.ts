@@ -32,8 +32,11 @@ export type Acquire =
   | { kind: "offset"; offset: number }
   | { kind: "locked" };
 
-/** A PATCH holds the upload this long without progress before another may take over. */
-const LEASE_MS = 60_000;
+/**
+ * A PATCH holds the upload this long without a sign of life (bytes arriving, see `renew`) before
+ * another may take over: short, so a writer that died with its runtime blocks a resume briefly.
+ */
+export const LEASE_MS = 10_000;
 
 /**
  * The offset tracker of one tus upload. Progress is recorded only after R2 holds the bytes,
@@ -100,6 +103,15 @@ export class UploadObject extends DurableObject<WorkerEnv> {
     delete u.lease;
     await this.ctx.storage.deleteAlarm();
     return this.save(u);
+  }
+
+  /** The writing PATCH is alive: its lease runs on. False once another took the upload over. */
+  async renew(token: string): Promise<boolean> {
+    const u = await this.load();
+    if (!u || u.lease?.token !== token) return false;
+    u.lease.until = Date.now() + LEASE_MS;
+    await this.save(u);
+    return true;
   }
 
   async release(token: string): Promise<void> {

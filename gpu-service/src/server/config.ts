@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_FRAME_BYTES as EDGE_MAX_FRAME_BYTES } from "#shared/service/uploadSchema.ts";
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
@@ -31,7 +32,8 @@ export const ConfigSchema = z
     MAX_QUEUE_DELAY_MS: int(5),
     FETCH_TIMEOUT_MS: int(15_000, 100),
     FETCH_RETRIES: int(3),
-    MAX_FRAME_BYTES: int(50 * 1024 * 1024, 1),
+    /** The edge accepts frames up to the same size (a 12 MP 16-bit PNG is ≈ 72 MB). */
+    MAX_FRAME_BYTES: int(EDGE_MAX_FRAME_BYTES, 1),
     /** Request bodies (the inline variant carries frames) at most this many bytes. */
     MAX_BODY_BYTES: int(512 * 1024 * 1024, 1),
     LOG_LEVEL: z

@@ -72,7 +72,7 @@ export class PipelineWorker {
       this.waiters.set(id, { resolve, reject, timer });
       // Each frame must own its buffer to be transferred (a view would move its neighbours too).
       const owned = frames.map((f) =>
-        f.byteOffset === 0 && f.byteLength === f.buffer.byteLength ? f : f.slice(),
+        f.byteOffset === 0 && f.byteLength === f.buffer.byteLength ? f : new Uint8Array(f),
       );
       const msg: ToWorker = { type: "job", id, capture, options, frames: owned };
       this.worker.postMessage(

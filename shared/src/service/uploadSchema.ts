@@ -7,7 +7,7 @@ export const FRAME_CONTENT_TYPES = ["image/jpeg", "image/png"] as const;
 /** Largest frame the edge takes through a signed PUT (bigger frames go through tus). */
 export const MAX_SIGNED_PUT_BYTES = 100 * 1024 * 1024;
 /** Largest frame at all. */
-export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+export const MAX_FRAME_BYTES = 128 * 1024 * 1024;
 
 export const UploadFrameSchema = FrameSchema.extend({
   bytes: z

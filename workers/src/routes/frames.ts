@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { HybridDepthError } from "#shared/errors.ts";
-import { sniffContentType } from "#shared/service/uploadSchema.ts";
+import { MAX_SIGNED_PUT_BYTES, sniffContentType } from "#shared/service/uploadSchema.ts";
 import type { AppEnv } from "../env.ts";
 import { captureStub } from "../lib/captures.ts";
 import { frameInspector } from "../lib/frameInspector.ts";
@@ -60,6 +60,11 @@ export const frameRoutes = new Hono<AppEnv>()
       );
     const length = c.req.header("content-length");
     if (length === undefined) throw new HybridDepthError("LENGTH_REQUIRED");
+    if (frame.bytes > MAX_SIGNED_PUT_BYTES)
+      throw new HybridDepthError(
+        "PAYLOAD_TOO_LARGE",
+        `frames over ${MAX_SIGNED_PUT_BYTES} bytes go through tus (/v1/tus)`,
+      );
     if (Number(length) !== frame.bytes)
       throw new HybridDepthError(
         "LENGTH_MISMATCH",

@@ -12,7 +12,7 @@ import { RESULT_FILES, type ResultFormat, resultKey } from "../lib/r2Keys.ts";
 export const resultRoutes = new Hono<AppEnv>().get("/v1/captures/:id/depth", async (c) => {
   const r = await ownedCapture(c.env, c.req.param("id"), c.get("principal"));
   const format = (c.req.query("format") ?? "png16") as ResultFormat;
-  const spec = RESULT_FILES[format];
+  const spec = Object.hasOwn(RESULT_FILES, format) ? RESULT_FILES[format] : undefined;
   if (!spec)
     throw new HybridDepthError(
       "INVALID_ARGUMENT",

@@ -16,6 +16,8 @@ import type { TusUpload } from "../uploadObject.ts";
 export const TUS_VERSION = "1.0.0";
 const TUS_EXTENSIONS = "creation,termination,expiration";
 const MIB = 1024 * 1024;
+/** How often a writing PATCH renews its lease (well within the UploadObject's LEASE_MS). */
+const LEASE_RENEW_MS = 2_000;
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 type Ctx = Context<AppEnv>;
@@ -243,6 +245,7 @@ async function writeChunk(
   let state = u;
   let received = 0;
   let failure: unknown;
+  let renewedAt = Date.now();
   const room = u.length - u.offset;
   try {
     if (body) {
@@ -254,6 +257,15 @@ async function writeChunk(
         if (received > room) {
           await reader.cancel();
           throw new HybridDepthError("UPLOAD_TOO_LARGE");
+        }
+        // Heartbeat: keep the lease while bytes flow (a dead writer's lease lapses in LEASE_MS).
+        if (Date.now() - renewedAt > LEASE_RENEW_MS) {
+          if (!(await stub.renew(token))) {
+            // Stalled past the lease and another PATCH took over: leave the upload to it.
+            await reader.cancel();
+            throw new HybridDepthError("UPLOAD_LOCKED");
+          }
+          renewedAt = Date.now();
         }
         await buffer.push(value, async (part) => {
           const partNumber = state.parts.length + 1;
@@ -267,6 +279,7 @@ async function writeChunk(
       }
     }
   } catch (e) {
+    if (e instanceof HybridDepthError && e.kind === "UPLOAD_LOCKED") throw e;
     failure = e; // a dropped connection: keep what arrived, so HEAD reports it
   }
   const pending = buffer.pending;
