@@ -104,6 +104,11 @@ export const ERRORS = {
     message: "The depth is not computed yet",
   },
   RATE_LIMITED: { status: 429, code: "rate_limited", message: "Too many requests" },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    code: "idempotency_key_reused",
+    message: "This Idempotency-Key was used for a different request",
+  },
   INTERNAL: { status: 500, code: "internal", message: "internal error" },
   GPU_UNAVAILABLE: {
     status: 503,

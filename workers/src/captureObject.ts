@@ -24,6 +24,8 @@ export interface CaptureRecord {
   timings?: Record<string, number>;
   createdAt: number;
   updatedAt: number;
+  /** sha256 of the create request's metadata: a reused Idempotency-Key must repeat it. */
+  requestDigest?: string;
   /** Finalize answers by Idempotency-Key. */
   idempotent: Record<string, FinalizeOutcome>;
 }
@@ -45,8 +47,14 @@ export class CaptureObject extends DurableObject {
     return r;
   }
 
-  async create(record: Omit<CaptureRecord, "createdAt" | "updatedAt">): Promise<void> {
+  /** Creates the record unless one exists; returns the existing one (an idempotent retry). */
+  async createOnce(
+    record: Omit<CaptureRecord, "createdAt" | "updatedAt">,
+  ): Promise<CaptureRecord | undefined> {
+    const existing = await this.load();
+    if (existing) return existing;
     await this.save({ ...record, createdAt: Date.now(), updatedAt: Date.now() });
+    return undefined;
   }
 
   async get(): Promise<CaptureRecord | undefined> {

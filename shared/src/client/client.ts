@@ -1,5 +1,6 @@
 import { type CaptureContext, CaptureHandle } from "./capture.ts";
 import { type FuseOptions, type FuseOutcome, fuse } from "./fuse.ts";
+import { newIdempotencyKey } from "./idempotencyKey.ts";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry.ts";
 import { Transport } from "./transport.ts";
 import type { CaptureMetadata, CreatedCapture, FrameBody } from "./types.ts";
@@ -47,11 +48,13 @@ export class HybridDepthClient {
   /** `POST /v1/captures`: the server validates (400 `invalid_capture` says what is wrong). */
   async createCapture(
     meta: CaptureMetadata,
-    opts: { signal?: AbortSignal } = {},
+    opts: { signal?: AbortSignal; idempotencyKey?: string } = {},
   ): Promise<CaptureHandle> {
+    // One key for every retry of this create: a retry after a lost answer gets the same capture.
     const created = await this.ctx.transport.json<CreatedCapture>("/v1/captures", {
       method: "POST",
       json: meta,
+      headers: { "idempotency-key": opts.idempotencyKey ?? newIdempotencyKey() },
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     return new CaptureHandle(this.ctx, {

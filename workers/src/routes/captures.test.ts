@@ -5,6 +5,7 @@ import {
   createCapture,
   jpegBytes,
   postJson,
+  signJwt,
   testEnv,
   uploadAll,
 } from "../../test/api.ts";
@@ -107,6 +108,31 @@ describe("POST /v1/captures", () => {
     const big = await postJson("/v1/captures", { ...good, pad: "x".repeat(100_000) });
     expect(big.status).toBe(413);
     expect(((await big.json()) as ErrorBody).error.code).toBe("payload_too_large");
+  });
+});
+
+describe("POST /v1/captures with an Idempotency-Key", () => {
+  it("answers a retry with the same capture, and refuses the key for other metadata", async () => {
+    const meta = captureMeta([{ bytes: 100 }, { bytes: 200 }]);
+    const key = { "idempotency-key": `create-${crypto.randomUUID()}` };
+    const first = await postJson("/v1/captures", meta, { headers: key });
+    expect(first.status).toBe(201);
+    const a = (await first.json()) as { id: string; uploads: unknown[] };
+    const again = await postJson("/v1/captures", meta, { headers: key });
+    expect(again.status).toBe(200);
+    const b = (await again.json()) as { id: string; uploads: unknown[] };
+    expect(b.id).toBe(a.id);
+    expect(b.uploads).toHaveLength(2);
+    const other = await postJson("/v1/captures", captureMeta([{ bytes: 100 }, { bytes: 201 }]), {
+      headers: key,
+    });
+    expect(other.status).toBe(422);
+    expect(((await other.json()) as ErrorBody).error.code).toBe("idempotency_key_reused");
+    // Another principal with the same key gets its own capture.
+    const jwt = await signJwt(`idem-${crypto.randomUUID()}`);
+    const theirs = await postJson("/v1/captures", meta, { headers: key, auth: jwt });
+    expect(theirs.status).toBe(201);
+    expect(((await theirs.json()) as { id: string }).id).not.toBe(a.id);
   });
 });
 

@@ -1,11 +1,13 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { sha256Hex } from "#shared/auth/hmac.ts";
 import { describeIssues } from "#shared/capture/parse.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import { CreateCaptureSchema } from "#shared/service/uploadSchema.ts";
 import type { AppEnv } from "../env.ts";
 import { captureStub, ownedCapture } from "../lib/captures.ts";
 import { contentAddress } from "../lib/contentAddress.ts";
+import { captureIdForKey, idempotencyKey } from "../lib/idempotency.ts";
 import { capturePrefix, RESULT_FILES, resultKey, resultPrefix } from "../lib/r2Keys.ts";
 import { signUrl } from "../lib/signedUrl.ts";
 
@@ -37,18 +39,30 @@ export const captureRoutes = new Hono<AppEnv>()
       if (!parsed.success)
         throw new HybridDepthError("INVALID_CAPTURE", describeIssues(parsed.error));
       const meta = parsed.data;
-      const id = crypto.randomUUID();
+      // With an Idempotency-Key a retried create answers with the capture the first one made.
+      const key = idempotencyKey(c.req.header("idempotency-key"));
+      const principal = c.get("principal");
+      const id = key ? await captureIdForKey(principal, key) : crypto.randomUUID();
       const origin = new URL(c.req.url).origin;
-      await captureStub(c.env, id).create({
+      const requestDigest = await sha256Hex(JSON.stringify(meta));
+      const existing = await captureStub(c.env, id).createOnce({
         id,
-        owner: c.get("principal"),
+        owner: principal,
         origin,
         meta,
         frames: meta.frames.map(() => null),
         state: "uploading",
         attempts: 0,
         idempotent: {},
+        requestDigest,
       });
+      if (existing && existing.requestDigest !== requestDigest)
+        throw new HybridDepthError("IDEMPOTENCY_KEY_REUSED");
+      if (existing && existing.state !== "uploading")
+        return c.json(
+          { id, state: existing.state, uploads: [], tus: { endpoint: `${origin}/v1/tus` } },
+          200,
+        );
       const expiresAt = Date.now() + Number(c.env.UPLOAD_URL_TTL_SECONDS) * 1000;
       const uploads = await Promise.all(
         meta.frames.map(async (f, index) => ({
@@ -73,7 +87,7 @@ export const captureRoutes = new Hono<AppEnv>()
       );
       return c.json(
         { id, state: "uploading", uploads, tus: { endpoint: `${origin}/v1/tus` } },
-        201,
+        existing ? 200 : 201,
       );
     },
   )
@@ -107,12 +121,7 @@ export const captureRoutes = new Hono<AppEnv>()
   .post("/v1/captures/:id/finalize", async (c) => {
     const id = c.req.param("id");
     await ownedCapture(c.env, id, c.get("principal"));
-    const key = c.req.header("idempotency-key");
-    if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key))
-      throw new HybridDepthError(
-        "INVALID_ARGUMENT",
-        "Idempotency-Key: 1–255 visible ASCII characters",
-      );
+    const key = idempotencyKey(c.req.header("idempotency-key"));
     const stub = captureStub(c.env, id);
     const check = await stub.checkFinalize(key);
     if (!check) throw new HybridDepthError("CAPTURE_NOT_FOUND", "no capture with that id");
