@@ -115,6 +115,12 @@ export async function runPipeline(
   );
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const registrations: FrameRegistration[] = [];
+  // Per-frame planes, reused from frame to frame: the accumulator copies what it keeps, and
+  // fresh large arrays cost page faults and garbage collection at every frame.
+  const n = work.width * work.height;
+  const focusBuffer = new Float32Array(n);
+  let warpedFocus: Float32Array | undefined;
+  let warpedColor: Float32Array | undefined;
 
   for (const i of order) {
     const rgb = i === refIdx ? reference : await time("decode", () => decode(i));
@@ -136,13 +142,16 @@ export async function runPipeline(
     registrations.push(describeRegistration(i, capture.frames[i]!.file, diopters[i]!, reg));
     // Focus is measured on the frame as captured and the smooth focus map is warped, never the
     // image: resampling an image low-passes it and would bias every warped frame towards "blurred".
-    let focus = await time("dff", () => focusMeasure(gray, radius));
+    let focus = await time("dff", () => focusMeasure(gray, radius, focusBuffer));
     let color = rgb.data;
     if (!isIdentity(reg.transform)) {
       await time("registration", () => {
-        focus = warpSimilarity(focus, work.width, work.height, 1, reg.transform, undefined, inside);
-        for (let p = 0; p < inside.length; p++) if (!inside[p]) outside[p] = 1;
-        color = warpSimilarity(rgb.data, work.width, work.height, 3, reg.transform);
+        warpedFocus ??= new Float32Array(n);
+        warpedColor ??= new Float32Array(3 * n);
+        const { width: w, height: h } = work;
+        focus = warpSimilarity(focus, w, h, 1, reg.transform, warpedFocus, inside);
+        markOutside(inside, outside);
+        color = warpSimilarity(rgb.data, w, h, 3, reg.transform, warpedColor);
       });
     }
     await time("dff", () => acc.add(focus, color));
@@ -277,10 +286,16 @@ export function workSize(src: ImageSize, maxPixels: number): ImageSize {
   };
 }
 
+/** Adds the pixels a warped frame did not cover to `outside`. */
+function markOutside(inside: Uint8Array, outside: Uint8Array): void {
+  for (let p = 0; p < inside.length; p++) if (!inside[p]) outside[p] = 1;
+}
+
 /** Zero confidence wherever a frame was missing, and within one focus window of it. */
 function distrustOutside(confidence: Plane, outside: Uint8Array, radius: number): void {
   if (!outside.includes(1)) return;
-  const near = boxMean(Float32Array.from(outside), confidence.width, confidence.height, radius);
+  const near = new Float32Array(outside); // a typed-array copy: no per-element iteration
+  boxMean(near, confidence.width, confidence.height, radius, near);
   for (let i = 0; i < near.length; i++) if (near[i]! > 0) confidence.data[i] = 0;
 }
 

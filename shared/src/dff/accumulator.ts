@@ -1,4 +1,5 @@
 import type { Plane, RgbImage } from "../image/types.ts";
+import { selectKth } from "../math/stats.ts";
 
 export interface DffResult {
   /** Metric depth (m) at every pixel; trust it where `confidence` is high. */
@@ -26,7 +27,9 @@ export class DffAccumulator {
   private readonly afterBest: Float32Array;
   private readonly last: Float32Array;
   private readonly sum: Float32Array;
+  /** Each curve's minimum, at the pixels the noise floor is estimated from (every `minStep`-th). */
   private readonly min: Float32Array;
+  private readonly minStep: number;
   private readonly bestIdx: Uint8Array;
   private readonly aif: Float32Array;
 
@@ -47,7 +50,8 @@ export class DffAccumulator {
     this.afterBest = new Float32Array(n);
     this.last = new Float32Array(n);
     this.sum = new Float32Array(n);
-    this.min = new Float32Array(n).fill(Number.POSITIVE_INFINITY);
+    this.minStep = Math.max(1, Math.floor(n / FLOOR_SAMPLES));
+    this.min = new Float32Array(Math.ceil(n / this.minStep)).fill(Number.POSITIVE_INFINITY);
     this.bestIdx = new Uint8Array(n);
     this.aif = new Float32Array(n * 3);
   }
@@ -60,11 +64,11 @@ export class DffAccumulator {
     const k = this.added;
     if (k >= this.diopters.length)
       throw new RangeError("more frames added than focus positions given");
-    const { best, beforeBest, afterBest, last, sum, min, bestIdx, aif } = this;
+    const { best, beforeBest, afterBest, last, sum, min, minStep, bestIdx, aif } = this;
+    for (let i = 0, j = 0; i < n; i += minStep, j++) if (focus[i]! < min[j]!) min[j] = focus[i]!;
     for (let i = 0; i < n; i++) {
       const f = focus[i]!;
       sum[i]! += f;
-      if (f < min[i]!) min[i] = f;
       if (f > best[i]!) {
         beforeBest[i] = k > 0 ? last[i]! : f;
         best[i] = f;
@@ -91,22 +95,16 @@ export class DffAccumulator {
     // What a pixel shows when fully defocused (low percentile of the curves' minima): noise
     // plus residual texture. A peak no higher than that carries no focus cue.
     const floor = lowPercentile(this.min);
+    const { bestIdx, best, beforeBest, afterBest, sum } = this;
     for (let i = 0; i < n; i++) {
-      const k = this.bestIdx[i]!;
-      const fb = this.best[i]!;
-      let pos = x[k]!;
-      if (k > 0 && k < K - 1) {
-        pos = gaussianPeak(
-          x[k - 1]!,
-          this.beforeBest[i]!,
-          x[k]!,
-          fb,
-          x[k + 1]!,
-          this.afterBest[i]!,
-        ).position;
-      }
+      const k = bestIdx[i]!;
+      const fb = best[i]!;
+      const pos =
+        k > 0 && k < K - 1
+          ? gaussianPeakPosition(x[k - 1]!, beforeBest[i]!, x[k]!, fb, x[k + 1]!, afterBest[i]!)
+          : x[k]!;
       depth[i] = 1 / pos;
-      const mean = this.sum[i]! / K;
+      const mean = sum[i]! / K;
       // Prominence: a flat focus curve (no defocus cue, or noise only) has its peak near its mean.
       const prominence = fb > 0 ? 1 - mean / fb : 0;
       const energy = fb / (fb + floor);
@@ -123,14 +121,16 @@ export class DffAccumulator {
   }
 }
 
-/** The 10th percentile of a per-pixel map (sampled), kept above zero. */
+/** About this many pixels (evenly strided) estimate the noise floor. */
+const FLOOR_SAMPLES = 20_000;
+
+/** The 10th percentile of the sampled minima, kept above zero. */
 function lowPercentile(values: Float32Array): number {
-  const step = Math.max(1, Math.floor(values.length / 20000));
-  const s: number[] = [];
-  for (let i = 0; i < values.length; i += step) s.push(values[i]!);
-  s.sort((a, b) => a - b);
-  return Math.max(s[Math.floor(0.1 * (s.length - 1))]!, 1e-12);
+  const s = Float64Array.from(values);
+  return Math.max(selectKth(s, Math.floor(0.1 * (s.length - 1))), 1e-12);
 }
+
+const EPS = 1e-12;
 
 /**
  * Vertex of the parabola through (x, ln f) at three unevenly spaced positions, i.e. the peak of
@@ -144,15 +144,42 @@ export function gaussianPeak(
   x2: number,
   f2: number,
 ): { position: number; width: number } {
-  const eps = 1e-12;
-  const y0 = Math.log(f0 + eps);
-  const y1 = Math.log(f1 + eps);
-  const y2 = Math.log(f2 + eps);
-  const d01 = (y1 - y0) / (x1 - x0);
-  const d12 = (y2 - y1) / (x2 - x1);
-  const a = (d12 - d01) / (x2 - x0); // half the second derivative
+  const a = logCurvature(x0, f0, x1, f1, x2, f2);
   if (!(a < 0)) return { position: x1, width: Number.POSITIVE_INFINITY };
+  return {
+    position: gaussianPeakPosition(x0, f0, x1, f1, x2, f2),
+    width: Math.sqrt(-1 / (2 * a)),
+  };
+}
+
+/** `gaussianPeak`'s position alone, with no object: DFF calls it at every pixel. */
+export function gaussianPeakPosition(
+  x0: number,
+  f0: number,
+  x1: number,
+  f1: number,
+  x2: number,
+  f2: number,
+): number {
+  // Slopes of ln f from log ratios: two logs rather than three.
+  const d01 = Math.log((f1 + EPS) / (f0 + EPS)) / (x1 - x0);
+  const d12 = Math.log((f2 + EPS) / (f1 + EPS)) / (x2 - x1);
+  const a = (d12 - d01) / (x2 - x0); // half the second derivative
+  if (!(a < 0)) return x1;
   const b = d01 - a * (x0 + x1);
-  const pos = -b / (2 * a);
-  return { position: Math.min(x2, Math.max(x0, pos)), width: Math.sqrt(-1 / (2 * a)) };
+  return Math.min(x2, Math.max(x0, -b / (2 * a)));
+}
+
+/** Half the second derivative of the parabola through (x, ln f). */
+function logCurvature(
+  x0: number,
+  f0: number,
+  x1: number,
+  f1: number,
+  x2: number,
+  f2: number,
+): number {
+  const d01 = Math.log((f1 + EPS) / (f0 + EPS)) / (x1 - x0);
+  const d12 = Math.log((f2 + EPS) / (f1 + EPS)) / (x2 - x1);
+  return (d12 - d01) / (x2 - x0);
 }

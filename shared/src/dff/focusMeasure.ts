@@ -10,22 +10,48 @@ export function focusMeasure(
   windowRadius: number,
   out: Float32Array = new Float32Array(gray.data.length),
 ): Float32Array {
+  const { width: w, height: h } = gray;
+  modifiedLaplacianSquared(gray, out);
+  return boxMean(out, w, h, windowRadius, out);
+}
+
+/** The squared modified Laplacian per pixel, borders mirrored (a 1-pixel side uses itself). */
+function modifiedLaplacianSquared(gray: Plane, out: Float32Array): void {
   const { width: w, height: h, data: d } = gray;
-  const ml = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
-    const ym = y > 0 ? y - 1 : y + 1 < h ? y + 1 : y;
-    const yp = y < h - 1 ? y + 1 : y > 0 ? y - 1 : y;
-    for (let x = 0; x < w; x++) {
-      const xm = x > 0 ? x - 1 : x + 1 < w ? x + 1 : x;
-      const xp = x < w - 1 ? x + 1 : x > 0 ? x - 1 : x;
-      const c2 = 2 * d[y * w + x]!;
+    const row = y * w;
+    const up = mirror(y - 1, h) * w;
+    const down = mirror(y + 1, h) * w;
+    out[row] = mlSquared(d, row, row + mirror(-1, w), row + mirror(1, w), up, down);
+    // Interior: both horizontal neighbours exist (no closures here: they slow the hot loop).
+    for (let x = 1; x < w - 1; x++) {
+      const c2 = 2 * d[row + x]!;
       const v =
-        Math.abs(c2 - d[y * w + xm]! - d[y * w + xp]!) +
-        Math.abs(c2 - d[ym * w + x]! - d[yp * w + x]!);
-      ml[y * w + x] = v * v;
+        Math.abs(c2 - d[row + x - 1]! - d[row + x + 1]!) + Math.abs(c2 - d[up + x]! - d[down + x]!);
+      out[row + x] = v * v;
     }
+    if (w > 1)
+      out[row + w - 1] = mlSquared(
+        d,
+        row + w - 1,
+        row + w - 2,
+        row + w - 2,
+        up + w - 1,
+        down + w - 1,
+      );
   }
-  return boxMean(ml, w, h, windowRadius, out);
+}
+
+/** Index i mirrored into [0, n): −1 → 1 and n → n − 2 (0 on a 1-pixel side). */
+function mirror(i: number, n: number): number {
+  return i < 0 ? (n > 1 ? 1 : 0) : i >= n ? Math.max(0, n - 2) : i;
+}
+
+/** The squared modified Laplacian at index c from its left, right, upper and lower neighbours. */
+function mlSquared(d: Float32Array, c: number, l: number, r: number, u: number, b: number): number {
+  const c2 = 2 * d[c]!;
+  const v = Math.abs(c2 - d[l]! - d[r]!) + Math.abs(c2 - d[u]! - d[b]!);
+  return v * v;
 }
 
 /**

@@ -58,6 +58,21 @@ describe("alignScaleShift", () => {
     expect(a.warning).toMatch(/scale-only/);
   });
 
+  it("leaves out non-finite prior values and non-positive or non-finite targets", () => {
+    const { rnd, prior } = scene(20_000, 6);
+    const target = Float32Array.from(prior, (p) => 0.5 * p + 0.2 + 0.002 * (rnd() - 0.5));
+    for (let i = 0; i < prior.length; i += 7)
+      prior[i] = i % 2 ? Number.NaN : Number.POSITIVE_INFINITY;
+    for (let i = 3; i < target.length; i += 11)
+      target[i] = [Number.NaN, Number.POSITIVE_INFINITY, 0, -1][i % 4]!;
+    const a = alignScaleShift(prior, target, new Float32Array(prior.length).fill(0.9));
+    expect(a.fallback).toBeUndefined();
+    expect(a.scale).toBeCloseTo(0.5, 3);
+    expect(a.shift).toBeCloseTo(0.2, 3);
+    expect(a.used).toBeGreaterThan(15_000);
+    expect(a.used).toBeLessThanOrEqual(20_000);
+  });
+
   it("handles a prior with no spread (constant) without NaN", () => {
     const prior = new Float32Array(5000).fill(1);
     const target = Float32Array.from(prior, (_, i) => 0.5 + (i % 7) * 0.01);

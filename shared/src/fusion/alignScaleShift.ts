@@ -43,31 +43,39 @@ export function alignScaleShift(
   options: Partial<AlignOptions> = {},
 ): Alignment {
   const o = { ...DEFAULT_ALIGN, ...options };
-  const idx: number[] = [];
+  // Usable: a confident peak, a finite positive target and a finite prior (v − v is 0 only
+  // for finite v). Counted first, then every stride-th usable pixel is taken.
+  const usable = new Uint8Array(prior.length);
+  let count = 0;
   for (let i = 0; i < prior.length; i++) {
-    if (
-      confidence[i]! >= o.minConfidence &&
-      Number.isFinite(prior[i]!) &&
-      Number.isFinite(target[i]!) &&
-      target[i]! > 0
-    )
-      idx.push(i);
+    const t = target[i]!;
+    const p = prior[i]!;
+    if (confidence[i]! >= o.minConfidence && t > 0 && t - t === 0 && p - p === 0) {
+      usable[i] = 1;
+      count++;
+    }
   }
-  if (idx.length < o.minPixels) {
+  if (count < o.minPixels) {
     return none(
-      `only ${idx.length} pixels have a usable focus peak (need ${o.minPixels}): prior not aligned`,
+      `only ${count} pixels have a usable focus peak (need ${o.minPixels}): prior not aligned`,
     );
   }
-  const stride = Math.max(1, Math.floor(idx.length / o.maxSamples));
-  const n = Math.ceil(idx.length / stride);
+  const stride = Math.max(1, Math.floor(count / o.maxSamples));
+  const n = Math.ceil(count / stride);
   const x = new Float64Array(n);
   const y = new Float64Array(n);
   const c = new Float64Array(n);
-  for (let j = 0, k = 0; j < idx.length; j += stride, k++) {
-    const i = idx[j]!;
+  for (let i = 0, skip = 0, k = 0; i < prior.length && k < n; i++) {
+    if (!usable[i]) continue;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
+    skip = stride - 1;
     x[k] = prior[i]!;
     y[k] = target[i]!;
     c[k] = confidence[i]!;
+    k++;
   }
   const robust = new Float64Array(n).fill(1);
   const r = new Float64Array(n);

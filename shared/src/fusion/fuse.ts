@@ -1,7 +1,12 @@
 import type { Plane } from "../image/types.ts";
 import { quantile } from "../math/stats.ts";
 import { type Alignment, alignScaleShift, applyAlignment } from "./alignScaleShift.ts";
-import { type RefineOptions, refineScaleMap } from "./refineScaleMap.ts";
+import {
+  DEFAULT_REFINE,
+  evidenceWeight,
+  logScaleMap,
+  type RefineOptions,
+} from "./refineScaleMap.ts";
 
 /**
  * Refinement, coarse to fine: first every focus peak counts alike over a wide window (weak
@@ -51,8 +56,8 @@ const FAR_QUANTILE = 0.01;
  */
 export function limitFarOutliers(depth: Float32Array, range: { min: number; max: number }): void {
   const step = Math.max(1, Math.floor(depth.length / 50_000));
-  const sample: number[] = [];
-  for (let i = 0; i < depth.length; i += step) sample.push(depth[i]!);
+  const sample = new Float32Array(Math.ceil(depth.length / step));
+  for (let i = 0, k = 0; i < depth.length; i += step, k++) sample[k] = depth[i]!;
   const far = quantile(sample, 1 - FAR_QUANTILE);
   if (!Number.isFinite(far)) return;
   const limit = Math.min(range.max, 2 * far);
@@ -63,15 +68,37 @@ export function limitFarOutliers(depth: Float32Array, range: { min: number; max:
 export function refineAligned(input: FusionInput, aligned: Float32Array): Float32Array {
   const { dffDepth, confidence, guide, range } = input;
   const n = aligned.length;
-  const dffInverse = reciprocal(dffDepth);
-  let inv = reciprocal(aligned);
-  for (const pass of REFINE_PASSES) {
-    const scale = refineScaleMap(inv, dffInverse, confidence, guide, pass);
-    for (let i = 0; i < n; i++) scale[i]! *= inv[i]!;
-    inv = scale;
+  // The passes chain in logs: each one's evidence is ln(DFF / aligned inverse depth) less the
+  // log scale found so far, and the final depth is the aligned one over exp(total log scale).
+  // NaN marks pixels without evidence (no focus peak, or a depth that is not positive and finite).
+  const evidence = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = aligned[i]!;
+    const d = dffDepth[i]!;
+    const usable = a > 0 && d > 0 && a < Number.POSITIVE_INFINITY && d < Number.POSITIVE_INFINITY;
+    evidence[i] = usable && confidence[i]! > 0 ? Math.log(a / d) : Number.NaN;
   }
-  const full = new Float32Array(n);
-  for (let i = 0; i < n; i++) full[i] = Math.min(range.max, Math.max(range.min, 1 / inv[i]!));
+  const logScale = new Float32Array(n);
+  const weight = new Float32Array(n);
+  // Each pass's evidence, then (in place) its log scale, added to `logScale` on the next sweep.
+  const pass = new Float32Array(n);
+  for (const options of REFINE_PASSES) {
+    const power = options.confidencePower ?? DEFAULT_REFINE.confidencePower;
+    for (let i = 0; i < n; i++) {
+      const l = logScale[i]! + pass[i]!;
+      const e = evidence[i]!;
+      logScale[i] = l;
+      pass[i] = e - l;
+      weight[i] = Number.isNaN(e) ? 0 : evidenceWeight(confidence[i]!, power);
+    }
+    logScaleMap(pass, weight, guide, options, pass);
+  }
+  // The depth is written over the log scale, its last use.
+  const full = logScale;
+  for (let i = 0; i < n; i++) {
+    const depth = aligned[i]! * Math.exp(-(logScale[i]! + pass[i]!));
+    full[i] = Math.min(range.max, Math.max(range.min, depth));
+  }
   limitFarOutliers(full, range);
   return full;
 }

@@ -1,5 +1,4 @@
 import { boxMean } from "../image/boxFilter.ts";
-import { resizeBilinear } from "../image/resample.ts";
 import type { Plane } from "../image/types.ts";
 
 export interface RefineOptions {
@@ -41,21 +40,51 @@ export function refineScaleMap(
   options: Partial<RefineOptions> = {},
 ): Float32Array {
   const o = { ...DEFAULT_REFINE, ...options };
-  const { width: w, height: h } = guide;
-  const n = w * h;
-  const r = Math.max(1, Math.round(Math.min(w, h) * o.radiusFraction));
-  const lim = Math.log(o.maxFactor);
-  const cw = new Float32Array(n);
-  const l = new Float32Array(n);
+  const n = guide.width * guide.height;
+  const ratio = new Float32Array(n);
+  const weight = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const a = alignedInverse[i]!;
     const d = dffInverse[i]!;
     if (a > 0 && d > 0 && confidence[i]! > 0) {
-      cw[i] = confidence[i]! ** o.confidencePower;
-      l[i] = Math.max(-lim, Math.min(lim, Math.log(d / a)));
+      weight[i] = evidenceWeight(confidence[i]!, o.confidencePower);
+      ratio[i] = Math.log(d / a);
     }
   }
-  const I = guide.data;
+  const map = logScaleMap(ratio, weight, guide, o);
+  for (let i = 0; i < n; i++) map[i] = Math.exp(map[i]!);
+  return map;
+}
+
+/** Confidence to the given power, the usual powers without `**` (it is slow in the hot loop). */
+export function evidenceWeight(confidence: number, power: number): number {
+  return power === 0
+    ? 1
+    : power === 1
+      ? confidence
+      : power === 2
+        ? confidence * confidence
+        : confidence ** power;
+}
+
+/**
+ * The scale map's logarithm (see `refineScaleMap`) from per-pixel evidence: `logRatio` is
+ * ln(DFF inverse depth / aligned inverse depth), `weight` its weight (0: no evidence, and then
+ * `logRatio` is ignored). Both the evidence and the result are limited to ±ln(maxFactor).
+ * Working in logs lets several passes chain without a log and an exp per pass. `out` may be
+ * `logRatio`.
+ */
+export function logScaleMap(
+  logRatio: Float32Array,
+  weight: Float32Array,
+  guide: Plane,
+  options: Partial<RefineOptions> = {},
+  out: Float32Array = new Float32Array(guide.width * guide.height),
+): Float32Array {
+  const o = { ...DEFAULT_REFINE, ...options };
+  const { width: w, height: h, data: I } = guide;
+  const r = Math.max(1, Math.round(Math.min(w, h) * o.radiusFraction));
+  const lim = Math.log(o.maxFactor);
   // Fast guided filter (He & Sun 2015): the local statistics are smooth at the window's scale,
   // so they are computed on a grid `s` times coarser and only the final a·I + b at full size.
   const s = Math.max(1, Math.floor(r / 4));
@@ -67,29 +96,43 @@ export function refineScaleMap(
   const WII = new Float32Array(ln);
   const WL = new Float32Array(ln);
   const WIL = new Float32Array(ln);
-  const count = new Float32Array(ln);
-  for (let y = 0; y < h; y++) {
-    const row = Math.floor(y / s) * lw;
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      const j = row + Math.floor(x / s);
-      // The prior weight adds "no correction" (l = 0) evidence everywhere.
-      const wt = cw[i]! + o.priorWeight;
-      const g = I[i]!;
-      const wl = cw[i]! * l[i]!;
-      W[j]! += wt;
-      WI[j]! += wt * g;
-      WII[j]! += wt * g * g;
-      WL[j]! += wl;
-      WIL[j]! += wl * g;
-      count[j]! += 1;
+  const priorWeight = o.priorWeight;
+  // Each coarse cell's means over its (up to) s×s pixels, summed in locals cell by cell.
+  for (let cy = 0, j = 0; cy < lh; cy++) {
+    const y1 = Math.min(h, (cy + 1) * s);
+    for (let cx = 0; cx < lw; cx++, j++) {
+      const x0 = cx * s;
+      const x1 = Math.min(w, x0 + s);
+      let sw = 0;
+      let swi = 0;
+      let swii = 0;
+      let swl = 0;
+      let swil = 0;
+      for (let y = cy * s; y < y1; y++) {
+        for (let i = y * w + x0, end = y * w + x1; i < end; i++) {
+          const c = weight[i]!;
+          // The prior weight adds "no correction" (l = 0) evidence everywhere.
+          const wt = c + priorWeight;
+          const g = I[i]!;
+          const l = logRatio[i]!;
+          const wl = c > 0 ? c * Math.max(-lim, Math.min(lim, l)) : 0;
+          sw += wt;
+          swi += wt * g;
+          swii += wt * g * g;
+          swl += wl;
+          swil += wl * g;
+        }
+      }
+      const count = (y1 - cy * s) * (x1 - x0);
+      W[j] = sw / count;
+      WI[j] = swi / count;
+      WII[j] = swii / count;
+      WL[j] = swl / count;
+      WIL[j] = swil / count;
     }
   }
   const lr = Math.max(1, Math.round(r / s));
-  for (const m of [W, WI, WII, WL, WIL]) {
-    for (let j = 0; j < ln; j++) m[j]! /= count[j]!;
-    boxMean(m, lw, lh, lr, m);
-  }
+  for (const m of [W, WI, WII, WL, WIL]) boxMean(m, lw, lh, lr, m);
   const a = new Float32Array(ln);
   const b = new Float32Array(ln);
   for (let j = 0; j < ln; j++) {
@@ -100,10 +143,35 @@ export function refineScaleMap(
     a[j] = cov / (Math.max(varI, 0) + o.epsilon);
     b[j] = mL - a[j]! * mI;
   }
-  const ma = resizeBilinear(boxMean(a, lw, lh, lr), lw, lh, w, h);
-  const mb = resizeBilinear(boxMean(b, lw, lh, lr), lw, lh, w, h);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++)
-    out[i] = Math.exp(Math.max(-lim, Math.min(lim, ma[i]! * I[i]! + mb[i]!)));
+  boxMean(a, lw, lh, lr, a);
+  boxMean(b, lw, lh, lr, b);
+  // a·I + b at full size, a and b upsampled bilinearly (pixel centres aligned) on the fly.
+  const x0 = new Int32Array(w);
+  const tx = new Float64Array(w);
+  for (let x = 0; x < w; x++) {
+    const fx = Math.min(lw - 1, Math.max(0, ((x + 0.5) * lw) / w - 0.5));
+    x0[x] = Math.min(Math.floor(fx), Math.max(0, lw - 2));
+    tx[x] = fx - x0[x]!;
+  }
+  const dx = lw > 1 ? 1 : 0;
+  const rowA = new Float64Array(lw);
+  const rowB = new Float64Array(lw);
+  for (let y = 0; y < h; y++) {
+    const fy = Math.min(lh - 1, Math.max(0, ((y + 0.5) * lh) / h - 0.5));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(lh - 1, y0 + 1);
+    const ty = fy - y0;
+    for (let j = 0; j < lw; j++) {
+      rowA[j] = a[y0 * lw + j]! * (1 - ty) + a[y1 * lw + j]! * ty;
+      rowB[j] = b[y0 * lw + j]! * (1 - ty) + b[y1 * lw + j]! * ty;
+    }
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      const j = x0[x]!;
+      const t = tx[x]!;
+      const ma = rowA[j]! + (rowA[j + dx]! - rowA[j]!) * t;
+      const mb = rowB[j]! + (rowB[j + dx]! - rowB[j]!) * t;
+      out[i] = Math.max(-lim, Math.min(lim, ma * I[i]! + mb));
+    }
+  }
   return out;
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../math/stats.ts";
-import { boxMean, boxRadiiForGauss, gaussianBlur, SMALL_SIGMA } from "./boxFilter.ts";
+import {
+  boxMean,
+  boxRadiiForGauss,
+  gaussianBlur,
+  SMALL_SIGMA,
+  separableKernel,
+} from "./boxFilter.ts";
 
 function randomImage(w: number, h: number, seed: number): Float32Array {
   const rnd = mulberry32(seed);
@@ -77,6 +83,15 @@ describe("boxMean", () => {
     for (const v of big) expect(v).toBeCloseTo(mean, 5);
   });
 
+  it("filters in place (out = src) exactly as into a separate output", () => {
+    for (const r of [0, 1, 3, 11, 30]) {
+      const want = boxMean(src, w, h, r);
+      const inPlace = Float32Array.from(src);
+      expect(boxMean(inPlace, w, h, r, inPlace)).toBe(inPlace);
+      expect(Array.from(inPlace)).toEqual(Array.from(want));
+    }
+  });
+
   it("writes into the given output and works on single rows and columns", () => {
     const out = new Float32Array(w * h);
     expect(boxMean(src, w, h, 3, out)).toBe(out);
@@ -138,6 +153,49 @@ describe("gaussianBlur", () => {
     const src = randomImage(20, 10, 5);
     expect(Array.from(gaussianBlur(src, 20, 10, 0.1))).toEqual(Array.from(src));
   });
+});
+
+describe("separableKernel", () => {
+  /** Per pixel, taps in order, borders clamped: the definition the fast sweeps must equal. */
+  function slowConvolve(src: Float32Array, w: number, h: number, k: Float32Array) {
+    const r = (k.length - 1) >> 1;
+    const clamp = (v: number, n: number) => Math.min(n - 1, Math.max(0, v));
+    const tmp = new Float32Array(src.length);
+    const out = new Float32Array(src.length);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        let s = 0;
+        for (let j = -r; j <= r; j++) s += k[j + r]! * src[y * w + clamp(x + j, w)]!;
+        tmp[y * w + x] = s;
+      }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        let s = 0;
+        for (let j = -r; j <= r; j++) s += k[j + r]! * tmp[clamp(y + j, h) * w + x]!;
+        out[y * w + x] = s;
+      }
+    return out;
+  }
+
+  // 7 taps is the spelled-out path; the others go a few taps per sweep.
+  for (const taps of [1, 3, 5, 7, 9, 13]) {
+    it(`equals the per-pixel convolution exactly with ${taps} taps`, () => {
+      const rnd = mulberry32(taps);
+      const k = Float32Array.from({ length: taps }, () => rnd());
+      for (const [w, h] of [
+        [31, 17],
+        [4, 9],
+        [1, 6],
+      ] as const) {
+        const src = randomImage(w, h, taps + w);
+        const want = slowConvolve(src, w, h, k);
+        expect(Array.from(separableKernel(src, w, h, k))).toEqual(Array.from(want));
+        const inPlace = Float32Array.from(src);
+        separableKernel(inPlace, w, h, k, inPlace);
+        expect(Array.from(inPlace)).toEqual(Array.from(want));
+      }
+    });
+  }
 });
 
 describe("boxRadiiForGauss", () => {

@@ -3,6 +3,7 @@ import { mulberry32 } from "../math/stats.ts";
 import {
   IDENTITY,
   rescaleSimilarity,
+  type Similarity,
   similarityRotation,
   similarityScale,
   warpSimilarity,
@@ -110,6 +111,63 @@ describe("warpSimilarity", () => {
     const out = warpSimilarity(src, 1, 4, 1, { a: 0, b: 0, tx: 0, ty: 1 });
     expect(Array.from(out)).toEqual([2, 3, 4, 4]);
   });
+});
+
+/** The warp pixel by pixel, clamping everywhere (as it was before the fast interior path). */
+function slowWarp(src: Float32Array, w: number, h: number, ch: number, t: Similarity) {
+  const out = new Float32Array(src.length);
+  const valid = new Uint8Array(w * h);
+  const cx = (w - 1) / 2;
+  const cy = (h - 1) / 2;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const dx = x - cx;
+      const dy = y - cy;
+      const sx = cx + (1 + t.a) * dx - t.b * dy + t.tx;
+      const sy = cy + t.b * dx + (1 + t.a) * dy + t.ty;
+      valid[y * w + x] = sx >= 0 && sy >= 0 && sx <= w - 1 && sy <= h - 1 ? 1 : 0;
+      const px = Math.min(Math.max(sx, 0), w - 1);
+      const py = Math.min(Math.max(sy, 0), h - 1);
+      const x0 = Math.min(Math.floor(px), Math.max(0, w - 2));
+      const y0 = Math.min(Math.floor(py), Math.max(0, h - 2));
+      const x1 = Math.min(x0 + 1, w - 1);
+      const y1 = Math.min(y0 + 1, h - 1);
+      const fx = px - x0;
+      const fy = py - y0;
+      for (let c = 0; c < ch; c++) {
+        const at = (xx: number, yy: number) => src[(yy * w + xx) * ch + c]!;
+        out[(y * w + x) * ch + c] =
+          (1 - fx) * (1 - fy) * at(x0, y0) +
+          fx * (1 - fy) * at(x1, y0) +
+          (1 - fx) * fy * at(x0, y1) +
+          fx * fy * at(x1, y1);
+      }
+    }
+  }
+  return { out, valid };
+}
+
+describe("warpSimilarity against a pixel-by-pixel warp", () => {
+  const rnd = mulberry32(21);
+  const cases: [number, number, number, Similarity][] = [
+    [40, 30, 1, { a: 0.03, b: -0.02, tx: 1.7, ty: -2.2 }],
+    [40, 30, 3, { a: -0.05, b: 0.01, tx: -3.1, ty: 0.4 }],
+    [40, 30, 2, { a: 0.001, b: 0, tx: 0.25, ty: 0.75 }],
+    [17, 9, 3, { a: 0.2, b: 0.1, tx: 6, ty: -5 }], // much of it outside
+    [2, 2, 1, { a: 0, b: 0, tx: 0.5, ty: 0.5 }],
+    [1, 5, 3, { a: 0.1, b: 0, tx: 0.5, ty: 0.3 }],
+    [6, 1, 1, { a: -0.1, b: 0.05, tx: 0.2, ty: 0.5 }],
+  ];
+  for (const [w, h, ch, t] of cases) {
+    it(`matches on ${w}×${h}×${ch} (borders, clamping and validity included)`, () => {
+      const src = Float32Array.from({ length: w * h * ch }, () => rnd());
+      const valid = new Uint8Array(w * h);
+      const got = warpSimilarity(src, w, h, ch, t, undefined, valid);
+      const want = slowWarp(src, w, h, ch, t);
+      expect(Array.from(valid)).toEqual(Array.from(want.valid));
+      for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want.out[i]!, 5);
+    });
+  }
 });
 
 describe("rescaleSimilarity", () => {

@@ -42,45 +42,139 @@ export function warpSimilarity(
   const cx = (width - 1) / 2;
   const cy = (height - 1) / 2;
   const m = 1 + t.a;
-  const xMax = width - 1;
-  const yMax = height - 1;
-  // Bilinear taps need x0 + 1 and y0 + 1 to exist; a 1-pixel image has only x0.
-  const x0Max = Math.max(0, width - 2);
-  const y0Max = Math.max(0, height - 2);
+  const b = t.b;
   const dx1 = width > 1 ? 1 : 0;
   const dy1 = height > 1 ? width : 0;
+  // (No closures in here: variables a closure captures move to a context object, and every
+  // read of them in the hot loops below gets slower.)
   for (let y = 0; y < height; y++) {
     const dy = y - cy;
-    // The map is affine: along a row both source coordinates advance by constants.
-    let sx = cx - m * cx - t.b * dy + t.tx;
-    let sy = cy + t.b * -cx + m * dy + t.ty;
-    let o = y * width * channels;
-    for (let x = 0; x < width; x++, sx += m, sy += t.b, o += channels) {
-      const inside = sx >= 0 && sy >= 0 && sx <= xMax && sy <= yMax;
-      if (valid) valid[y * width + x] = inside ? 1 : 0;
-      const px = sx < 0 ? 0 : Math.min(sx, xMax);
-      const py = sy < 0 ? 0 : Math.min(sy, yMax);
-      const x0 = Math.min(Math.floor(px), x0Max);
-      const y0 = Math.min(Math.floor(py), y0Max);
-      const fx = px - x0;
-      const fy = py - y0;
-      const w00 = (1 - fx) * (1 - fy);
-      const w01 = fx * (1 - fy);
-      const w10 = (1 - fx) * fy;
-      const w11 = fx * fy;
-      const i00 = (y0 * width + x0) * channels;
-      const i01 = i00 + dx1 * channels;
-      const i10 = i00 + dy1 * channels;
-      const i11 = i10 + dx1 * channels;
-      if (channels === 1) {
-        out[o] = w00 * src[i00]! + w01 * src[i01]! + w10 * src[i10]! + w11 * src[i11]!;
-      } else {
-        for (let c = 0; c < channels; c++) {
-          out[o + c] =
-            w00 * src[i00 + c]! + w01 * src[i01 + c]! + w10 * src[i10 + c]! + w11 * src[i11 + c]!;
-        }
+    // The map is affine: along a row both source coordinates are linear in x.
+    const sx0 = cx - m * cx - b * dy + t.tx;
+    const sy0 = cy + b * -cx + m * dy + t.ty;
+    // Columns whose sample lies half a pixel or more inside every edge need no clamping (and
+    // have both bilinear neighbours: none does on a 1-pixel side).
+    const [a0, a1] = span(sx0, m, 0.5, width - 1.5, width);
+    const [b0, b1] = span(sy0, b, 0.5, height - 1.5, width);
+    const lo = Math.max(a0, b0);
+    const hi = Math.max(lo, Math.min(a1, b1));
+    const row = y * width;
+    for (let x = 0; x < lo; x++)
+      sampleClamped(src, width, height, channels, sx0 + m * x, sy0 + b * x, out, row + x, valid);
+    if (valid) valid.fill(1, row + lo, row + hi);
+    // The bulk of the row: no clamps, and the two common channel counts spelled out.
+    if (channels === 1) {
+      for (let x = lo; x < hi; x++) {
+        const px = sx0 + m * x;
+        const py = sy0 + b * x;
+        const x0 = Math.floor(px);
+        const y0 = Math.floor(py);
+        const fx = px - x0;
+        const fy = py - y0;
+        const i = y0 * width + x0;
+        const j = i + width;
+        out[row + x] =
+          (1 - fx) * (1 - fy) * src[i]! +
+          fx * (1 - fy) * src[i + 1]! +
+          (1 - fx) * fy * src[j]! +
+          fx * fy * src[j + 1]!;
+      }
+    } else if (channels === 3) {
+      for (let x = lo; x < hi; x++) {
+        const px = sx0 + m * x;
+        const py = sy0 + b * x;
+        const x0 = Math.floor(px);
+        const y0 = Math.floor(py);
+        const fx = px - x0;
+        const fy = py - y0;
+        const w00 = (1 - fx) * (1 - fy);
+        const w01 = fx * (1 - fy);
+        const w10 = (1 - fx) * fy;
+        const w11 = fx * fy;
+        const i = 3 * (y0 * width + x0);
+        const j = i + 3 * width;
+        const o = 3 * (row + x);
+        out[o] = w00 * src[i]! + w01 * src[i + 3]! + w10 * src[j]! + w11 * src[j + 3]!;
+        out[o + 1] = w00 * src[i + 1]! + w01 * src[i + 4]! + w10 * src[j + 1]! + w11 * src[j + 4]!;
+        out[o + 2] = w00 * src[i + 2]! + w01 * src[i + 5]! + w10 * src[j + 2]! + w11 * src[j + 5]!;
+      }
+    } else {
+      for (let x = lo; x < hi; x++) {
+        const px = sx0 + m * x;
+        const py = sy0 + b * x;
+        const x0 = Math.floor(px);
+        const y0 = Math.floor(py);
+        const i = (y0 * width + x0) * channels;
+        bilinear(src, out, (row + x) * channels, i, px - x0, py - y0, channels, dx1, dy1);
       }
     }
+    for (let x = hi; x < width; x++)
+      sampleClamped(src, width, height, channels, sx0 + m * x, sy0 + b * x, out, row + x, valid);
   }
   return out;
+}
+
+/**
+ * One sample at (px, py) clamped to the image into output pixel p, with `valid[p]` (if given)
+ * set by whether it fell inside. Inside the image this is the bilinear sample of the fast path.
+ */
+function sampleClamped(
+  src: Float32Array,
+  width: number,
+  height: number,
+  channels: number,
+  px: number,
+  py: number,
+  out: Float32Array,
+  p: number,
+  valid?: Uint8Array,
+): void {
+  const xMax = width - 1;
+  const yMax = height - 1;
+  if (valid) valid[p] = px >= 0 && py >= 0 && px <= xMax && py <= yMax ? 1 : 0;
+  px = px < 0 ? 0 : Math.min(px, xMax);
+  py = py < 0 ? 0 : Math.min(py, yMax);
+  // Bilinear taps need x0 + 1 and y0 + 1 to exist; a 1-pixel image has only x0.
+  const x0 = Math.min(Math.floor(px), Math.max(0, width - 2));
+  const y0 = Math.min(Math.floor(py), Math.max(0, height - 2));
+  const i = (y0 * width + x0) * channels;
+  const dx1 = width > 1 ? 1 : 0;
+  const dy1 = height > 1 ? width : 0;
+  bilinear(src, out, p * channels, i, px - x0, py - y0, channels, dx1, dy1);
+}
+
+/** The columns x in [0, n) where lo ≤ a + s·x ≤ hi, as [first, end). */
+function span(a: number, s: number, lo: number, hi: number, n: number): [number, number] {
+  if (lo > hi) return [0, 0];
+  if (s === 0) return a >= lo && a <= hi ? [0, n] : [0, 0];
+  const p = (lo - a) / s;
+  const q = (hi - a) / s;
+  if (!(Number.isFinite(p) && Number.isFinite(q))) return [0, 0]; // all through the clamped path
+  const first = Math.max(0, Math.ceil(Math.min(p, q)));
+  const end = Math.min(n, Math.floor(Math.max(p, q)) + 1);
+  return [first, Math.max(first, end)];
+}
+
+/** One bilinear sample of every channel, from source index `i` (the top-left tap) into `o`. */
+function bilinear(
+  src: Float32Array,
+  out: Float32Array,
+  o: number,
+  i: number,
+  fx: number,
+  fy: number,
+  channels: number,
+  dx1: number,
+  dy1: number,
+): void {
+  const w00 = (1 - fx) * (1 - fy);
+  const w01 = fx * (1 - fy);
+  const w10 = (1 - fx) * fy;
+  const w11 = fx * fy;
+  const i01 = i + dx1 * channels;
+  const i10 = i + dy1 * channels;
+  const i11 = i10 + dx1 * channels;
+  for (let c = 0; c < channels; c++)
+    out[o + c] =
+      w00 * src[i + c]! + w01 * src[i01 + c]! + w10 * src[i10 + c]! + w11 * src[i11 + c]!;
 }

@@ -1,14 +1,67 @@
-/** The q-quantile (0..1) of the finite values, by sorting a copy; NaN when there are none. */
+/** The q-quantile (0..1) of the finite values, by selection on a copy; NaN when there are none. */
 export function quantile(values: ArrayLike<number>, q: number): number {
   const all = new Float64Array(values.length);
   let n = 0;
   for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) all[n++] = values[i]!;
   if (n === 0) return Number.NaN;
-  const v = all.subarray(0, n).sort(); // typed arrays sort numerically, natively
-  const pos = Math.min(Math.max(q, 0), 1) * (v.length - 1);
+  const v = all.subarray(0, n);
+  const pos = Math.min(Math.max(q, 0), 1) * (n - 1);
   const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, v.length - 1);
-  return v[lo]! + (v[hi]! - v[lo]!) * (pos - lo);
+  const a = selectKth(v, lo);
+  if (pos === lo) return a;
+  // Selection leaves every value at or after lo no smaller: the next order statistic is their minimum.
+  let b = v[lo + 1]!;
+  for (let i = lo + 2; i < n; i++) if (v[i]! < b) b = v[i]!;
+  return a + (b - a) * (pos - lo);
+}
+
+/**
+ * The k-th smallest value (0-based) of `v`, which is reordered in place so that the values
+ * before k are no larger and those after no smaller (quickselect, median-of-three pivots):
+ * O(n) on average where a sort is O(n log n). `v` must hold no NaN.
+ */
+export function selectKth(v: Float64Array | Float32Array, k: number): number {
+  let lo = 0;
+  let hi = v.length - 1;
+  for (let round = 0; hi > lo; round++) {
+    // Unlucky pivots (adversarial orders): finish by sorting what is left, O(n log n) at worst.
+    if (round > 64) {
+      v.subarray(lo, hi + 1).sort();
+      return v[k]!;
+    }
+    // Median of three as the pivot, left at hi, which also bounds the scans below.
+    const mid = (lo + hi) >> 1;
+    if (v[mid]! < v[lo]!) swap(v, mid, lo);
+    if (v[hi]! < v[lo]!) swap(v, hi, lo);
+    if (v[mid]! < v[hi]!) swap(v, mid, hi);
+    const pivot = v[hi]!;
+    let i = lo;
+    for (let j = lo; j < hi; j++) {
+      if (v[j]! < pivot) {
+        swap(v, i, j);
+        i++;
+      }
+    }
+    swap(v, i, hi);
+    // Values equal to the pivot gather after it: skip them all at once (many ties are common).
+    let e = i + 1;
+    for (let j = i + 1; j <= hi; j++) {
+      if (v[j]! === pivot) {
+        swap(v, e, j);
+        e++;
+      }
+    }
+    if (k < i) hi = i - 1;
+    else if (k < e) return pivot;
+    else lo = e;
+  }
+  return v[k]!;
+}
+
+function swap(v: Float64Array | Float32Array, i: number, j: number): void {
+  const t = v[i]!;
+  v[i] = v[j]!;
+  v[j] = t;
 }
 
 export function median(values: ArrayLike<number>): number {

@@ -1,13 +1,7 @@
 import { gaussianBlur } from "../image/boxFilter.ts";
 import { buildPyramid } from "../image/pyramid.ts";
 import type { Plane } from "../image/types.ts";
-import {
-  IDENTITY,
-  rescaleSimilarity,
-  type Similarity,
-  similarityScale,
-  warpSimilarity,
-} from "../image/warp.ts";
+import { IDENTITY, rescaleSimilarity, type Similarity, similarityScale } from "../image/warp.ts";
 import { solveLinear } from "../math/solve.ts";
 import { median } from "../math/stats.ts";
 
@@ -56,6 +50,10 @@ export class Registrar {
   private readonly finest: number;
   private readonly width: number;
   private readonly height: number;
+  /** Each working level's sample grid, fixed by the reference: built once, not per frame. */
+  private readonly grids: (SampleGrid | undefined)[];
+  /** Working memory of `refine`, sized for the largest level and reused by every frame. */
+  private readonly scratch: Scratch;
 
   constructor(reference: Plane, options: Partial<RegistrationOptions> = {}) {
     this.o = { ...DEFAULT_REGISTRATION, ...options };
@@ -64,6 +62,18 @@ export class Registrar {
     const { levels, finest } = smoothedPyramid(reference, this.o);
     this.ref = levels;
     this.finest = finest;
+    this.grids = levels.map((level, l) => (l >= finest ? sampleGrid(level) : undefined));
+    const samples = Math.max(...this.grids.map((g) => g?.tv.length ?? 0));
+    const { width: w, height: h } = levels[finest]!;
+    this.scratch = {
+      I: new Float64Array(samples),
+      Ix: new Float64Array(samples),
+      Iy: new Float64Array(samples),
+      resid: new Float64Array(samples),
+      ok: new Uint8Array(samples),
+      absR: new Float64Array(Math.ceil(samples / 4)),
+      gradients: new Float32Array(3 * w * h),
+    };
   }
 
   register(moving: Plane): Registration {
@@ -77,11 +87,10 @@ export class Registrar {
     const coarsest = this.ref.length - 1;
     for (let level = coarsest; level >= finest; level--) {
       if (level !== coarsest) t = rescaleSimilarity(t, 2);
-      t = refine(this.ref[level]!, mov[level]!, t, o.maxIterations);
+      t = refine(this.grids[level]!, mov[level]!, t, o.maxIterations, this.scratch);
     }
-    const fit = evaluate(this.ref[finest]!, mov[finest]!, t);
+    const { fit, identityFit } = evaluate(this.ref[finest]!, mov[finest]!, t);
     const full = rescaleSimilarity(t, 2 ** finest);
-    const identityFit = evaluate(this.ref[finest]!, mov[finest]!, { ...IDENTITY });
 
     const long = Math.max(this.width, this.height);
     let reason: string | undefined;
@@ -132,7 +141,8 @@ function smoothedPyramid(p: Plane, o: RegistrationOptions): { levels: Plane[]; f
     Math.max(levels[finest]!.width, levels[finest]!.height) > o.maxSide
   )
     finest++;
-  for (let l = finest; l < levels.length; l++) levels[l] = smooth(levels[l]!);
+  // Level 0 is the caller's image: smoothed into a copy. Coarser levels are ours: in place.
+  for (let l = finest; l < levels.length; l++) levels[l] = smooth(levels[l]!, l > 0);
   return { levels, finest };
 }
 
@@ -140,14 +150,18 @@ function smoothedPyramid(p: Plane, o: RegistrationOptions): { levels: Plane[]; f
 const NCC_TOLERANCE = 0.002;
 
 // Differently focused frames differ most in fine detail: compare them slightly smoothed.
-function smooth(p: Plane): Plane {
-  return { width: p.width, height: p.height, data: gaussianBlur(p.data, p.width, p.height, 1) };
+function smooth(p: Plane, inPlace: boolean): Plane {
+  const out = inPlace ? p.data : new Float32Array(p.data.length);
+  return {
+    width: p.width,
+    height: p.height,
+    data: gaussianBlur(p.data, p.width, p.height, 1, out),
+  };
 }
 
 /** Moving image with its x and y gradients, interleaved, so one warp resamples all three. */
-function withGradients(p: Plane): Float32Array {
+function withGradients(p: Plane, out: Float32Array): Float32Array {
   const { width: w, height: h, data: d } = p;
-  const out = new Float32Array(w * h * 3);
   for (let y = 0; y < h; y++) {
     const ym = y > 0 ? y - 1 : y;
     const yp = y < h - 1 ? y + 1 : y;
@@ -168,29 +182,59 @@ const N_PARAMS = 6; // a, b, tx, ty, gain, bias
 /** At most about this many sample pixels per level: a 6-parameter fit needs no more. */
 const MAX_SAMPLES = 20_000;
 
-function refine(ref: Plane, mov: Plane, start: Similarity, maxIterations: number): Similarity {
+/** Sample pixels on a regular grid: positions relative to the centre, and reference values. */
+interface SampleGrid {
+  width: number;
+  height: number;
+  sx: Float64Array;
+  sy: Float64Array;
+  tv: Float64Array;
+}
+
+interface Scratch {
+  I: Float64Array;
+  Ix: Float64Array;
+  Iy: Float64Array;
+  resid: Float64Array;
+  ok: Uint8Array;
+  absR: Float64Array;
+  gradients: Float32Array;
+}
+
+/** A regular grid of at most about MAX_SAMPLES pixels of a reference level. */
+function sampleGrid(ref: Plane): SampleGrid {
   const { width: w, height: h } = ref;
   const cx = (w - 1) / 2;
   const cy = (h - 1) / 2;
-  const src = withGradients(mov);
-  // A regular grid of sample pixels; their positions relative to the centre and template values.
   const stride = Math.max(1, Math.round(Math.sqrt((w * h) / MAX_SAMPLES)));
-  const sx: number[] = [];
-  const sy: number[] = [];
-  const tv: number[] = [];
-  for (let y = 0; y < h; y += stride) {
-    for (let x = 0; x < w; x += stride) {
-      sx.push(x - cx);
-      sy.push(y - cy);
-      tv.push(ref.data[y * w + x]!);
-    }
+  const gw = Math.ceil(w / stride);
+  const m = gw * Math.ceil(h / stride);
+  const sx = new Float64Array(m);
+  const sy = new Float64Array(m);
+  const tv = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    const x = (k % gw) * stride;
+    const y = Math.floor(k / gw) * stride;
+    sx[k] = x - cx;
+    sy[k] = y - cy;
+    tv[k] = ref.data[y * w + x]!;
   }
-  const m = sx.length;
-  const I = new Float64Array(m);
-  const Ix = new Float64Array(m);
-  const Iy = new Float64Array(m);
-  const resid = new Float64Array(m);
-  const ok = new Uint8Array(m);
+  return { width: w, height: h, sx, sy, tv };
+}
+
+function refine(
+  grid: SampleGrid,
+  mov: Plane,
+  start: Similarity,
+  maxIterations: number,
+  scratch: Scratch,
+): Similarity {
+  const { width: w, height: h, sx, sy, tv } = grid;
+  const cx = (w - 1) / 2;
+  const cy = (h - 1) / 2;
+  const src = withGradients(mov, scratch.gradients);
+  const m = tv.length;
+  const { I, Ix, Iy, resid, ok, absR } = scratch;
   const t = { ...start };
   let gain = 1;
   let bias = 0;
@@ -198,10 +242,9 @@ function refine(ref: Plane, mov: Plane, start: Similarity, maxIterations: number
   const norm = Math.hypot(cx, cy) || 1;
   const JtJ = new Float64Array(N_PARAMS * N_PARAMS);
   const Jtr = new Float64Array(N_PARAMS);
-  const J = new Float64Array(N_PARAMS);
   for (let it = 0; it < maxIterations; it++) {
     const s = 1 + t.a;
-    const absR: number[] = [];
+    let nAbs = 0;
     for (let k = 0; k < m; k++) {
       const dx = sx[k]!;
       const dy = sy[k]!;
@@ -222,47 +265,24 @@ function refine(ref: Plane, mov: Plane, start: Similarity, maxIterations: number
       const w01 = fx * (1 - fy);
       const w10 = (1 - fx) * fy;
       const w11 = fx * fy;
-      I[k] = w00 * src[i00]! + w01 * src[i00 + 3]! + w10 * src[i10]! + w11 * src[i10 + 3]!;
+      const v = w00 * src[i00]! + w01 * src[i00 + 3]! + w10 * src[i10]! + w11 * src[i10 + 3]!;
+      I[k] = v;
       Ix[k] = w00 * src[i00 + 1]! + w01 * src[i00 + 4]! + w10 * src[i10 + 1]! + w11 * src[i10 + 4]!;
       Iy[k] = w00 * src[i00 + 2]! + w01 * src[i00 + 5]! + w10 * src[i10 + 2]! + w11 * src[i10 + 5]!;
-      const r = gain * I[k]! + bias - tv[k]!;
+      const r = gain * v + bias - tv[k]!;
       resid[k] = r;
-      if ((k & 3) === 0) absR.push(Math.abs(r));
+      if ((k & 3) === 0) absR[nAbs++] = Math.abs(r);
     }
-    if (absR.length < 16) break;
+    if (nAbs < 16) break;
     // Huber weights at 1.345 robust sigmas: occlusions and blur differences do not dominate.
-    const huber = Math.max(1.345 * 1.4826 * median(absR), 1e-4);
-    JtJ.fill(0);
-    Jtr.fill(0);
-    for (let k = 0; k < m; k++) {
-      if (!ok[k]) continue;
-      const dx = sx[k]!;
-      const dy = sy[k]!;
-      const ix = gain * Ix[k]!;
-      const iy = gain * Iy[k]!;
-      const r = resid[k]!;
-      const wt = Math.abs(r) <= huber ? 1 : huber / Math.abs(r);
-      J[0] = (ix * dx + iy * dy) / norm;
-      J[1] = (-ix * dy + iy * dx) / norm;
-      J[2] = ix;
-      J[3] = iy;
-      J[4] = I[k]!;
-      J[5] = 1;
-      for (let p = 0; p < N_PARAMS; p++) {
-        const jp = wt * J[p]!;
-        Jtr[p]! += jp * r;
-        for (let q = p; q < N_PARAMS; q++) JtJ[p * N_PARAMS + q]! += jp * J[q]!;
-      }
-    }
+    const huber = Math.max(1.345 * 1.4826 * median(absR.subarray(0, nAbs)), 1e-4);
+    normalEquations(m, sx, sy, I, Ix, Iy, resid, ok, gain, huber, norm, JtJ, Jtr);
     for (let p = 0; p < N_PARAMS; p++) {
       for (let q = 0; q < p; q++) JtJ[p * N_PARAMS + q] = JtJ[q * N_PARAMS + p]!;
       JtJ[p * N_PARAMS + p]! *= 1 + 1e-6; // a touch of Levenberg damping
+      Jtr[p] = -Jtr[p]!;
     }
-    const d = solveLinear(
-      JtJ,
-      Jtr.map((v) => -v),
-      N_PARAMS,
-    );
+    const d = solveLinear(JtJ, Jtr, N_PARAMS);
     if (!d) break;
     t.a += d[0]! / norm;
     t.b += d[1]! / norm;
@@ -276,36 +296,183 @@ function refine(ref: Plane, mov: Plane, start: Similarity, maxIterations: number
   return t;
 }
 
-/** NCC and gain/bias-matched RMS residual of the reference against the warped moving plane. */
-function evaluate(ref: Plane, mov: Plane, t: Similarity): { ncc: number; residual: number } {
-  const n = ref.width * ref.height;
-  const valid = new Uint8Array(n);
-  const warped = warpSimilarity(mov.data, mov.width, mov.height, 1, t, undefined, valid);
-  let c = 0;
-  let sa = 0;
-  let sb = 0;
-  for (let i = 0; i < n; i++) {
-    if (!valid[i]) continue;
-    c++;
-    sa += ref.data[i]!;
-    sb += warped[i]!;
+/**
+ * Huber-weighted Gauss–Newton normal equations (upper triangle of JᵀWJ, and JᵀWr) of the
+ * residuals over the samples that landed inside. Jacobian columns: zoom and rotation (scaled by
+ * 1/norm), x and y shift, gain, bias. Accumulated in locals: this is registration's inner loop.
+ */
+function normalEquations(
+  m: number,
+  sx: Float64Array,
+  sy: Float64Array,
+  I: Float64Array,
+  Ix: Float64Array,
+  Iy: Float64Array,
+  resid: Float64Array,
+  ok: Uint8Array,
+  gain: number,
+  huber: number,
+  norm: number,
+  JtJ: Float64Array,
+  Jtr: Float64Array,
+): void {
+  let h00 = 0,
+    h01 = 0,
+    h02 = 0,
+    h03 = 0,
+    h04 = 0,
+    h05 = 0;
+  let h11 = 0,
+    h12 = 0,
+    h13 = 0,
+    h14 = 0,
+    h15 = 0;
+  let h22 = 0,
+    h23 = 0,
+    h24 = 0,
+    h25 = 0;
+  let h33 = 0,
+    h34 = 0,
+    h35 = 0;
+  let h44 = 0,
+    h45 = 0,
+    h55 = 0;
+  let g0 = 0,
+    g1 = 0,
+    g2 = 0,
+    g3 = 0,
+    g4 = 0,
+    g5 = 0;
+  for (let k = 0; k < m; k++) {
+    if (!ok[k]) continue;
+    const dx = sx[k]!;
+    const dy = sy[k]!;
+    const ix = gain * Ix[k]!;
+    const iy = gain * Iy[k]!;
+    const r = resid[k]!;
+    const wt = Math.abs(r) <= huber ? 1 : huber / Math.abs(r);
+    const j0 = (ix * dx + iy * dy) / norm;
+    const j1 = (-ix * dy + iy * dx) / norm;
+    const j4 = I[k]!;
+    // Weighted Jacobian row (j5 = 1).
+    const a0 = wt * j0;
+    const a1 = wt * j1;
+    const a2 = wt * ix;
+    const a3 = wt * iy;
+    const a4 = wt * j4;
+    g0 += a0 * r;
+    g1 += a1 * r;
+    g2 += a2 * r;
+    g3 += a3 * r;
+    g4 += a4 * r;
+    g5 += wt * r;
+    h00 += a0 * j0;
+    h01 += a0 * j1;
+    h02 += a0 * ix;
+    h03 += a0 * iy;
+    h04 += a0 * j4;
+    h05 += a0;
+    h11 += a1 * j1;
+    h12 += a1 * ix;
+    h13 += a1 * iy;
+    h14 += a1 * j4;
+    h15 += a1;
+    h22 += a2 * ix;
+    h23 += a2 * iy;
+    h24 += a2 * j4;
+    h25 += a2;
+    h33 += a3 * iy;
+    h34 += a3 * j4;
+    h35 += a3;
+    h44 += a4 * j4;
+    h45 += a4;
+    h55 += wt;
   }
-  if (c < 2) return { ncc: -1, residual: Number.POSITIVE_INFINITY };
-  const ma = sa / c;
-  const mb = sb / c;
-  let saa = 0;
-  let sbb = 0;
-  let sab = 0;
-  for (let i = 0; i < n; i++) {
-    if (!valid[i]) continue;
-    const a = ref.data[i]! - ma;
-    const b = warped[i]! - mb;
-    saa += a * a;
-    sbb += b * b;
-    sab += a * b;
+  // Rows of the upper triangle (the caller mirrors it).
+  JtJ.set([h00, h01, h02, h03, h04, h05], 0);
+  JtJ.set([h11, h12, h13, h14, h15], 7);
+  JtJ.set([h22, h23, h24, h25], 14);
+  JtJ.set([h33, h34, h35], 21);
+  JtJ.set([h44, h45], 28);
+  JtJ[35] = h55;
+  Jtr.set([g0, g1, g2, g3, g4, g5]);
+}
+
+interface Fit {
+  ncc: number;
+  residual: number;
+}
+
+/**
+ * NCC and gain/bias-matched RMS residual of the reference against the moving plane warped by
+ * `t` (bilinear, samples that land inside only), and against the moving plane as it is: one
+ * pass of sums, no warped copy.
+ */
+function evaluate(ref: Plane, mov: Plane, t: Similarity): { fit: Fit; identityFit: Fit } {
+  const { width: w, height: h } = ref;
+  const a = ref.data;
+  const b = mov.data;
+  const cx = (w - 1) / 2;
+  const cy = (h - 1) / 2;
+  const m = 1 + t.a;
+  // Bilinear taps need x0 + 1 and y0 + 1 to exist; a 1-pixel image has only x0.
+  const x0Max = Math.max(0, w - 2);
+  const y0Max = Math.max(0, h - 2);
+  const dx1 = w > 1 ? 1 : 0;
+  const dy1 = h > 1 ? w : 0;
+  const warped = new Sums();
+  const asIs = new Sums();
+  for (let y = 0; y < h; y++) {
+    const dy = y - cy;
+    // The map is affine: along a row both source coordinates advance by constants.
+    let px = cx - m * cx - t.b * dy + t.tx;
+    let py = cy + t.b * -cx + m * dy + t.ty;
+    for (let x = 0, i = y * w; x < w; x++, i++, px += m, py += t.b) {
+      const u = a[i]!;
+      asIs.add(u, b[i]!);
+      if (!(px >= 0 && py >= 0 && px <= w - 1 && py <= h - 1)) continue;
+      const x0 = Math.min(Math.floor(px), x0Max);
+      const y0 = Math.min(Math.floor(py), y0Max);
+      const fx = px - x0;
+      const fy = py - y0;
+      const j = y0 * w + x0;
+      const v =
+        (1 - fy) * ((1 - fx) * b[j]! + fx * b[j + dx1]!) +
+        fy * ((1 - fx) * b[j + dy1]! + fx * b[j + dy1 + dx1]!);
+      warped.add(u, v);
+    }
   }
-  const ncc = sab / Math.sqrt(saa * sbb || 1);
-  // Residual after the least-squares gain: var(a) (1 − ncc²).
-  const residual = Math.sqrt(Math.max(0, (saa / c) * (1 - ncc * ncc)));
-  return { ncc, residual };
+  return { fit: warped.fit(), identityFit: asIs.fit() };
+}
+
+/** Running sums of two signals, for their NCC and the residual after a least-squares gain. */
+class Sums {
+  private c = 0;
+  private sa = 0;
+  private sb = 0;
+  private saa = 0;
+  private sbb = 0;
+  private sab = 0;
+
+  add(u: number, v: number): void {
+    this.c++;
+    this.sa += u;
+    this.sb += v;
+    this.saa += u * u;
+    this.sbb += v * v;
+    this.sab += u * v;
+  }
+
+  fit(): Fit {
+    const { c, sa, sb, saa, sbb, sab } = this;
+    if (c < 2) return { ncc: -1, residual: Number.POSITIVE_INFINITY };
+    // Centred sums from raw ones: gray values in [0, 1] leave doubles ample precision.
+    const vaa = Math.max(0, saa - (sa * sa) / c);
+    const vbb = Math.max(0, sbb - (sb * sb) / c);
+    const vab = sab - (sa * sb) / c;
+    const ncc = vab / Math.sqrt(vaa * vbb || 1);
+    // Residual after the least-squares gain: var(a) (1 − ncc²).
+    const residual = Math.sqrt(Math.max(0, (vaa / c) * (1 - ncc * ncc)));
+    return { ncc, residual };
+  }
 }
