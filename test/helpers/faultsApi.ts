@@ -9,9 +9,11 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { deflateSync } from "node:zlib";
 import sharp from "sharp";
+import type { CaptureStatus } from "../../shared/src/client/types.ts";
+import type { CaptureState } from "../../shared/src/service/captureState.ts";
 import { BUNDLED_SAMPLE } from "./sharedData.ts";
 
-export type CaptureState = "uploading" | "queued" | "processing" | "done" | "failed";
+export type { CaptureState };
 
 export interface FrameSpec {
   file: string;
@@ -27,18 +29,8 @@ export interface Created {
   tus: { endpoint: string };
 }
 
-export interface Status {
-  id: string;
-  state: CaptureState;
-  progress: { framesUploaded: number; framesTotal: number };
-  frames: { index: number; uploaded: boolean; bytes?: number; sha256?: string }[];
-  address?: string;
-  cacheHit?: boolean;
-  results?: Record<string, string>;
-  attempts: number;
-  error?: { code: string; message: string };
-  updatedAt: string;
-}
+/** `GET /v1/captures/:id`, as the SDK types it. */
+export type Status = CaptureStatus;
 
 export const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 

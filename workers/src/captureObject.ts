@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
+import type { CaptureState } from "#shared/service/captureState.ts";
 import type { CreateCapture } from "#shared/service/uploadSchema.ts";
 
-export type CaptureState = "uploading" | "queued" | "processing" | "done" | "failed";
+export type { CaptureState };
 
 export interface FrameUpload {
   sha256: string;

@@ -13,7 +13,9 @@ export type FrameContentType = (typeof FRAME_CONTENT_TYPES)[number];
 /** A frame's bytes: an in-memory array or a Blob/File (never read whole into memory by tus). */
 export type FrameBody = Uint8Array | Blob;
 
-export type CaptureState = "uploading" | "queued" | "processing" | "done" | "failed";
+import type { CaptureState } from "../service/captureState.ts";
+
+export type { CaptureState };
 
 /** One frame's signed upload URL, as `POST /v1/captures` hands it out. */
 export interface UploadTarget {
