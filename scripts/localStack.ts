@@ -51,31 +51,19 @@ export async function startEdgeWorker(
   ];
   args.push("--inspector-port", String(await freePort()), "--show-interactive-dev-session=false");
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-  let output = "";
-  const child: ChildProcess = spawn(join(process.cwd(), "node_modules/.bin/wrangler"), args, {
-    cwd: process.cwd(),
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const keep = (d: Buffer) => {
-    output = (output + d).slice(-200_000);
-  };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/v1/health`, child, () => output, 60_000);
+  const proc = await startProcess(
+    join(process.cwd(), "node_modules/.bin/wrangler"),
+    args,
+    { WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+    `http://127.0.0.1:${port}/v1/health`,
+    60_000,
+  );
   return {
-    url,
+    url: `http://127.0.0.1:${port}`,
     port,
-    log: () => output,
+    log: proc.log,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await proc.signal("SIGTERM", 5000);
       if (!opts.persistTo) await rm(persist, { recursive: true, force: true });
     },
   };
@@ -93,10 +81,41 @@ export async function startGpuService(
   opts: { port?: number; readyTimeoutMs?: number } = {},
 ): Promise<GpuService> {
   const port = opts.port ?? (await freePort());
+  const proc = await startProcess(
+    process.execPath,
+    [join(process.cwd(), "bin/gpu-service.mjs")],
+    { PORT: String(port), HOST: "127.0.0.1", ...env },
+    `http://127.0.0.1:${port}/v2/health/ready`,
+    opts.readyTimeoutMs ?? 120_000,
+  );
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    log: proc.log,
+    stop: () => proc.signal("SIGTERM"),
+    kill: () => proc.signal("SIGKILL"),
+  };
+}
+
+interface Process {
+  /** The last 200 kB of its stdout and stderr. */
+  log: () => string;
+  /** Sends `sig` and waits for the exit; SIGKILL after `escalateAfterMs` when given. */
+  signal: (sig: NodeJS.Signals, escalateAfterMs?: number) => Promise<void>;
+}
+
+/** A child process from the repo root, resolved once `readyUrl` answers 2xx. */
+async function startProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  readyUrl: string,
+  timeoutMs: number,
+): Promise<Process> {
   let output = "";
-  const child = spawn(process.execPath, [join(process.cwd(), "bin/gpu-service.mjs")], {
+  const child = spawn(command, args, {
     cwd: process.cwd(),
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", ...env },
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const keep = (d: Buffer) => {
@@ -105,20 +124,18 @@ export async function startGpuService(
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/v2/health/ready`, child, () => output, opts.readyTimeoutMs ?? 120_000);
-  const signal = async (sig: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill(sig);
-      await exited;
-    }
-  };
+  await waitFor(readyUrl, child, () => output, timeoutMs);
   return {
-    url,
-    port,
     log: () => output,
-    stop: () => signal("SIGTERM"),
-    kill: () => signal("SIGKILL"),
+    async signal(sig, escalateAfterMs) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(sig);
+      const timer = escalateAfterMs
+        ? setTimeout(() => child.kill("SIGKILL"), escalateAfterMs)
+        : undefined;
+      await exited;
+      clearTimeout(timer);
+    },
   };
 }
 
