@@ -2,12 +2,12 @@ import { HybridDepthError } from "#shared/errors.ts";
 import type { CaptureRecord } from "../captureObject.ts";
 import type { WorkerEnv } from "../env.ts";
 
-export const CAPTURE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** Capture and tus upload ids are v4 UUIDs (lower-case), checked before they name storage. */
+export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** The capture's Durable Object; ids are validated first so no path-like id reaches storage. */
 export function captureStub(env: WorkerEnv, id: string) {
-  if (!CAPTURE_ID.test(id))
-    throw new HybridDepthError("CAPTURE_NOT_FOUND", "no capture with that id");
+  if (!UUID_V4.test(id)) throw new HybridDepthError("CAPTURE_NOT_FOUND", "no capture with that id");
   return env.CAPTURES.get(env.CAPTURES.idFromName(id));
 }
 

@@ -2,7 +2,7 @@ import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { HybridDepthError } from "#shared/errors.ts";
 import { MAX_FRAME_BYTES, sniffContentType } from "#shared/service/uploadSchema.ts";
 import type { AppEnv, WorkerEnv } from "../env.ts";
-import { captureStub, ownedCapture } from "../lib/captures.ts";
+import { captureStub, ownedCapture, UUID_V4 } from "../lib/captures.ts";
 import { frameInspector } from "../lib/frameInspector.ts";
 import { PartBuffer } from "../lib/partBuffer.ts";
 import { frameKey, tusTailKey } from "../lib/r2Keys.ts";
@@ -18,7 +18,6 @@ const TUS_EXTENSIONS = "creation,termination,expiration";
 const MIB = 1024 * 1024;
 /** How often a writing PATCH renews its lease (well within the UploadObject's LEASE_MS). */
 const LEASE_RENEW_MS = 2_000;
-const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 type Ctx = Context<AppEnv>;
 
@@ -52,7 +51,7 @@ export function parseUploadMetadata(header: string | undefined): Record<string, 
 }
 
 function uploadStub(env: WorkerEnv, uploadId: string) {
-  if (!UPLOAD_ID.test(uploadId)) throw new HybridDepthError("UPLOAD_NOT_FOUND");
+  if (!UUID_V4.test(uploadId)) throw new HybridDepthError("UPLOAD_NOT_FOUND");
   return env.UPLOADS.get(env.UPLOADS.idFromName(uploadId));
 }
 
