@@ -5,11 +5,12 @@
  * real API with the client SDK, saves the depth, and prints where everything is. Ctrl-C stops it.
  */
 import { spawnSync } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { extname, join, resolve } from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { HybridDepthClient } from "../shared/src/client/index.ts";
 import { encodeNpyFloat32 } from "../shared/src/format/npy.ts";
+import { loadCaptureForUpload } from "./captureUpload.ts";
 import { type LocalStack, startLocalStack } from "./localStack.ts";
 
 const port = (v: string) => {
@@ -40,23 +41,10 @@ function step(msg: string): void {
 }
 
 async function sendSample(stack: LocalStack): Promise<void> {
-  const dir = resolve(opts.sample);
-  const bundle = JSON.parse(await readFile(join(dir, "capture.json"), "utf8")) as {
-    frames: { file: string; focusDistance: number }[];
-  };
-  const frames = await Promise.all(bundle.frames.map((f) => readFile(join(dir, f.file))));
-  const meta = {
-    ...bundle,
-    frames: bundle.frames.map((f, i) => ({
-      ...f,
-      bytes: frames[i]!.byteLength,
-      contentType:
-        extname(f.file).toLowerCase() === ".png" ? ("image/png" as const) : ("image/jpeg" as const),
-    })),
-  };
+  const { meta, frames } = await loadCaptureForUpload(resolve(opts.sample));
   const client = new HybridDepthClient({ baseUrl: stack.edge.url, apiKey: stack.apiKey });
   const started = performance.now();
-  const capture = await client.createCapture(meta as never);
+  const capture = await client.createCapture(meta);
   process.stdout.write(`  capture ${capture.id}: uploading ${frames.length} frames\n`);
   await Promise.all(frames.map((bytes, i) => capture.uploadFrame(i, new Uint8Array(bytes))));
   const fin = await capture.finalize();

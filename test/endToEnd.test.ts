@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { extname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CaptureMetadata, type FuseOutcome, HybridDepthClient } from "#shared/client/index.ts";
 import { loadCaptureDir } from "../gpu-service/src/capture/loadCaptureDir.ts";
@@ -8,6 +6,7 @@ import { type PipelineOutput, runPipeline } from "../gpu-service/src/pipeline/ru
 import { resolveModel } from "../gpu-service/src/prior/modelStore.ts";
 import { loadPrior } from "../gpu-service/src/prior/priorRunner.ts";
 import { signedFetch } from "../gpu-service/src/testing/signedFetch.ts";
+import { loadCaptureForUpload } from "../scripts/captureUpload.ts";
 import { type LocalStack, startLocalStack } from "../scripts/localStack.ts";
 import { BUNDLED_SAMPLE } from "./helpers/sharedData.ts";
 
@@ -37,18 +36,7 @@ async function gpuJobsTotal(): Promise<number> {
 }
 
 beforeAll(async () => {
-  const capture = JSON.parse(await readFile(join(BUNDLED_SAMPLE, "capture.json"), "utf8")) as {
-    frames: { file: string; focusDistance: number }[];
-  };
-  frames = await Promise.all(capture.frames.map((f) => readFile(join(BUNDLED_SAMPLE, f.file))));
-  meta = {
-    ...(capture as unknown as Omit<CaptureMetadata, "frames">),
-    frames: capture.frames.map((f, i) => ({
-      ...f,
-      bytes: frames[i]!.byteLength,
-      contentType: extname(f.file).toLowerCase() === ".png" ? "image/png" : "image/jpeg",
-    })),
-  };
+  ({ meta, frames } = await loadCaptureForUpload(BUNDLED_SAMPLE));
   // The embedded pipeline first, before the stack starts: once to load the prior, then the
   // median of three timed runs (the machine is shared; one run is a noisy baseline).
   const model = await resolveModel();

@@ -1,8 +1,6 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import type { Socket } from "node:net";
-import { extname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   backoffDelay,
@@ -16,6 +14,7 @@ import {
   parseRetryAfter,
   retryDecision,
 } from "#shared/client/index.ts";
+import { loadCaptureForUpload } from "../scripts/captureUpload.ts";
 import { type LocalStack, startEdgeWorker, startLocalStack } from "../scripts/localStack.ts";
 import { startDropProxy } from "./helpers/dropProxy.ts";
 import { BUNDLED_SAMPLE } from "./helpers/sharedData.ts";
@@ -24,23 +23,6 @@ import { BUNDLED_SAMPLE } from "./helpers/sharedData.ts";
 // through a small HTTP proxy that refuses or cuts chosen requests, to see the retries.
 let stack: LocalStack;
 let sample: { meta: CaptureMetadata; frames: Buffer[] };
-
-/** The bundled sample as the upload API takes it: byte sizes and content types per frame. */
-async function loadSample(dir: string) {
-  const capture = JSON.parse(await readFile(join(dir, "capture.json"), "utf8")) as {
-    frames: { file: string; focusDistance: number }[];
-  };
-  const frames = await Promise.all(capture.frames.map((f) => readFile(join(dir, f.file))));
-  const meta: CaptureMetadata = {
-    ...(capture as unknown as Omit<CaptureMetadata, "frames">),
-    frames: capture.frames.map((f, i) => ({
-      ...f,
-      bytes: frames[i]!.byteLength,
-      contentType: extname(f.file).toLowerCase() === ".png" ? "image/png" : "image/jpeg",
-    })),
-  };
-  return { meta, frames };
-}
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const FAST_RETRY = { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 };
@@ -66,7 +48,7 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
 beforeAll(async () => {
   [stack, sample] = await Promise.all([
     startLocalStack({ edgeVars: { RETRY_BASE_SECONDS: "1", RETRY_MAX_SECONDS: "2" } }),
-    loadSample(BUNDLED_SAMPLE),
+    loadCaptureForUpload(BUNDLED_SAMPLE),
   ]);
 }, 180_000);
 
