@@ -1,10 +1,8 @@
-import { connect, createServer, type Socket } from "node:net";
+import { startTcpProxy, type TcpProxy } from "./tcpProxy.ts";
 
-export interface ThrottleProxy {
-  url: string;
+export interface ThrottleProxy extends TcpProxy {
   /** Bytes forwarded upstream so far (all connections). */
   forwarded: () => number;
-  close: () => Promise<void>;
 }
 
 /**
@@ -14,20 +12,13 @@ export interface ThrottleProxy {
  * connections; when the upstream goes away mid-request the client connection is cut too.
  * `onForward` sees the running total after each chunk goes upstream.
  */
-export function startThrottleProxy(
+export async function startThrottleProxy(
   upstreamPort: number,
   bytesPerSecond: number,
   onForward?: (forwardedTotal: number) => void,
 ): Promise<ThrottleProxy> {
   let forwarded = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(upstreamPort, "127.0.0.1");
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => undefined);
-    }
+  const proxy = await startTcpProxy(upstreamPort, (client, upstream) => {
     // Token bucket: every chunk waits until the budget it needs has accrued.
     let availableAt = Date.now();
     client.on("data", (chunk: Buffer) => {
@@ -52,22 +43,6 @@ export function startThrottleProxy(
       }
     });
     client.on("end", () => upstream.end());
-    upstream.pipe(client);
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
   });
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        forwarded: () => forwarded,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+  return { ...proxy, forwarded: () => forwarded };
 }
