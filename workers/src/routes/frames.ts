@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { HybridDepthError } from "#shared/errors.ts";
-import { MAX_SIGNED_PUT_BYTES, sniffContentType } from "#shared/service/uploadSchema.ts";
+import { MAX_SIGNED_PUT_BYTES } from "#shared/service/uploadSchema.ts";
 import type { AppEnv } from "../env.ts";
+import { admitFrame } from "../lib/admitFrame.ts";
 import { captureStub } from "../lib/captures.ts";
 import { frameInspector } from "../lib/frameInspector.ts";
 import { frameKey } from "../lib/r2Keys.ts";
@@ -89,21 +90,13 @@ export const frameRoutes = new Hono<AppEnv>()
         `body ended before the declared ${frame.bytes} bytes, or ran past them`,
       );
     }
-    const { sha256, bytes, head } = await inspector.result();
-    if (sniffContentType(head) !== frame.contentType) {
-      await c.env.BUCKET.delete(key);
-      throw new HybridDepthError(
-        "CONTENT_TYPE_MISMATCH",
-        `body is not ${frame.contentType} (magic bytes)`,
-      );
-    }
-    const after = await captureStub(c.env, id).frameStored(index, { sha256, bytes });
-    if (after?.state !== "uploading") {
-      // Finalized while this upload streamed: the frame no longer belongs to the capture.
-      await c.env.BUCKET.delete(key);
-      throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
-    }
-    return c.json({ index, bytes, sha256 }, 201);
+    const inspected = await inspector.result();
+    await admitFrame(
+      c.env,
+      { key, captureId: id, index, contentType: frame.contentType },
+      inspected,
+    );
+    return c.json({ index, bytes: inspected.bytes, sha256: inspected.sha256 }, 201);
   })
   .get("/v1/frames/:id/:index", async (c) => {
     const { id, index, frame } = await signedFrame(c, "GET");

@@ -1,7 +1,8 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { HybridDepthError } from "#shared/errors.ts";
-import { MAX_FRAME_BYTES, sniffContentType } from "#shared/service/uploadSchema.ts";
+import { MAX_FRAME_BYTES } from "#shared/service/uploadSchema.ts";
 import type { AppEnv, WorkerEnv } from "../env.ts";
+import { admitFrame } from "../lib/admitFrame.ts";
 import { captureStub, ownedCapture, UUID_V4 } from "../lib/captures.ts";
 import { frameInspector } from "../lib/frameInspector.ts";
 import { PartBuffer } from "../lib/partBuffer.ts";
@@ -312,20 +313,21 @@ async function verifyCompleted(env: WorkerEnv, u: TusUpload, token: string): Pro
   if (!obj) throw new Error(`completed upload ${u.id} is missing from R2`);
   const inspector = frameInspector();
   await obj.body.pipeThrough(inspector.stream).pipeTo(new WritableStream());
-  const { sha256, bytes, head } = await inspector.result();
-  if (sniffContentType(head) !== u.contentType || bytes !== u.length) {
-    await env.BUCKET.delete(u.key);
+  const inspected = await inspector.result();
+  const frame = { key: u.key, captureId: u.captureId, index: u.index, contentType: u.contentType };
+  try {
+    // The parts add up to Upload-Length by construction; an object of another size is not the frame.
+    if (inspected.bytes !== u.length) {
+      await env.BUCKET.delete(u.key);
+      throw new HybridDepthError(
+        "CONTENT_TYPE_MISMATCH",
+        `body is not ${u.contentType} (magic bytes)`,
+      );
+    }
+    await admitFrame(env, frame, inspected);
+  } catch (e) {
     await stub.finish(token, "rejected");
-    throw new HybridDepthError(
-      "CONTENT_TYPE_MISMATCH",
-      `body is not ${u.contentType} (magic bytes)`,
-    );
-  }
-  const capture = await captureStub(env, u.captureId).frameStored(u.index, { sha256, bytes });
-  if (capture?.state !== "uploading") {
-    await env.BUCKET.delete(u.key);
-    await stub.finish(token, "rejected");
-    throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
+    throw e;
   }
   return stub.finish(token, "completed");
 }
