@@ -31,6 +31,21 @@ export async function signUrl(
   return `${origin}${claims.path}?exp=${exp}&sig=${sig}`;
 }
 
+/** Where a frame's signed URLs live: its upload (PUT) and the GPU service's download (GET). */
+export const uploadPath = (id: string, index: number) => `/v1/uploads/${id}/${index}`;
+export const framePath = (id: string, index: number) => `/v1/frames/${id}/${index}`;
+
+/** What a frame URL's signature covers, for frame `index` of capture `captureId` as declared. */
+export function frameClaims(
+  method: UrlClaims["method"],
+  captureId: string,
+  index: number,
+  frame: { bytes: number; contentType: string },
+): UrlClaims {
+  const path = method === "PUT" ? uploadPath(captureId, index) : framePath(captureId, index);
+  return { method, path, captureId, index, bytes: frame.bytes, contentType: frame.contentType };
+}
+
 export type UrlCheck = "ok" | "missing" | "expired" | "bad-signature";
 
 export async function verifyUrl(

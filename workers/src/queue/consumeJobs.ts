@@ -6,8 +6,7 @@ import type { CaptureRecord } from "../captureObject.ts";
 import type { JobMessage, WorkerEnv } from "../env.ts";
 import { captureStub } from "../lib/captures.ts";
 import { type ResultFile, resultKey } from "../lib/r2Keys.ts";
-import { signUrl } from "../lib/signedUrl.ts";
-import { framePath } from "../routes/frames.ts";
+import { frameClaims, signUrl } from "../lib/signedUrl.ts";
 
 /** How long the GPU service may take to fetch a job's frames. */
 const FRAME_URL_TTL_MS = 30 * 60 * 1000;
@@ -86,14 +85,7 @@ async function runOnGpu(r: CaptureRecord, address: string, env: WorkerEnv): Prom
       url: await signUrl(
         env.UPLOAD_SIGNING_KEY,
         r.origin,
-        {
-          method: "GET",
-          path: framePath(r.id, index),
-          captureId: r.id,
-          index,
-          bytes: f.bytes,
-          contentType: f.contentType,
-        },
+        frameClaims("GET", r.id, index, f),
         expiresAt,
       ),
       sha256: r.frames[index]!.sha256,

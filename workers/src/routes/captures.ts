@@ -9,9 +9,7 @@ import { captureStub, ownedCapture } from "../lib/captures.ts";
 import { contentAddress } from "../lib/contentAddress.ts";
 import { captureIdForKey, idempotencyKey } from "../lib/idempotency.ts";
 import { capturePrefix, RESULT_FILES, resultKey, resultPrefix } from "../lib/r2Keys.ts";
-import { signUrl } from "../lib/signedUrl.ts";
-
-export const uploadPath = (id: string, index: number) => `/v1/uploads/${id}/${index}`;
+import { frameClaims, signUrl } from "../lib/signedUrl.ts";
 
 /** Capture metadata is small: 64 frames of a few fields each. */
 const MAX_METADATA_BYTES = 64 * 1024;
@@ -71,14 +69,7 @@ export const captureRoutes = new Hono<AppEnv>()
           url: await signUrl(
             c.env.UPLOAD_SIGNING_KEY,
             origin,
-            {
-              method: "PUT",
-              path: uploadPath(id, index),
-              captureId: id,
-              index,
-              bytes: f.bytes,
-              contentType: f.contentType,
-            },
+            frameClaims("PUT", id, index, f),
             expiresAt,
           ),
           headers: { "content-type": f.contentType, "content-length": String(f.bytes) },

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { api, createCapture, jpegBytes, pngBytes, sha256, testEnv } from "../../test/api.ts";
-import { signUrl } from "../lib/signedUrl.ts";
-import { framePath } from "./frames.ts";
+import { framePath, signUrl } from "../lib/signedUrl.ts";
 
 type ErrorBody = { error: { code: string; message: string } };
 const put = (url: string, body: BodyInit, headers: Record<string, string>) =>

@@ -6,9 +6,7 @@ import { admitFrame } from "../lib/admitFrame.ts";
 import { captureStub } from "../lib/captures.ts";
 import { frameInspector } from "../lib/frameInspector.ts";
 import { frameKey } from "../lib/r2Keys.ts";
-import { type UrlCheck, type UrlClaims, verifyUrl } from "../lib/signedUrl.ts";
-
-export const framePath = (id: string, index: number) => `/v1/frames/${id}/${index}`;
+import { frameClaims, type UrlCheck, verifyUrl } from "../lib/signedUrl.ts";
 
 const URL_ERRORS: Record<Exclude<UrlCheck, "ok">, HybridDepthError> = {
   missing: new HybridDepthError(
@@ -31,14 +29,8 @@ async function signedFrame(
   // Unknown capture or frame: the same answer as a bad signature, so URLs cannot be probed.
   if (!record || !frame) throw URL_ERRORS["bad-signature"];
   const url = new URL(c.req.url);
-  const claims: UrlClaims = {
-    method,
-    path: url.pathname,
-    captureId: id,
-    index,
-    bytes: frame.bytes,
-    contentType: frame.contentType,
-  };
+  // The path signed is the one requested, exactly.
+  const claims = { ...frameClaims(method, id, index, frame), path: url.pathname };
   const check = await verifyUrl(c.env.UPLOAD_SIGNING_KEY, url, claims);
   if (check !== "ok") throw URL_ERRORS[check];
   return { id, index, record, frame };
