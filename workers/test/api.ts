@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { importJWK, SignJWT } from "jose";
-import { toHex } from "#shared/auth/hmac.ts";
+import { sha256Hex } from "#shared/auth/hmac.ts";
 import type { WorkerEnv } from "../src/env.ts";
 
 /** The bindings the tests see, with the test-only API key (vitest.config.mts). */
@@ -152,4 +152,4 @@ export async function gpuCalls(): Promise<Record<string, number>> {
   >;
 }
 
-export const sha256 = async (b: Uint8Array) => toHex(await crypto.subtle.digest("SHA-256", b));
+export const sha256 = (b: Uint8Array) => sha256Hex(b);

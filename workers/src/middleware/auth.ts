@@ -4,16 +4,19 @@ import { sha256Hex } from "#shared/auth/hmac.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { AppEnv, WorkerEnv } from "../env.ts";
 
-let remoteJwks: { url: string; set: JWTVerifyGetKey } | undefined;
+/** The key set, built once per isolate for the configured JWKS (or its URL), not per request. */
+let cachedJwks: { source: string; set: JWTVerifyGetKey } | undefined;
 
 function jwks(env: WorkerEnv): JWTVerifyGetKey | undefined {
-  if (env.JWT_JWKS) return createLocalJWKSet(JSON.parse(env.JWT_JWKS));
-  if (env.JWT_JWKS_URL) {
-    if (remoteJwks?.url !== env.JWT_JWKS_URL)
-      remoteJwks = { url: env.JWT_JWKS_URL, set: createRemoteJWKSet(new URL(env.JWT_JWKS_URL)) };
-    return remoteJwks.set;
+  const source = env.JWT_JWKS || env.JWT_JWKS_URL;
+  if (!source) return undefined;
+  if (cachedJwks?.source !== source) {
+    const set = env.JWT_JWKS
+      ? createLocalJWKSet(JSON.parse(env.JWT_JWKS))
+      : createRemoteJWKSet(new URL(source));
+    cachedJwks = { source, set };
   }
-  return undefined;
+  return cachedJwks.set;
 }
 
 /**
