@@ -13,6 +13,7 @@ import { runPipeline } from "../gpu-service/src/pipeline/runPipeline.ts";
 import { resolveModel } from "../gpu-service/src/prior/modelStore.ts";
 import { loadPrior } from "../gpu-service/src/prior/priorRunner.ts";
 import { tempDir } from "../gpu-service/src/testing/fixtures.ts";
+import { loadCaptureForUpload } from "../scripts/captureUpload.ts";
 import { startLocalStack } from "../scripts/localStack.ts";
 import { HybridDepthClient } from "../shared/src/client/index.ts";
 import { median } from "../shared/src/math/stats.ts";
@@ -23,32 +24,19 @@ const bundle = JSON.parse(await readFile(join(BUNDLED_SAMPLE, "capture.json"), "
   frames: { file: string; focusDistance: number }[];
 };
 
-/** A copy of the sample whose frames end in `round` extra bytes after EOI. */
-async function variant(round: number): Promise<{ dir: string; frames: Buffer[] }> {
+/** A copy of the sample whose frames end in `round` extra bytes after EOI, ready to upload. */
+async function variant(round: number) {
   const dir = join(await tempDir("hd-bench-e2e-"), `round-${round}`);
   await mkdir(dir, { recursive: true });
   await copyFile(join(BUNDLED_SAMPLE, "capture.json"), join(dir, "capture.json"));
-  const frames = await Promise.all(
-    bundle.frames.map(async (f) => {
-      const bytes = Buffer.concat([
-        await readFile(join(BUNDLED_SAMPLE, f.file)),
-        Buffer.alloc(round + 1, round),
-      ]);
-      await writeFile(join(dir, f.file), bytes);
-      return bytes;
-    }),
-  );
-  return { dir, frames };
+  for (const f of bundle.frames) {
+    const bytes = await readFile(join(BUNDLED_SAMPLE, f.file));
+    await writeFile(join(dir, f.file), Buffer.concat([bytes, Buffer.alloc(round + 1, round)]));
+  }
+  return { dir, ...(await loadCaptureForUpload(dir)) };
 }
 
-const meta = (frames: Buffer[]) => ({
-  version: 1 as const,
-  frames: bundle.frames.map((f, i) => ({
-    ...f,
-    bytes: frames[i]!.byteLength,
-    contentType: "image/jpeg" as const,
-  })),
-});
+const upload = (frames: Buffer[]) => frames.map((f) => new Uint8Array(f));
 
 const model = await resolveModel();
 const prior = model ? await loadPrior(model) : undefined;
@@ -56,23 +44,17 @@ const stack = await startLocalStack();
 try {
   const client = new HybridDepthClient({ baseUrl: stack.edge.url, apiKey: stack.apiKey });
   const warm = await variant(1000);
-  await client.fuse(
-    meta(warm.frames),
-    warm.frames.map((f) => new Uint8Array(f)),
-  );
+  await client.fuse(warm.meta, upload(warm.frames));
   await runPipeline(await loadCaptureDir(warm.dir), { stage: "full", ...(prior ? { prior } : {}) });
 
   const e2e: number[] = [];
   const cli: number[] = [];
   const inProcess: number[] = [];
-  let last: { frames: Buffer[] } | undefined;
+  let last: Awaited<ReturnType<typeof variant>> | undefined;
   for (let r = 0; r < ROUNDS; r++) {
     const v = await variant(r);
     let t = performance.now();
-    await client.fuse(
-      meta(v.frames),
-      v.frames.map((f) => new Uint8Array(f)),
-    );
+    await client.fuse(v.meta, upload(v.frames));
     e2e.push(performance.now() - t);
     t = performance.now();
     const run = spawnSync(process.execPath, [
@@ -90,10 +72,7 @@ try {
     last = v;
   }
   const t = performance.now();
-  const hit = await client.fuse(
-    meta(last!.frames),
-    last!.frames.map((f) => new Uint8Array(f)),
-  );
+  const hit = await client.fuse(last!.meta, upload(last!.frames));
   const cacheHitMs = performance.now() - t;
   if (!hit.finalize.cacheHit) throw new Error("the repeat was not a cache hit");
 
