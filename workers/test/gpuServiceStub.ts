@@ -1,13 +1,22 @@
 /**
  * A stand-in for the GPU service, run by miniflare as the GPU_SERVICE service binding (Node
  * side). A job whose first frame file starts with `fail<N>-` is answered 503 N times, then
- * fuses. `GET /calls` reports how many fuse calls each job made.
+ * fuses. `GET /calls` reports how many fuse calls each job made; `POST /prior?model=` swaps
+ * the prior it reports (none: it falls back to depth from focus).
  */
 const calls = new Map<string, number>();
+let prior: string | null = "pydnet-pp";
 
 export async function gpuServiceStub(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/calls") return Response.json(Object.fromEntries(calls));
+  // The prior the stub "runs": tests deploy another with POST /prior?model=<name>.
+  if (url.pathname === "/prior" && request.method === "POST") {
+    prior = url.searchParams.get("model") || null;
+    return Response.json({ prior });
+  }
+  if (url.pathname === "/v2/models/hybriddepth")
+    return Response.json({ name: "hybriddepth", prior: { model: prior, provider: "cpu" } });
   if (url.pathname !== "/v1/fuse" || request.method !== "POST")
     return new Response("not found", { status: 404 });
   if (!request.headers.get("x-hd-signature")?.startsWith("v1="))
@@ -16,6 +25,7 @@ export async function gpuServiceStub(request: Request): Promise<Response> {
     jobId: string;
     capture: { frames: { file: string }[] };
     frames: { url: string }[];
+    options: { stage: string };
   };
   const n = (calls.get(job.jobId) ?? 0) + 1;
   calls.set(job.jobId, n);
@@ -30,15 +40,29 @@ export async function gpuServiceStub(request: Request): Promise<Response> {
       { error: { code: "frame_unreadable", message: "frame 0 (reject-a.jpg): cannot decode" } },
       { status: 422 },
     );
+  // Without a prior the service falls back to depth from focus, as the real one does.
+  const stage = prior === null && job.options.stage !== "dff" ? "dff" : job.options.stage;
   const w = 4;
   const h = 2;
   const depth = new Float32Array(w * h).map((_, i) => 1 + i / 10);
   const form = new FormData();
   form.append(
     "result",
-    new Blob([JSON.stringify({ stage: "full", width: w, height: h, timingsMs: { total: 12 } })], {
-      type: "application/json",
-    }),
+    new Blob(
+      [
+        JSON.stringify({
+          stage,
+          requestedStage: job.options.stage,
+          model: prior,
+          width: w,
+          height: h,
+          timingsMs: { total: 12 },
+        }),
+      ],
+      {
+        type: "application/json",
+      },
+    ),
     "result",
   );
   form.append("depth", new Blob([new Uint8Array(depth.buffer)]), "depth");

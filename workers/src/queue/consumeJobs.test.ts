@@ -79,26 +79,21 @@ describe("queue consumer with the GPU service", () => {
   });
 
   it("the dead-letter queue's consumer marks a job that exhausted its retries as failed", async () => {
-    const frames = [jpegBytes(300, 15), jpegBytes(310, 15)];
-    const created = await createCapture(frames);
-    await uploadAll(created, frames);
-    const stub = testEnv.CAPTURES.get(testEnv.CAPTURES.idFromName(created.id));
-    await stub.finalized("f".repeat(64), false, undefined);
+    // The GPU stub answers 503 to this job many times: it is still being retried.
+    const { id, body } = await finalized(["fail99-0.jpg", "fail99-1.jpg"], 15);
+    const address = body.address as string;
     const batch = createMessageBatch("hybriddepth-jobs-dev-dlq", [
       {
         id: "m1",
         timestamp: new Date(),
         attempts: 7,
-        body: { captureId: created.id, address: "f".repeat(64) },
+        body: { captureId: id, generation: 1, address },
       },
     ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, testEnv, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["m1"]);
-    const status = (await (await api(`/v1/captures/${created.id}`)).json()) as Record<
-      string,
-      unknown
-    >;
+    const status = (await (await api(`/v1/captures/${id}`)).json()) as Record<string, unknown>;
     expect(status).toMatchObject({ state: "failed", error: { code: "gpu_unavailable" } });
   });
 });
