@@ -1,7 +1,7 @@
 /**
  * A stand-in for the GPU service, run by miniflare as the GPU_SERVICE service binding (Node
  * side). A job whose first frame file starts with `fail<N>-` is answered 503 N times, then
- * fuses. `GET /calls` reports how many fuse calls each job made; `POST /prior?model=` swaps
+ * fuses; one starting with `slow<ms>-` is answered after that many ms. `GET /calls` reports how many fuse calls each job made; `POST /prior?model=` swaps
  * the prior it reports (none: it falls back to depth from focus).
  */
 const calls = new Map<string, number>();
@@ -35,6 +35,9 @@ export async function gpuServiceStub(request: Request): Promise<Response> {
       { error: { code: "overloaded", message: "busy" } },
       { status: 503, headers: { "retry-after": "1" } },
     );
+  // slow<ms>-: the answer takes that long (a job still in flight while the test acts).
+  const slow = Number(/^slow(\d+)-/.exec(job.capture.frames[0]!.file)?.[1] ?? 0);
+  if (slow) await new Promise((r) => setTimeout(r, slow));
   if (job.capture.frames[0]!.file.startsWith("reject-"))
     return Response.json(
       { error: { code: "frame_unreadable", message: "frame 0 (reject-a.jpg): cannot decode" } },

@@ -137,10 +137,14 @@ describe("results you can trust", () => {
 
   it("a job that finishes after its capture was deleted stores nothing", async () => {
     const a = as();
-    const id = await a.create(frameSet(506), ["fail2-late-0.jpg", "fail2-late-1.jpg"]);
+    // slow1500-: the GPU stub holds its answer, so the DELETE lands while the job is in flight.
+    const id = await a.create(frameSet(506), ["slow1500-0.jpg", "slow1500-1.jpg"]);
     const { address } = (await (await a.finalize(id)).json()) as { address: string };
+    const until = Date.now() + 10_000;
+    while ((await a.status(id)).state !== "processing" && Date.now() < until) await sleep(50);
     expect((await a.del(id)).status).toBe(204);
-    await sleep(4000); // past the stub's two refusals and the retries
+    await sleep(2500); // the answer arrives and the consumer finishes
+    expect((await gpuCalls())[id]).toBe(1);
     expect((await r2Keys()).filter((k) => k.includes(address) || k.includes(id))).toEqual([]);
   });
 
