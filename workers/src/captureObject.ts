@@ -12,6 +12,8 @@ export type { CaptureState };
 export interface FrameUpload {
   sha256: string;
   bytes: number;
+  /** The R2 object holding these bytes (frameKey): the one the GPU service downloads. */
+  key: string;
 }
 
 export interface CaptureRecord {
@@ -87,17 +89,30 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
     return this.load();
   }
 
-  async frameStored(index: number, upload: FrameUpload): Promise<CaptureRecord | undefined> {
+  /**
+   * A validated upload becomes the frame (the record switches to its object). Refused (false)
+   * once the capture is finalized or deleted; `replaced` is the object it took over from.
+   */
+  async frameStored(
+    index: number,
+    upload: FrameUpload,
+  ): Promise<{ accepted: boolean; replaced?: string }> {
     const r = await this.load();
-    if (!r || !acceptsFrames(r.state)) return r;
+    if (!r || !acceptsFrames(r.state)) return { accepted: false };
+    const replaced = r.frames[index]?.key;
     r.frames[index] = upload;
-    return this.save(r);
+    await this.save(r);
+    return { accepted: true, ...(replaced && replaced !== upload.key ? { replaced } : {}) };
   }
 
-  /** A frame's upload was terminated: it is missing again. False once the capture is finalized. */
-  async frameRemoved(index: number): Promise<boolean> {
+  /**
+   * The upload held in `key` was terminated: if it is the frame, the frame is missing again.
+   * False once the capture is finalized.
+   */
+  async frameRemoved(index: number, key: string): Promise<boolean> {
     const r = await this.load();
     if (!r || !acceptsFrames(r.state)) return false;
+    if (r.frames[index]?.key !== key) return true; // another upload replaced it: that one stays
     r.frames[index] = null;
     await this.save(r);
     return true;

@@ -1,6 +1,8 @@
 /**
  * R2 key layout (one place):
- *   captures/<captureId>/frames/<index>                  uploaded frame bytes
+ *   captures/<captureId>/frames/<index>/<uploadId>       one upload of a frame's bytes: each upload
+ *                                                        writes its own object, and the record
+ *                                                        switches to it only once it is validated
  *   captures/<captureId>/tus/<uploadId>/tail             a tus upload's bytes short of a full part
  *   captures/<captureId>/g<generation>/results/<file>    a capture's own result, when it may not be
  *                                                        shared (the GPU fell back below the stage asked)
@@ -10,8 +12,8 @@
  *   results/<scope>/<address>/<computedBy>/refs/<id>     one marker per capture that uses it: the
  *                                                        result goes when the last one is deleted
  */
-export const frameKey = (captureId: string, index: number) =>
-  `captures/${captureId}/frames/${index}`;
+export const frameKey = (captureId: string, index: number, uploadId: string) =>
+  `captures/${captureId}/frames/${index}/${uploadId}`;
 /** Bytes of a tus upload short of a full R2 part, between PATCH requests. */
 export const tusTailKey = (captureId: string, uploadId: string) =>
   `captures/${captureId}/tus/${uploadId}/tail`;

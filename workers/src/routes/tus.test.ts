@@ -1,6 +1,15 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, createCapture, jpegBytes, pngBytes, sha256, testEnv } from "../../test/api.ts";
+import {
+  api,
+  createCapture,
+  frameObjects,
+  jpegBytes,
+  pngBytes,
+  sha256,
+  storedFrame,
+  testEnv,
+} from "../../test/api.ts";
 import type { TusUpload, UploadObject } from "../uploadObject.ts";
 import { parseUploadMetadata } from "./tus.ts";
 
@@ -144,7 +153,7 @@ describe("tus 1.0", () => {
     const upload = await runInDurableObject(uploadObject(location), (o: UploadObject) => o.get());
     expect(upload!.parts.map((p) => p.bytes)).toEqual([5 * MIB, 5 * MIB, MIB + 123]);
     expect(upload!.state).toBe("completed");
-    const stored = await testEnv.BUCKET.get(`captures/${created.id}/frames/0`);
+    const stored = await storedFrame(created.id, 0);
     expect(await sha256(new Uint8Array(await stored!.arrayBuffer()))).toBe(await sha256(frame));
     expect(await testEnv.BUCKET.head(`captures/${created.id}/tus/${upload!.id}/tail`)).toBeNull();
     const status = (await (await api(`/v1/captures/${created.id}`)).json()) as {
@@ -167,7 +176,7 @@ describe("tus 1.0", () => {
     const resumed = await patch(location, offset, frame.slice(offset));
     expect(resumed.status).toBe(204);
     expect(resumed.headers.get("upload-offset")).toBe(String(frame.byteLength));
-    const stored = await testEnv.BUCKET.get(`captures/${created.id}/frames/0`);
+    const stored = await storedFrame(created.id, 0);
     expect(await sha256(new Uint8Array(await stored!.arrayBuffer()))).toBe(await sha256(frame));
   });
 
@@ -181,7 +190,7 @@ describe("tus 1.0", () => {
     const res = await patch(location, 0, pngBytes(1000));
     expect(res.status).toBe(415);
     expect(((await res.json()) as ErrorBody).error.code).toBe("content_type_mismatch");
-    expect(await testEnv.BUCKET.head(`captures/${created.id}/frames/0`)).toBeNull();
+    expect(await frameObjects(created.id, 0)).toEqual([]);
   });
 
   it("terminates an upload (DELETE) and expires an abandoned one", async () => {

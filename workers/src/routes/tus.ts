@@ -125,7 +125,8 @@ export const tusRoutes = new Hono<AppEnv>()
       );
 
     const id = crypto.randomUUID();
-    const key = frameKey(captureId, index);
+    // The upload's own object: the record switches to it only once it is validated.
+    const key = frameKey(captureId, index, id);
     const multipart = await c.env.BUCKET.createMultipartUpload(key, {
       httpMetadata: { contentType: frame.contentType },
     });
@@ -214,7 +215,7 @@ export const tusRoutes = new Hono<AppEnv>()
     const u = await ownedUpload(c);
     if (u.state === "completed") {
       // The frame is in place: terminating removes it, while the capture still takes uploads.
-      const removed = await captureStub(c.env, u.captureId).frameRemoved(u.index);
+      const removed = await captureStub(c.env, u.captureId).frameRemoved(u.index, u.key);
       if (!removed) throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
       await c.env.BUCKET.delete(u.key);
     }
