@@ -15,7 +15,8 @@ export async function gpuServiceStub(request: Request): Promise<Response> {
     prior = url.searchParams.get("model") || null;
     return Response.json({ prior });
   }
-  if (url.pathname === "/v2/models/hybriddepth")
+  // Signed, as the real service requires (an unsigned lookup would read as "no prior").
+  if (url.pathname === "/v2/models/hybriddepth" && request.headers.get("x-hd-signature"))
     return Response.json({ name: "hybriddepth", prior: { model: prior, provider: "cpu" } });
   if (url.pathname !== "/v1/fuse" || request.method !== "POST")
     return new Response("not found", { status: 404 });

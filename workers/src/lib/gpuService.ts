@@ -1,3 +1,4 @@
+import { signRequest } from "#shared/auth/requestSignature.ts";
 import type { WorkerEnv } from "../env.ts";
 
 /** A request to the GPU service: the service binding when configured, else the network. */
@@ -17,7 +18,10 @@ const PRIOR_LOOKUP_MS = 2000;
  */
 export async function currentPrior(env: WorkerEnv): Promise<string | null> {
   try {
-    const res = await gpuFetch(env, "/v2/models/hybriddepth", {
+    // Signed like every call to the service; a nonce keeps concurrent lookups from reading as replays.
+    const path = `/v2/models/hybriddepth?n=${crypto.randomUUID()}`;
+    const res = await gpuFetch(env, path, {
+      headers: { ...(await signRequest(env.GPU_SERVICE_SECRET, "GET", path, "")) },
       signal: AbortSignal.timeout(PRIOR_LOOKUP_MS),
     });
     if (!res.ok) {
