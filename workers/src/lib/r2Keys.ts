@@ -1,3 +1,10 @@
+import {
+  outputByFormat,
+  RESULT_FORMATS,
+  type ResultFile,
+  type ResultFormat,
+} from "#shared/service/outputs.ts";
+
 /**
  * R2 key layout (one place):
  *   captures/<captureId>/frames/<index>/<uploadId>       one upload of a frame's bytes: each upload
@@ -33,14 +40,11 @@ export const privateResultPrefix = (captureId: string, generation: number) =>
 export const resultRefKey = (prefix: string, captureId: string) => `${prefix}refs/${captureId}`;
 export const resultKey = (prefix: string, file: ResultFile) => `${prefix}${file}`;
 
-/** Result files and how `?format=` names them. */
-export const RESULT_FILES = {
-  json: { file: "result.json", type: "application/json" },
-  f32: { file: "depth.f32", type: "application/octet-stream" },
-  npy: { file: "depth.npy", type: "application/octet-stream" },
-  png16: { file: "depth.png", type: "image/png" },
-  preview: { file: "preview.png", type: "image/png" },
-  confidence: { file: "confidence.u8", type: "application/octet-stream" },
-} as const;
-export type ResultFormat = keyof typeof RESULT_FILES;
-export type ResultFile = (typeof RESULT_FILES)[ResultFormat]["file"];
+/** Result files by `?format=` (from the one outputs table). */
+export const RESULT_FILES = Object.fromEntries(
+  RESULT_FORMATS.map((f) => {
+    const o = outputByFormat(f);
+    return [f, { file: o.file, type: o.contentType }];
+  }),
+) as Record<ResultFormat, { file: ResultFile; type: string }>;
+export type { ResultFile, ResultFormat };

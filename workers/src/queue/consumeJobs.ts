@@ -2,6 +2,7 @@ import { signRequest } from "#shared/auth/requestSignature.ts";
 import { ERRORS } from "#shared/errors.ts";
 import { encodeNpyFloat32 } from "#shared/format/npy.ts";
 import type { FuseJob } from "#shared/service/fuseJob.ts";
+import { EDGE_PARTS, outputByPart } from "#shared/service/outputs.ts";
 import { type CaptureRecord, type JobBinding, ownerScope } from "../captureObject.ts";
 import type { JobMessage, WorkerEnv } from "../env.ts";
 import { captureStub } from "../lib/captures.ts";
@@ -19,14 +20,6 @@ import { frameClaims, signUrl } from "../lib/signedUrl.ts";
 
 /** How long the GPU service may take to fetch a job's frames. */
 const FRAME_URL_TTL_MS = 30 * 60 * 1000;
-/** GPU answer part → R2 result file. */
-const PARTS: Record<string, ResultFile> = {
-  result: "result.json",
-  depth: "depth.f32",
-  depth_png: "depth.png",
-  preview: "preview.png",
-  confidence: "confidence.u8",
-};
 
 /** Backoff for the queue's redelivery: base, 2×base, 4×base … capped (5 s … 5 min by default). */
 export function retryDelaySeconds(
@@ -112,7 +105,7 @@ async function runOnGpu(r: CaptureRecord, job: JobBinding, env: WorkerEnv): Prom
       frames: r.meta.frames.map(({ file, focusDistance }) => ({ file, focusDistance })),
     },
     frames,
-    options: { stage: options.stage, outputs: ["depth", "depth_png", "preview", "confidence"] },
+    options: { stage: options.stage, outputs: EDGE_PARTS },
   };
   const body = JSON.stringify(fuseJob);
   const headers = {
@@ -177,11 +170,11 @@ async function runOnGpu(r: CaptureRecord, job: JobBinding, env: WorkerEnv): Prom
     await env.BUCKET.put(key, bytes, type ? { httpMetadata: { contentType: type } } : undefined);
   };
   await put(resultRefKey(prefix, r.id), new Uint8Array(0));
-  for (const [part, file] of Object.entries(PARTS)) {
+  for (const part of EDGE_PARTS) {
     const value = form.get(part) as unknown;
-    if (part === "result" || !value || typeof value === "string") continue;
+    if (!value || typeof value === "string") continue;
     const bytes = await (value as Blob).arrayBuffer();
-    await put(resultKey(prefix, file), bytes);
+    await put(resultKey(prefix, outputByPart(part).file as ResultFile), bytes);
     // The same depth as NumPy reads it, so `format=npy` is a plain (rangeable) object too.
     if (part === "depth" && bytes.byteLength === width * height * 4)
       await put(

@@ -112,6 +112,16 @@ describe("GET /v1/captures/:id/depth", () => {
     );
   });
 
+  it("without ?format= serves f32, the SDK's default too (one default, from the outputs table)", async () => {
+    const plain = await api(`/v1/captures/${id}/depth`);
+    expect(plain.headers.get("content-type")).toBe("application/octet-stream");
+    const f32 = await api(`/v1/captures/${id}/depth?format=f32`);
+    expect(plain.headers.get("etag")).toBe(f32.headers.get("etag"));
+    expect(new Uint8Array(await plain.arrayBuffer())).toEqual(
+      new Uint8Array(await f32.arrayBuffer()),
+    );
+  });
+
   it("refuses unknown formats", async () => {
     const res = await api(`/v1/captures/${id}/depth?format=exr`);
     expect(res.status).toBe(400);

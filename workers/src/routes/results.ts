@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { sha256Hex } from "#shared/auth/hmac.ts";
 import { HybridDepthError } from "#shared/errors.ts";
+import { DEFAULT_FORMAT } from "#shared/service/outputs.ts";
 import type { AppEnv } from "../env.ts";
 import { ownedCapture } from "../lib/captures.ts";
 import { RESULT_FILES, type ResultFormat, resultKey } from "../lib/r2Keys.ts";
@@ -13,7 +14,7 @@ import { resultCache, resultCacheKey } from "../lib/results.ts";
  */
 export const resultRoutes = new Hono<AppEnv>().get("/v1/captures/:id/depth", async (c) => {
   const r = await ownedCapture(c.env, c.req.param("id"), c.get("principal"));
-  const format = (c.req.query("format") ?? "png16") as ResultFormat;
+  const format = (c.req.query("format") ?? DEFAULT_FORMAT) as ResultFormat;
   const spec = Object.hasOwn(RESULT_FILES, format) ? RESULT_FILES[format] : undefined;
   if (!spec)
     throw new HybridDepthError(
