@@ -71,6 +71,25 @@ describe("an accepted frame is replaced only by a fully validated new one", () =
     expect(s.recorded).toBe(await sha256(good));
   });
 
+  it("a cut-off re-PUT leaves the stored frame and its digest", async () => {
+    const created = await createCapture([good, jpegBytes(300)]);
+    const u = created.uploads[0]!;
+    expect((await put(u.url, good, u.headers)).status).toBe(201);
+    // Content-Length says 600; the body ends after 200 bytes (a client gone mid-upload).
+    const cut = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        ctl.enqueue(other.subarray(0, 200));
+        ctl.close();
+      },
+    });
+    const res = await put(u.url, cut, u.headers);
+    expect(res.status).toBe(400);
+    const s = await stored(created.id, 0, 600);
+    expect(s.body).toEqual(good);
+    expect(s.recorded).toBe(await sha256(good));
+    expect(await frameObjects(created.id, 0)).toHaveLength(1);
+  });
+
   it("a re-PUT that validates replaces the frame, and the old bytes are gone", async () => {
     const created = await createCapture([good, jpegBytes(300)]);
     const u = created.uploads[0]!;
