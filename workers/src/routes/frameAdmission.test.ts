@@ -121,7 +121,12 @@ describe("an accepted frame is replaced only by a fully validated new one", () =
       expect((await put(u.url, frames[u.index]!, u.headers)).status).toBe(201);
     const location = await tusUpload(created.id, 0, other);
     expect((await api(`/v1/captures/${created.id}/finalize`, { method: "POST" })).status).toBe(202);
+    // A first chunk (kept as the upload's tail while the upload is open) and the whole frame:
+    // both refused, and nothing of them stored.
+    expect((await patch(location, other.subarray(0, 100))).status).toBe(409);
     expect((await patch(location, other)).status).toBe(409);
+    const tus = await testEnv.BUCKET.list({ prefix: `captures/${created.id}/tus/` });
+    expect(tus.objects).toEqual([]);
     const s = await stored(created.id, 0, 600);
     expect(s.status).toBe(200);
     expect(s.body).toEqual(good);

@@ -1,6 +1,7 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { HybridDepthError } from "#shared/errors.ts";
 import { MAX_FRAME_BYTES } from "#shared/service/uploadSchema.ts";
+import { acceptsFrames } from "../capture/stateMachine.ts";
 import type { AppEnv, WorkerEnv } from "../env.ts";
 import { admitFrame } from "../lib/admitFrame.ts";
 import { captureStub, ownedCapture, UUID_V4 } from "../lib/captures.ts";
@@ -170,6 +171,10 @@ export const tusRoutes = new Hono<AppEnv>()
   })
   .patch("/v1/tus/:uploadId", async (c) => {
     const u0 = await ownedUpload(c);
+    // Nothing is written into a finalized capture: its frames are what its address names.
+    const capture = await captureStub(c.env, u0.captureId).get();
+    if (!capture || !acceptsFrames(capture.state))
+      throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
     if (
       (c.req.header("content-type") ?? "").split(";")[0]!.trim() !==
       "application/offset+octet-stream"
