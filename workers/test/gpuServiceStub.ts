@@ -49,6 +49,8 @@ export async function gpuServiceStub(request: Request): Promise<Response> {
   const w = 4;
   const h = 2;
   const depth = new Float32Array(w * h).map((_, i) => 1 + i / 10);
+  // inf-: a depth with +Infinity in it (what unbounded focus distances once produced).
+  if (job.capture.frames[0]!.file.startsWith("inf-")) depth[3] = Number.POSITIVE_INFINITY;
   const form = new FormData();
   form.append(
     "result",

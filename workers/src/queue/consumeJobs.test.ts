@@ -62,6 +62,19 @@ describe("queue consumer with the GPU service", () => {
     expect(depth.status).toBe(409);
   });
 
+  it("a depth that is not finite everywhere is never served as done", async () => {
+    const { id } = await finalized(["inf-0.jpg", "inf-1.jpg"], 16);
+    const failed = await waitForState(id, ["done", "failed"]);
+    expect(failed).toMatchObject({
+      state: "failed",
+      error: {
+        code: "depth_not_finite",
+        message: "depth: 1 of 8 values are not finite (first at index 3, Infinity)",
+      },
+    });
+    expect((await api(`/v1/captures/${id}/depth?format=f32`)).status).toBe(409);
+  });
+
   it("a second capture with the same frames, metadata and options is a cache hit that never reaches the GPU service", async () => {
     const first = await finalized(["same-0.jpg", "same-1.jpg"], 14);
     expect((await waitForState(first.id, ["done", "failed"])).state).toBe("done");

@@ -1,6 +1,7 @@
 import { signRequest } from "#shared/auth/requestSignature.ts";
-import { ERRORS } from "#shared/errors.ts";
+import { ERRORS, type HybridDepthError } from "#shared/errors.ts";
 import { encodeNpyFloat32 } from "#shared/format/npy.ts";
+import { assertFinite } from "#shared/pipeline/finite.ts";
 import type { FuseJob } from "#shared/service/fuseJob.ts";
 import { EDGE_PARTS, outputByPart } from "#shared/service/outputs.ts";
 import { type CaptureRecord, type JobBinding, ownerScope } from "../captureObject.ts";
@@ -150,6 +151,17 @@ async function runOnGpu(r: CaptureRecord, job: JobBinding, env: WorkerEnv): Prom
     model?: string | null;
   };
   const { timingsMs: timings, width, height } = answer;
+  // A depth that is not finite everywhere is no answer: never stored, never served as done.
+  const depthPart = form.get("depth") as unknown;
+  if (depthPart && typeof depthPart !== "string") {
+    const depth = new Float32Array(await (depthPart as Blob).arrayBuffer());
+    try {
+      assertFinite("depth", depth);
+    } catch (e) {
+      const err = e as HybridDepthError;
+      return { kind: "failed", code: err.code, message: err.message };
+    }
+  }
   // A result is shared (a cache hit for the tenant's next capture) only as the answer to the
   // stage it reached, by the prior that computed it; a fallback stays this capture's own.
   const asked = r.meta.options.stage;
