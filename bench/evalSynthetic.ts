@@ -5,7 +5,8 @@
  *   npm run eval:synthetic -- [--heldout] [--quick] [--json]
  * `--heldout` scores a second set instead, never used to choose parameters: two other cameras
  * (6.8 mm f/1.6 on a 7.2 mm sensor, 15 mm f/2.8 on 9 mm), 4 and 7 frames at uneven focus
- * steps, another noise seed and level. `--quick` takes the first scene only (for iterating).
+ * steps, another noise seed and level, and another renderer (a uniform-disc PSF, not a Gaussian). `--quick` takes the first scene only (for iterating);
+ * `--no-optics` drops the camera from every capture (the blur per diopter is then fitted).
  * Synthesized stacks are cached in the system temp folder (keyed by their parameters).
  */
 import { existsSync } from "node:fs";
@@ -41,6 +42,7 @@ interface CaptureSpec {
 const args = process.argv.slice(2);
 const heldout = args.includes("--heldout");
 const quick = args.includes("--quick");
+const noOptics = args.includes("--no-optics");
 
 const MAIN: CaptureSpec[] = [
   ...[5, 10].map((frames) => ({ camera: "phone", frames, options: { lens: PHONE_LENS, frames } })),
@@ -56,7 +58,7 @@ const HELDOUT: CaptureSpec[] = [HELDOUT_PHONE, HELDOUT_MID].flatMap((lens, c) =>
   [4, 7].map((frames) => ({
     camera: c === 0 ? "phone-b (6.8 mm f/1.6)" : "mid (15 mm f/2.8)",
     frames,
-    options: { lens, frames, seed: 7, noise: 0.006, jpegQuality: 88 },
+    options: { lens, frames, seed: 7, noise: 0.006, jpegQuality: 88, psf: "disc" as const },
     jitter: 0.3,
   })),
 );
@@ -93,7 +95,9 @@ for (const scene of scenes) {
       const focusM = spec.jitter ? await unevenSweep(depth, spec.frames, spec.jitter) : undefined;
       await synthesizeCapture(rgb, depth, dir, { ...spec.options, ...(focusM ? { focusM } : {}) });
     }
-    const rows = await evaluateCapture(await loadCaptureDir(dir), ["dff", "aligned", "full"], {
+    const source = await loadCaptureDir(dir);
+    if (noOptics) delete source.capture.camera;
+    const rows = await evaluateCapture(source, ["dff", "aligned", "full"], {
       prior,
     });
     scored.push({ scene, camera: spec.camera, frames: spec.frames, rows });

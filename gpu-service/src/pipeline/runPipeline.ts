@@ -2,6 +2,7 @@ import { focusDiopters, referenceIndex } from "#shared/capture/parse.ts";
 import type { Stage } from "#shared/capture/schema.ts";
 import { DffAccumulator } from "#shared/dff/accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "#shared/dff/focusMeasure.ts";
+import { describeBlur } from "#shared/dff/lensCurve.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { Alignment } from "#shared/fusion/alignScaleShift.ts";
 import { alignPrior, refineAligned } from "#shared/fusion/fuse.ts";
@@ -14,6 +15,7 @@ import {
   similarityScale,
   warpSimilarity,
 } from "#shared/image/warp.ts";
+import { lensOptics } from "#shared/optics/thinLens.ts";
 import {
   CONFIDENT_THRESHOLD,
   type FrameRegistration,
@@ -108,10 +110,12 @@ export async function runPipeline(
   // Pixels some registered frame does not cover: their focus curve is incomplete.
   const outside = new Uint8Array(work.width * work.height);
   const inside = new Uint8Array(work.width * work.height);
+  const optics = lensOptics(capture.camera, work.width);
   const acc = new DffAccumulator(
     work.width,
     work.height,
     order.map((i) => diopters[i]!),
+    optics ? { blur: { kind: "optics", optics } } : {},
   );
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const registrations: FrameRegistration[] = [];
@@ -239,6 +243,7 @@ export async function runPipeline(
       : null,
     fallbacks,
     coverage,
+    optics: describeBlur(dff.blur),
     timingsMs: Object.fromEntries(
       Object.entries(timings).map(([k, v]) => [k, Math.round(v * 10) / 10]),
     ),
