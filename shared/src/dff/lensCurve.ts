@@ -18,11 +18,11 @@ export const DEFAULT_FOCUS_NOISE: FocusNoise = { floorNoise: 0.02, modelNoise: 0
 /** Candidate depths per frame of the stack (at least this many over the focus range). */
 const MIN_CANDIDATES = 24;
 /** Fits are made every this many pixels in each direction (the focus window is far wider). */
-export const LENS_FIT_STRIDE = 4;
+export const LENS_FIT_STRIDE = 6;
 /** Weight (χ² units) of the prior that a pixel's texture is as fine as the scene's on average. */
 const FINENESS_PRIOR = 2;
 /** The blur response is measured on a central crop of at most this many pixels a side. */
-const RESPONSE_CROP = 160;
+const RESPONSE_CROP = 128;
 
 /**
  * How the focus measure falls with blur on this scene: ln(focus energy of the all-in-focus image
@@ -127,7 +127,7 @@ export function blurSigmaPx(model: BlurModel, depthD: number, focusD: number): n
 
 /** Largest blur (px) the response is measured to; beyond it the focus curve is floor anyway. */
 const MAX_SIGMA = 8;
-const RESPONSE_LEVELS = 16;
+const RESPONSE_LEVELS = 12;
 
 /**
  * The scene's blur response at evenly spaced sigmas up to the largest a table needs (sub-pixel
@@ -176,10 +176,7 @@ function responseTable(
   return phi;
 }
 
-/**
- * One pixel's focus curve against every candidate: χ²(candidate) into `chi`; returns the
- * number of frames above their floor (under 3: no fit, `chi` untouched).
- */
+/** One pixel's focus curve against the candidate depths of a response table. */
 class PixelFit {
   private readonly wt: Float64Array;
   private readonly y: Float64Array;
@@ -193,7 +190,12 @@ class PixelFit {
     this.y = new Float64Array(floors.length);
   }
 
-  chi2(focus: readonly Float32Array[], i: number, phi: Float64Array, chi: Float64Array): number {
+  private sw = 0;
+  private sy = 0;
+  private flat = 0;
+
+  /** Takes pixel `i`'s focus curve; returns the frames above their floor (under 3: no fit). */
+  prepare(focus: readonly Float32Array[], i: number): number {
     const { wt, y, floors, noise } = this;
     const K = floors.length;
     let peak = 0;
@@ -215,31 +217,64 @@ class PixelFit {
       sy += wt[k]! * y[k]!;
       syy += wt[k]! * y[k]! * y[k]!;
     }
-    if (used < 3) return used;
-    const flat = syy - (sy * sy) / sw;
-    const M = chi.length;
-    for (let j = 0; j < M; j++) {
-      let sp = 0;
-      let spp = 0;
-      let spy = 0;
-      for (let k = 0, t = j * K; k < K; k++, t++) {
-        const wp = wt[k]! * phi[t]!;
-        sp += wp;
-        spp += wp * phi[t]!;
-        spy += wp * y[k]!;
-      }
-      // With a eliminated: χ²(b) = flat − 2bC + b²V + κ(b − 1)², C and V the weighted
-      // covariance of φ with y and variance of φ; the κ term keeps the texture's fineness b
-      // near the scene's (1), so no candidate explains one noisy frame by a steep curve.
-      const V = spp - (sp * sp) / sw;
-      const C = spy - (sp * sy) / sw;
-      // b < 0 would be a sharper image with more blur.
-      const kappa = this.fineness;
-      const b = kappa === Number.POSITIVE_INFINITY ? 1 : Math.max(0, (C + kappa) / (V + kappa));
-      const prior = kappa === Number.POSITIVE_INFINITY ? 0 : kappa * (b - 1) * (b - 1);
-      chi[j] = Math.max(0, flat - 2 * b * C + b * b * V + prior);
-    }
+    this.sw = sw;
+    this.sy = sy;
+    this.flat = syy - (sy * sy) / sw;
     return used;
+  }
+
+  /** χ² of the prepared curve against candidate `j` of the response table. */
+  at(phi: Float64Array, j: number): number {
+    const { wt, y, sw, sy } = this;
+    const K = wt.length;
+    let sp = 0;
+    let spp = 0;
+    let spy = 0;
+    for (let k = 0, t = j * K; k < K; k++, t++) {
+      const wp = wt[k]! * phi[t]!;
+      sp += wp;
+      spp += wp * phi[t]!;
+      spy += wp * y[k]!;
+    }
+    // With a eliminated: χ²(b) = flat − 2bC + b²V + κ(b − 1)², C and V the weighted
+    // covariance of φ with y and variance of φ; the κ term keeps the texture's fineness b
+    // near the scene's (1), so no candidate explains one noisy frame by a steep curve.
+    const V = spp - (sp * sp) / sw;
+    const C = spy - (sp * sy) / sw;
+    const kappa = this.fineness;
+    // b < 0 would be a sharper image with more blur.
+    const b = kappa === Number.POSITIVE_INFINITY ? 1 : Math.max(0, (C + kappa) / (V + kappa));
+    const prior = kappa === Number.POSITIVE_INFINITY ? 0 : kappa * (b - 1) * (b - 1);
+    return Math.max(0, this.flat - 2 * b * C + b * b * V + prior);
+  }
+
+  /**
+   * The best candidate, coarse to fine: every other candidate first, then the neighbours of the
+   * best of those (χ² is smooth in depth at the candidates' spacing). `chi` holds the χ² of
+   * every candidate evaluated, +∞ elsewhere.
+   */
+  search(phi: Float64Array, chi: Float64Array): number {
+    const M = chi.length;
+    chi.fill(Number.POSITIVE_INFINITY);
+    let best = 0;
+    for (let j = 0; j < M; j += 2) {
+      chi[j] = this.at(phi, j);
+      if (chi[j]! < chi[best]!) best = j;
+    }
+    if ((M - 1) % 2) {
+      chi[M - 1] = this.at(phi, M - 1);
+      if (chi[M - 1]! < chi[best]!) best = M - 1;
+    }
+    for (const j of [best - 1, best + 1]) {
+      if (j < 0 || j >= M || chi[j]! < Number.POSITIVE_INFINITY) continue;
+      chi[j] = this.at(phi, j);
+    }
+    let fine = best;
+    for (const j of [best - 1, best + 1]) if (j >= 0 && j < M && chi[j]! < chi[fine]!) fine = j;
+    // A neighbour won: its other neighbour too, for the parabola.
+    for (const j of [fine - 1, fine + 1])
+      if (j >= 0 && j < M && !(chi[j]! < Number.POSITIVE_INFINITY)) chi[j] = this.at(phi, j);
+    return fine;
   }
 }
 
@@ -291,11 +326,8 @@ export function fitBlurScale(
     const phi = responseTable({ kind: "fitted", pxPerDiopter }, response, candidates, diopters);
     let total = 0;
     for (const i of sample) {
-      const used = fit.chi2(focus, i, phi, chi);
-      if (used < 3) continue;
-      let m = Number.POSITIVE_INFINITY;
-      for (const c of chi) m = Math.min(m, c);
-      total += m;
+      if (fit.prepare(focus, i) < 3) continue;
+      total += chi[fit.search(phi, chi)]!;
     }
     return total;
   });
@@ -370,12 +402,13 @@ export function fitLensCurves(
       const g = gy * gw + gx;
       gPos[g] = lo + 0.5 * (hi - lo);
       gVar[g] = Number.POSITIVE_INFINITY;
-      const used = fit.chi2(focus, i, phi, chi);
+      const used = fit.prepare(focus, i);
       if (used < 3) continue;
-      let best = 0;
-      for (let j = 1; j < M; j++) if (chi[j]! < chi[best]!) best = j;
+      const best = fit.search(phi, chi);
       // Parabola through the best candidate's χ² and its neighbours (one-sided at the ends).
       const j = Math.min(M - 2, Math.max(1, best));
+      for (let t = j - 1; t <= j + 1; t++)
+        if (!(chi[t]! < Number.POSITIVE_INFINITY)) chi[t] = fit.at(phi, t);
       const c0 = chi[j - 1]!;
       const c1 = chi[j]!;
       const c2 = chi[j + 1]!;
