@@ -15,7 +15,6 @@ import {
   similarityScale,
   warpSimilarity,
 } from "#shared/image/warp.ts";
-import { lensOptics } from "#shared/optics/thinLens.ts";
 import {
   CONFIDENT_THRESHOLD,
   type FrameRegistration,
@@ -30,6 +29,7 @@ import {
   type ImageSize,
   probeImage,
 } from "../io/decodeImage.ts";
+import { captureOptics } from "../io/exifOptics.ts";
 import type { Prior } from "../prior/priorRunner.ts";
 
 export interface PipelineOptions {
@@ -110,12 +110,14 @@ export async function runPipeline(
   // Pixels some registered frame does not cover: their focus curve is incomplete.
   const outside = new Uint8Array(work.width * work.height);
   const inside = new Uint8Array(work.width * work.height);
-  const optics = lensOptics(capture.camera, work.width);
+  const lens = await time("decode", () =>
+    captureOptics(capture.camera, () => source.readFrame(refIdx), work.width, work.height),
+  );
   const acc = new DffAccumulator(
     work.width,
     work.height,
     order.map((i) => diopters[i]!),
-    optics ? { blur: { kind: "optics", optics } } : {},
+    lens ? { blur: { kind: "optics", ...lens } } : {},
   );
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const registrations: FrameRegistration[] = [];

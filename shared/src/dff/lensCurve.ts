@@ -100,7 +100,7 @@ export interface LensFitResult {
  * with the one unknown constant fitted to the stack itself).
  */
 export type BlurModel =
-  | { kind: "optics"; optics: LensOptics }
+  | { kind: "optics"; optics: LensOptics; source?: "capture" | "exif" }
   | { kind: "fitted"; pxPerDiopter: number };
 
 /** `result.json`'s account of a blur model. */
@@ -110,7 +110,7 @@ export function describeBlur(model: BlurModel): OpticsUsed {
   const { lens, imageWidthPx } = model.optics;
   // Focused at infinity, a point at 1 m is 1 diopter out of focus.
   return {
-    source: "capture",
+    source: model.source ?? "capture",
     ...lens,
     blurPxPerDiopter: round(psfSigmaPx(cocDiameterPx(1, 1e9, lens, imageWidthPx))),
   };

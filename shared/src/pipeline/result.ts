@@ -25,7 +25,8 @@ export const AlignmentSchema = z.object({
 
 /** The blur model depth from focus used: the capture's optics, or one fitted to the stack. */
 export const OpticsUsedSchema = z.object({
-  source: z.enum(["capture", "fitted"]),
+  /** `capture.camera`, the reference frame's EXIF, or fitted to the stack (no optics known). */
+  source: z.enum(["capture", "exif", "fitted"]),
   fNumber: z.number().optional(),
   focalLengthMm: z.number().optional(),
   sensorWidthMm: z.number().optional(),
