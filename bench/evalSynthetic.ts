@@ -1,47 +1,158 @@
 /**
  * The evaluation set of the core issues: stacks synthesized from every RGB-D sample in
  * ../shared/data/rgbd with two cameras (phone: 9 mm f/1.8, 8 mm sensor; large aperture: 25 mm
- * f/2, 12 mm sensor) and 5 and 10 frames, then `eval` over them (all stages given as args).
- *   npm run eval:synthetic -- [stage...]
+ * f/2, 12 mm sensor) and 5 and 10 frames, scored at every stage with the pydnet-pp prior.
+ *   npm run eval:synthetic -- [--heldout] [--quick] [--json]
+ * `--heldout` scores a second set instead, never used to choose parameters: two other cameras
+ * (6.8 mm f/1.6 on a 7.2 mm sensor, 15 mm f/2.8 on 9 mm), 4 and 7 frames at uneven focus
+ * steps, another noise seed and level, and another renderer (a uniform-disc PSF, not a Gaussian). `--quick` takes the first scene only (for iterating);
+ * `--no-optics` drops the camera from every capture (the blur per diopter is then fitted).
+ * Synthesized stacks are cached in the system temp folder (keyed by their parameters).
  */
-import { readdir, readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "../gpu-service/src/cli/main.ts";
+import { fillDepthHoles, focusSweep } from "#shared/synth/defocusRenderer.ts";
+import { CAPTURE_FILE, loadCaptureDir } from "../gpu-service/src/capture/loadCaptureDir.ts";
+import {
+  averageMetrics,
+  type EvalRow,
+  evaluateCapture,
+} from "../gpu-service/src/eval/evaluateCapture.ts";
+import { decodeGray16 } from "../gpu-service/src/io/decodeImage.ts";
+import { resolveModel } from "../gpu-service/src/prior/modelStore.ts";
+import { loadPrior } from "../gpu-service/src/prior/priorRunner.ts";
 import {
   LARGE_APERTURE_LENS,
   PHONE_LENS,
+  type SynthOptions,
   synthesizeCapture,
 } from "../gpu-service/src/synth/synthesizeCapture.ts";
-import { tempDir } from "../gpu-service/src/testing/fixtures.ts";
 import { SHARED_DATA } from "../test/helpers/sharedData.ts";
+
+interface CaptureSpec {
+  camera: string;
+  frames: number;
+  options: Partial<SynthOptions> & { lens: SynthOptions["lens"] };
+  /** Uneven focus steps: each sweep position moved by this share of a step (deterministic). */
+  jitter?: number;
+}
+
+const args = process.argv.slice(2);
+const heldout = args.includes("--heldout");
+const quick = args.includes("--quick");
+const noOptics = args.includes("--no-optics");
+
+const MAIN: CaptureSpec[] = [
+  ...[5, 10].map((frames) => ({ camera: "phone", frames, options: { lens: PHONE_LENS, frames } })),
+  ...[5, 10].map((frames) => ({
+    camera: "large",
+    frames,
+    options: { lens: LARGE_APERTURE_LENS, frames },
+  })),
+];
+const HELDOUT_PHONE = { focalLengthMm: 6.8, fNumber: 1.6, sensorWidthMm: 7.2 };
+const HELDOUT_MID = { focalLengthMm: 15, fNumber: 2.8, sensorWidthMm: 9 };
+const HELDOUT: CaptureSpec[] = [HELDOUT_PHONE, HELDOUT_MID].flatMap((lens, c) =>
+  [4, 7].map((frames) => ({
+    camera: c === 0 ? "phone-b (6.8 mm f/1.6)" : "mid (15 mm f/2.8)",
+    frames,
+    options: { lens, frames, seed: 7, noise: 0.006, jpegQuality: 88, psf: "disc" as const },
+    jitter: 0.3,
+  })),
+);
 
 const rgbdRoot = join(SHARED_DATA, "rgbd");
 const scenes = (await readdir(rgbdRoot, { withFileTypes: true }))
   .filter((d) => d.isDirectory())
   .map((d) => d.name)
-  .sort();
-const root = await tempDir("hybriddepth-evalset-");
-const captures: string[] = [];
+  .sort()
+  .slice(0, quick ? 1 : undefined);
+const cacheRoot = join(tmpdir(), "hybriddepth-evalset-v1");
+const prior = await loadPrior((await resolveModel("pydnet-pp"))!);
+
+interface Scored {
+  scene: string;
+  camera: string;
+  frames: number;
+  rows: EvalRow[];
+}
+const scored: Scored[] = [];
 for (const scene of scenes) {
   const [rgb, depth] = await Promise.all([
     readFile(join(rgbdRoot, scene, "rgb.jpg")),
     readFile(join(rgbdRoot, scene, "depth_mm.png")),
   ]);
-  for (const [camera, lens] of [
-    ["phone", PHONE_LENS],
-    ["large", LARGE_APERTURE_LENS],
-  ] as const) {
-    for (const frames of [5, 10]) {
-      const dir = join(root, `${scene}-${camera}-${frames}`);
-      await synthesizeCapture(rgb, depth, dir, { lens, frames });
-      captures.push(dir);
+  for (const spec of heldout ? HELDOUT : MAIN) {
+    const key = `${scene}-${JSON.stringify(spec.options)}-${spec.jitter ?? 0}`.replace(
+      /[^\w.-]+/g,
+      "_",
+    );
+    const dir = join(cacheRoot, key);
+    if (!existsSync(join(dir, CAPTURE_FILE))) {
+      await rm(dir, { recursive: true, force: true });
+      const focusM = spec.jitter ? await unevenSweep(depth, spec.frames, spec.jitter) : undefined;
+      await synthesizeCapture(rgb, depth, dir, { ...spec.options, ...(focusM ? { focusM } : {}) });
     }
+    const source = await loadCaptureDir(dir);
+    if (noOptics) delete source.capture.camera;
+    const rows = await evaluateCapture(source, ["dff", "aligned", "full"], {
+      prior,
+    });
+    scored.push({ scene, camera: spec.camera, frames: spec.frames, rows });
+    process.stderr.write(
+      `${scene} ${spec.camera} ${spec.frames}: full AbsRel ${rows[2]!.all.absRel.toFixed(4)}\n`,
+    );
   }
 }
-const stages = process.argv.slice(2);
-process.exitCode = await main([
-  "eval",
-  ...captures,
-  "--stage",
-  ...(stages.length ? stages : ["dff"]),
-]);
+
+const f3 = (v: number) => v.toFixed(3);
+const line = (label: string, group: Scored[]) => {
+  const mean = (s: number) => averageMetrics(group.map((g) => g.rows[s]!.all));
+  const dffTop = averageMetrics(group.map((g) => g.rows[0]!.confident));
+  const [dff, aligned, full] = [mean(0), mean(1), mean(2)];
+  return `| ${label} | ${f3(dff.absRel)} | ${f3(dffTop.absRel)} | ${f3(aligned.absRel)} | ${f3(full.absRel)} | ${f3(full.d1)} |`;
+};
+const groups = [...new Set(scored.map((s) => `${s.camera}|${s.frames}`))];
+const out = [
+  "| camera, frames | dff AbsRel | dff AbsRel top 30% | aligned AbsRel | full AbsRel | full δ1 |",
+  "|---|---|---|---|---|---|",
+  ...groups.map((g) => {
+    const [camera, frames] = g.split("|");
+    return line(
+      `${camera}, ${frames}`,
+      scored.filter((s) => `${s.camera}|${s.frames}` === g),
+    );
+  }),
+  line(`**all ${scored.length}**`, scored),
+];
+if (args.includes("--json")) console.log(JSON.stringify(scored, null, 2));
+else {
+  console.log(out.join("\n"));
+  // More frames must not hurt: the scenes where the larger stack's full AbsRel is worse.
+  for (const s of scored) {
+    const twin = scored.find(
+      (t) => t.scene === s.scene && t.camera === s.camera && t.frames < s.frames,
+    );
+    if (twin && s.rows[2]!.all.absRel > twin.rows[2]!.all.absRel)
+      console.log(
+        `worse with more frames: ${s.scene} ${s.camera} ${twin.frames}→${s.frames}: ${f3(twin.rows[2]!.all.absRel)} → ${f3(s.rows[2]!.all.absRel)}`,
+      );
+  }
+}
+
+/** The default sweep with each position moved by ±`jitter` of a diopter step, alternately. */
+async function unevenSweep(depthPng: Uint8Array, frames: number, jitter: number) {
+  const raw = await decodeGray16(depthPng, "depth image");
+  const d = Float32Array.from(raw.data, (v) => v / 1000);
+  const even = focusSweep(
+    fillDepthHoles({ width: raw.width, height: raw.height, data: d }),
+    frames,
+  );
+  const dio = even.map((m) => 1 / m);
+  const step = (dio[0]! - dio.at(-1)!) / (frames - 1);
+  return dio.map((x, k) =>
+    k === 0 || k === frames - 1 ? 1 / x : 1 / (x + (k % 2 ? jitter : -jitter) * step),
+  );
+}

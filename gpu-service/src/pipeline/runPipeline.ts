@@ -2,6 +2,7 @@ import { focusDiopters, referenceIndex } from "#shared/capture/parse.ts";
 import type { Stage } from "#shared/capture/schema.ts";
 import { DffAccumulator } from "#shared/dff/accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "#shared/dff/focusMeasure.ts";
+import { describeBlur } from "#shared/dff/lensCurve.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { Alignment } from "#shared/fusion/alignScaleShift.ts";
 import { alignPrior, refineAligned } from "#shared/fusion/fuse.ts";
@@ -29,6 +30,7 @@ import {
   type ImageSize,
   probeImage,
 } from "../io/decodeImage.ts";
+import { captureOptics } from "../io/exifOptics.ts";
 import type { Prior } from "../prior/priorRunner.ts";
 
 export interface PipelineOptions {
@@ -109,10 +111,14 @@ export async function runPipeline(
   // Pixels some registered frame does not cover: their focus curve is incomplete.
   const outside = new Uint8Array(work.width * work.height);
   const inside = new Uint8Array(work.width * work.height);
+  const lens = await time("decode", () =>
+    captureOptics(capture.camera, () => source.readFrame(refIdx), work.width, work.height),
+  );
   const acc = new DffAccumulator(
     work.width,
     work.height,
     order.map((i) => diopters[i]!),
+    lens ? { blur: { kind: "optics", ...lens } } : {},
   );
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const registrations: FrameRegistration[] = [];
@@ -240,6 +246,7 @@ export async function runPipeline(
       : null,
     fallbacks,
     coverage,
+    optics: describeBlur(dff.blur),
     timingsMs: Object.fromEntries(
       Object.entries(timings).map(([k, v]) => [k, Math.round(v * 10) / 10]),
     ),

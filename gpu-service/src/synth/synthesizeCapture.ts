@@ -22,6 +22,8 @@ export interface SynthOptions {
   noise: number;
   jpegQuality: number;
   seed: number;
+  /** The renderer's point spread function (see `renderDefocus`). */
+  psf?: "gaussian" | "disc";
 }
 
 export const PHONE_LENS: ThinLens = { focalLengthMm: 9, fNumber: 1.8, sensorWidthMm: 8 };
@@ -64,7 +66,7 @@ export async function synthesizeCapture(
   await mkdir(outDir, { recursive: true });
   const frames: Capture["frames"] = [];
   for (const [k, f] of focusM.entries()) {
-    const frame = renderDefocus(linear, depth, o.lens, f);
+    const frame = renderDefocus(linear, depth, o.lens, f, o.psf ? { psf: o.psf } : {});
     mapInPlace(frame.data, linearToSrgb);
     for (let i = 0; i < frame.data.length; i++) frame.data[i]! += o.noise * normal();
     const file = `f${String(k).padStart(2, "0")}.jpg`;

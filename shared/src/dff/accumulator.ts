@@ -1,40 +1,60 @@
-import type { Plane, RgbImage } from "../image/types.ts";
+import { type Plane, type RgbImage, toGray } from "../image/types.ts";
 import { selectKth } from "../math/stats.ts";
+import {
+  type BlurModel,
+  DEFAULT_FOCUS_NOISE,
+  type FocusNoise,
+  fitLensCurves,
+} from "./lensCurve.ts";
 
 export interface DffResult {
   /** Metric depth (m) at every pixel; trust it where `confidence` is high. */
   depth: Plane;
-  /** 0..1: how sharply the focus curve peaks and how far its peak stands above the noise. */
+  /**
+   * 0..1 from the fit's variance: τ²/(τ² + σ²) with σ the predicted relative depth error
+   * (`CONFIDENCE_TAU` = 0.1: confidence 0.5 predicts a 10% error, 0.9 about 3%).
+   */
   confidence: Plane;
   /** Index (into the ascending-diopter order) of the sharpest frame per pixel. */
   peakFrame: Uint8Array;
   /** Each pixel taken from its sharpest frame. */
   allInFocus: RgbImage;
+  /** The blur model the depths were fitted with (the optics given, or fitted to the stack). */
+  blur: BlurModel;
 }
 
+/** Relative depth error (1σ) at which confidence is 0.5. */
+export const CONFIDENCE_TAU = 0.1;
+
 /**
- * Depth from focus, streaming: frames are added one at a time in ascending diopter order (far
- * to near) and only O(pixels) state is kept, whatever the number of frames. Per pixel it keeps
- * the peak of the focus curve and its two neighbours for sub-frame interpolation in diopters.
+ * Depth from focus: frames are added one at a time in ascending diopter order (far to near).
+ * Each frame's focus measure is kept (one float per pixel and frame) so that `finish` can fit
+ * every pixel's whole focus curve, against every frame's own noise floor, with the lens model
+ * (`fitLensCurves`: the optics when given, else a blur per diopter fitted to the stack); the
+ * sharpest frame and the all-in-focus colour are tracked as frames arrive.
  */
 export class DffAccumulator {
   readonly width: number;
   readonly height: number;
   private readonly diopters: Float64Array;
+  private readonly options: FocusNoise;
+  private readonly blur: BlurModel | undefined;
   private added = 0;
+  private readonly focus: Float32Array[] = [];
   private readonly best: Float32Array;
-  private readonly beforeBest: Float32Array;
-  private readonly afterBest: Float32Array;
-  private readonly last: Float32Array;
-  private readonly sum: Float32Array;
-  /** Each curve's minimum, at the pixels the noise floor is estimated from (every `minStep`-th). */
-  private readonly min: Float32Array;
-  private readonly minStep: number;
   private readonly bestIdx: Uint8Array;
   private readonly aif: Float32Array;
 
-  /** `diopters`: focus positions, strictly ascending, one per frame to be added. */
-  constructor(width: number, height: number, diopters: ArrayLike<number>) {
+  /**
+   * `diopters`: focus positions, strictly ascending, one per frame to be added; `blur`: how blur
+   * follows defocus when known (the capture's optics), else it is fitted to the stack.
+   */
+  constructor(
+    width: number,
+    height: number,
+    diopters: ArrayLike<number>,
+    options: Partial<FocusNoise> & { blur?: BlurModel } = {},
+  ) {
     if (diopters.length < 2 || diopters.length > 255)
       throw new RangeError("DFF needs 2–255 frames");
     for (let k = 1; k < diopters.length; k++) {
@@ -44,19 +64,16 @@ export class DffAccumulator {
     this.width = width;
     this.height = height;
     this.diopters = Float64Array.from(diopters);
+    const { blur, ...noise } = options;
+    this.options = { ...DEFAULT_FOCUS_NOISE, ...noise };
+    this.blur = blur;
     const n = width * height;
     this.best = new Float32Array(n).fill(-1);
-    this.beforeBest = new Float32Array(n);
-    this.afterBest = new Float32Array(n);
-    this.last = new Float32Array(n);
-    this.sum = new Float32Array(n);
-    this.minStep = Math.max(1, Math.floor(n / FLOOR_SAMPLES));
-    this.min = new Float32Array(Math.ceil(n / this.minStep)).fill(Number.POSITIVE_INFINITY);
     this.bestIdx = new Uint8Array(n);
     this.aif = new Float32Array(n * 3);
   }
 
-  /** Adds the next frame's focus measure and (registered) colour. */
+  /** Adds the next frame's focus measure (copied) and (registered) colour. */
   add(focus: Float32Array, rgb: Float32Array): void {
     const n = this.width * this.height;
     if (focus.length !== n || rgb.length !== 3 * n)
@@ -64,24 +81,18 @@ export class DffAccumulator {
     const k = this.added;
     if (k >= this.diopters.length)
       throw new RangeError("more frames added than focus positions given");
-    const { best, beforeBest, afterBest, last, sum, min, minStep, bestIdx, aif } = this;
-    for (let i = 0, j = 0; i < n; i += minStep, j++) if (focus[i]! < min[j]!) min[j] = focus[i]!;
+    const { best, bestIdx, aif } = this;
     for (let i = 0; i < n; i++) {
       const f = focus[i]!;
-      sum[i]! += f;
       if (f > best[i]!) {
-        beforeBest[i] = k > 0 ? last[i]! : f;
         best[i] = f;
         bestIdx[i] = k;
-        afterBest[i] = f; // replaced by the next frame's value, if any
         aif[3 * i] = rgb[3 * i]!;
         aif[3 * i + 1] = rgb[3 * i + 1]!;
         aif[3 * i + 2] = rgb[3 * i + 2]!;
-      } else if (bestIdx[i] === k - 1) {
-        afterBest[i] = f;
       }
-      last[i] = f;
     }
+    this.focus.push(Float32Array.from(focus));
     this.added++;
   }
 
@@ -92,94 +103,59 @@ export class DffAccumulator {
     const depth = new Float32Array(n);
     const confidence = new Float32Array(n);
     const x = this.diopters;
-    // What a pixel shows when fully defocused (low percentile of the curves' minima): noise
-    // plus residual texture. A peak no higher than that carries no focus cue.
-    const floor = lowPercentile(this.min);
-    const { bestIdx, best, beforeBest, afterBest, sum } = this;
+    const floor = noiseFloors(this.focus);
+    const aif = toGray({ width: this.width, height: this.height, data: this.aif });
+    const fit = fitLensCurves(this.focus, floor, x, this.blur, aif, this.options);
     for (let i = 0; i < n; i++) {
-      const k = bestIdx[i]!;
-      const fb = best[i]!;
-      const pos =
-        k > 0 && k < K - 1
-          ? gaussianPeakPosition(x[k - 1]!, beforeBest[i]!, x[k]!, fb, x[k + 1]!, afterBest[i]!)
-          : x[k]!;
-      depth[i] = 1 / pos;
-      const mean = sum[i]! / K;
-      // Prominence: a flat focus curve (no defocus cue, or noise only) has its peak near its mean.
-      const prominence = fb > 0 ? 1 - mean / fb : 0;
-      const energy = fb / (fb + floor);
-      // A peak on the first or last frame may lie outside the stack: trust it less.
-      const edge = k > 0 && k < K - 1 ? 1 : 0.5;
-      confidence[i] = Math.max(0, Math.min(1, prominence * energy * edge));
+      const p = fit.position[i]!;
+      depth[i] = 1 / p;
+      confidence[i] = confidenceOf(fit.variance[i]! / (p * p));
     }
     return {
       depth: { width: this.width, height: this.height, data: depth },
       confidence: { width: this.width, height: this.height, data: confidence },
       peakFrame: this.bestIdx,
       allInFocus: { width: this.width, height: this.height, data: this.aif },
+      blur: fit.blur,
     };
   }
 }
 
-/** About this many pixels (evenly strided) estimate the noise floor. */
-const FLOOR_SAMPLES = 20_000;
+const TAU2 = CONFIDENCE_TAU * CONFIDENCE_TAU;
 
-/** The 10th percentile of the sampled minima, kept above zero. */
-function lowPercentile(values: Float32Array): number {
-  const s = Float64Array.from(values);
-  return Math.max(selectKth(s, Math.floor(0.1 * (s.length - 1))), 1e-12);
+/** Confidence from the relative variance of depth: τ²/(τ² + σ²), 0 when the fit found no peak. */
+export function confidenceOf(relVariance: number): number {
+  return relVariance < Number.POSITIVE_INFINITY ? TAU2 / (TAU2 + relVariance) : 0;
 }
 
-const EPS = 1e-12;
+/** About this many pixels (evenly strided) estimate the noise floors, from at least this many. */
+const FLOOR_SAMPLES = 20_000;
+const MIN_FLOOR_PIXELS = 100;
 
 /**
- * Vertex of the parabola through (x, ln f) at three unevenly spaced positions, i.e. the peak of
- * a Gaussian focus curve; clamped to [x0, x2]. `width` is the Gaussian's sigma in diopters.
+ * Each frame's noise floor: what it measures where the scene has no focus cue. Those pixels are
+ * the 10% whose focus curve has the lowest maximum (flat, dark or textureless); a frame's floor
+ * is the median of its focus measure there, so a noisier frame (higher gain) has a higher one.
  */
-export function gaussianPeak(
-  x0: number,
-  f0: number,
-  x1: number,
-  f1: number,
-  x2: number,
-  f2: number,
-): { position: number; width: number } {
-  const a = logCurvature(x0, f0, x1, f1, x2, f2);
-  if (!(a < 0)) return { position: x1, width: Number.POSITIVE_INFINITY };
-  return {
-    position: gaussianPeakPosition(x0, f0, x1, f1, x2, f2),
-    width: Math.sqrt(-1 / (2 * a)),
-  };
-}
-
-/** `gaussianPeak`'s position alone, with no object: DFF calls it at every pixel. */
-export function gaussianPeakPosition(
-  x0: number,
-  f0: number,
-  x1: number,
-  f1: number,
-  x2: number,
-  f2: number,
-): number {
-  // Slopes of ln f from log ratios: two logs rather than three.
-  const d01 = Math.log((f1 + EPS) / (f0 + EPS)) / (x1 - x0);
-  const d12 = Math.log((f2 + EPS) / (f1 + EPS)) / (x2 - x1);
-  const a = (d12 - d01) / (x2 - x0); // half the second derivative
-  if (!(a < 0)) return x1;
-  const b = d01 - a * (x0 + x1);
-  return Math.min(x2, Math.max(x0, -b / (2 * a)));
-}
-
-/** Half the second derivative of the parabola through (x, ln f). */
-function logCurvature(
-  x0: number,
-  f0: number,
-  x1: number,
-  f1: number,
-  x2: number,
-  f2: number,
-): number {
-  const d01 = Math.log((f1 + EPS) / (f0 + EPS)) / (x1 - x0);
-  const d12 = Math.log((f2 + EPS) / (f1 + EPS)) / (x2 - x1);
-  return (d12 - d01) / (x2 - x0);
+export function noiseFloors(focus: readonly Float32Array[]): Float64Array {
+  const n = focus[0]!.length;
+  // Too few pixels to tell flat ones from textured ones: no floor.
+  if (n < MIN_FLOOR_PIXELS) return new Float64Array(focus.length);
+  const step = Math.max(1, Math.floor(n / FLOOR_SAMPLES));
+  const m = Math.ceil(n / step);
+  const peak = new Float64Array(m);
+  for (let i = 0, j = 0; i < n; i += step, j++) {
+    let p = 0;
+    for (const f of focus) p = Math.max(p, f[i]!);
+    peak[j] = p;
+  }
+  const cut = selectKth(Float64Array.from(peak), Math.floor(0.1 * (m - 1)));
+  const floors = new Float64Array(focus.length);
+  const values = new Float64Array(m);
+  for (const [k, f] of focus.entries()) {
+    let c = 0;
+    for (let i = 0, j = 0; i < n; i += step, j++) if (peak[j]! <= cut) values[c++] = f[i]!;
+    floors[k] = selectKth(values.subarray(0, c), Math.floor(0.5 * (c - 1)));
+  }
+  return floors;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cocDiameterMm, cocDiameterPx, psfSigmaPx, type ThinLens } from "./thinLens.ts";
+import { cocDiameterMm, cocDiameterPx, lensOptics, psfSigmaPx, type ThinLens } from "./thinLens.ts";
 
 const LENS: ThinLens = { focalLengthMm: 25, fNumber: 2, sensorWidthMm: 12 };
 
@@ -67,5 +67,13 @@ describe("cocDiameterPx and psfSigmaPx", () => {
           n++;
         }
     expect(Math.sqrt(s / n)).toBeCloseTo(psfSigmaPx(2 * R), 2);
+  });
+});
+
+describe("lensOptics", () => {
+  it("takes the capture's camera only when all three optics are given", () => {
+    expect(lensOptics(undefined, 640)).toBeUndefined();
+    expect(lensOptics({ fNumber: 2, focalLengthMm: 25 }, 640)).toBeUndefined();
+    expect(lensOptics(LENS, 640)).toEqual({ lens: LENS, imageWidthPx: 640 });
   });
 });

@@ -3,6 +3,23 @@ import type { CameraSchema } from "../capture/schema.ts";
 
 export type ThinLens = Required<z.infer<typeof CameraSchema>>;
 
+/** A lens and the width (px) of the images it is used on, whose width spans the sensor's. */
+export interface LensOptics {
+  lens: ThinLens;
+  imageWidthPx: number;
+}
+
+/** The capture's optics when its camera gives all three of f-number, focal length and sensor width. */
+export function lensOptics(
+  camera: z.infer<typeof CameraSchema> | undefined,
+  imageWidthPx: number,
+): LensOptics | undefined {
+  const { fNumber, focalLengthMm, sensorWidthMm } = camera ?? {};
+  if (fNumber === undefined || focalLengthMm === undefined || sensorWidthMm === undefined)
+    return undefined;
+  return { lens: { fNumber, focalLengthMm, sensorWidthMm }, imageWidthPx };
+}
+
 /**
  * Diameter (mm, on the sensor) of the circle of confusion of a point at `depthM` when the lens
  * is focused at `focusM`: c = A·f·|d − s| / (d·(s − f)), aperture A = f/N (thin lens).

@@ -23,6 +23,17 @@ export const AlignmentSchema = z.object({
   fallback: z.enum(["scale-only", "none"]).nullable(),
 });
 
+/** The blur model depth from focus used: the capture's optics, or one fitted to the stack. */
+export const OpticsUsedSchema = z.object({
+  /** `capture.camera`, the reference frame's EXIF, or fitted to the stack (no optics known). */
+  source: z.enum(["capture", "exif", "fitted"]),
+  fNumber: z.number().optional(),
+  focalLengthMm: z.number().optional(),
+  sensorWidthMm: z.number().optional(),
+  /** PSF sigma (px at work size) per diopter of defocus (for optics: with focus at infinity). */
+  blurPxPerDiopter: z.number(),
+});
+
 export const ResultSchema = z.object({
   pipelineVersion: z.string(),
   /** The stage that ran; below `requestedStage` when a fallback was needed (see `fallbacks`). */
@@ -46,6 +57,8 @@ export const ResultSchema = z.object({
   fallbacks: z.array(z.string()),
   /** Fraction of pixels with confidence ≥ CONFIDENT_THRESHOLD. */
   coverage: z.number(),
+  /** Absent in results of pipeline versions before 0.2.0. */
+  optics: OpticsUsedSchema.optional(),
   timingsMs: z.record(z.string(), z.number()),
   registration: z.array(FrameRegistrationSchema),
   warnings: z.array(z.string()),
@@ -53,6 +66,7 @@ export const ResultSchema = z.object({
 
 export type PipelineResult = z.infer<typeof ResultSchema>;
 export type FrameRegistration = z.infer<typeof FrameRegistrationSchema>;
+export type OpticsUsed = z.infer<typeof OpticsUsedSchema>;
 
 /** Confidence at or above which a DFF pixel counts as covered. */
 export const CONFIDENT_THRESHOLD = 0.5;

@@ -4,6 +4,7 @@ import { type Plane, plane, type RgbImage } from "../image/types.ts";
 import { cocDiameterPx, psfSigmaPx, type ThinLens } from "../optics/thinLens.ts";
 import {
   defaultLayerCount,
+  discKernel,
   fillDepthHoles,
   focusSweep,
   MAX_LAYERS,
@@ -270,5 +271,44 @@ describe("focusSweep", () => {
       expect(f).toBeLessThan(3);
     }
     expect(() => focusSweep(plane(n, 1, valid), 1)).toThrow(RangeError);
+  });
+});
+
+describe("discKernel", () => {
+  it("is a normalised, area-sampled disc: the pixel itself under a pixel, radius²/4 per axis above", () => {
+    expect(Array.from(discKernel(0.3).weights)).toEqual([1]);
+    const { size, weights } = discKernel(3);
+    expect(size).toBe(7);
+    let sum = 0;
+    let varX = 0;
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++) {
+        sum += weights[y * size + x]!;
+        varX += weights[y * size + x]! * (x - 3) ** 2;
+      }
+    expect(sum).toBeCloseTo(1, 5);
+    // A uniform disc of radius R has per-axis variance R²/4 (plus 1/12 from pixel area sampling).
+    expect(varX).toBeCloseTo(9 / 4 + 1 / 12, 1);
+  });
+
+  it("renders with the disc PSF when asked: a sharp edge spreads over the disc's radius only", () => {
+    const w = 64;
+    const h = 8;
+    const sharp: RgbImage = {
+      width: w,
+      height: h,
+      data: Float32Array.from({ length: 3 * w * h }, (_, i) =>
+        Math.floor(i / 3) % w < 32 ? 0 : 1,
+      ),
+    };
+    const depth = plane(w, h, new Float32Array(w * h).fill(1));
+    const lens: ThinLens = { focalLengthMm: 25, fNumber: 2, sensorWidthMm: 12 };
+    const out = renderDefocus(sharp, depth, lens, 0.5, { psf: "disc" });
+    const radius = cocDiameterPx(1, 0.5, lens, w) / 2;
+    const row = 4 * w;
+    // Beyond the radius the edge has not moved; inside it, it is blurred.
+    expect(out.data[3 * (row + 32 - Math.ceil(radius) - 1)]).toBeCloseTo(0, 5);
+    expect(out.data[3 * (row + 32 + Math.ceil(radius))]).toBeCloseTo(1, 5);
+    expect(out.data[3 * (row + 31)]).toBeGreaterThan(0.05);
   });
 });

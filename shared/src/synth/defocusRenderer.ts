@@ -5,6 +5,11 @@ import { cocDiameterPx, psfSigmaPx, type ThinLens } from "../optics/thinLens.ts"
 export interface RenderOptions {
   /** Depth layers; default: enough that neighbouring layers' blur differs by under ~0.75 px. */
   layers?: number;
+  /**
+   * Point spread function: a Gaussian of the circle of confusion's second moment (default), or
+   * the uniform disc itself, area-sampled (a second renderer, for held-out checks).
+   */
+  psf?: "gaussian" | "disc";
 }
 
 export const MIN_LAYERS = 8;
@@ -36,14 +41,18 @@ export function renderDefocus(
   const blurred = new Float32Array(n);
   const alpha = new Float32Array(n);
   for (const s of slices) {
-    const sigma = psfSigmaPx(cocDiameterPx(s.depthM, focusM, lens, w));
+    const coc = cocDiameterPx(s.depthM, focusM, lens, w);
+    const sigma = psfSigmaPx(coc);
+    const disc = options.psf === "disc" ? discKernel(coc / 2) : undefined;
+    const blur = (src: Float32Array, out: Float32Array) =>
+      disc ? convolve2d(src, w, h, disc, out) : gaussianBlur(src, w, h, sigma, out);
     const mask = new Float32Array(n);
     for (const i of s.pixels) mask[i] = 1;
-    gaussianBlur(mask, w, h, sigma, alpha);
+    blur(mask, alpha);
     for (let c = 0; c < 3; c++) {
       chan.fill(0);
       for (const i of s.pixels) chan[i] = sharpLinear.data[3 * i + c]!;
-      gaussianBlur(chan, w, h, sigma, blurred);
+      blur(chan, blurred);
       for (let i = 0; i < n; i++)
         accC[3 * i + c] = blurred[i]! + (1 - alpha[i]!) * accC[3 * i + c]!;
     }
@@ -55,6 +64,56 @@ export function renderDefocus(
     for (let c = 0; c < 3; c++) out[3 * i + c] = accC[3 * i + c]! / a;
   }
   return { width: w, height: h, data: out };
+}
+
+/**
+ * A uniform disc of `radius` px, area-sampled (each tap the share of its pixel square inside
+ * the disc, 8×8 subsamples), normalised: `size` × `size` weights, row-major.
+ */
+export function discKernel(radius: number): { size: number; weights: Float32Array } {
+  const r = Math.max(radius, 0.5); // under a pixel the disc is the pixel itself
+  const half = Math.ceil(r - 0.5);
+  const size = 2 * half + 1;
+  const weights = new Float32Array(size * size);
+  const SUB = 8;
+  let sum = 0;
+  for (let y = -half; y <= half; y++)
+    for (let x = -half; x <= half; x++) {
+      let inside = 0;
+      for (let sy = 0; sy < SUB; sy++)
+        for (let sx = 0; sx < SUB; sx++) {
+          const px = x - 0.5 + (sx + 0.5) / SUB;
+          const py = y - 0.5 + (sy + 0.5) / SUB;
+          if (px * px + py * py <= r * r) inside++;
+        }
+      weights[(y + half) * size + x + half] = inside;
+      sum += inside;
+    }
+  for (let i = 0; i < weights.length; i++) weights[i]! /= sum;
+  return { size, weights };
+}
+
+/** 2-D convolution with clamped borders (small kernels only: O(pixels × taps)). */
+function convolve2d(
+  src: Float32Array,
+  w: number,
+  h: number,
+  k: { size: number; weights: Float32Array },
+  out: Float32Array,
+): Float32Array {
+  const half = (k.size - 1) >> 1;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let dy = -half; dy <= half; dy++) {
+        const yy = Math.min(h - 1, Math.max(0, y + dy)) * w;
+        const row = (dy + half) * k.size + half;
+        for (let dx = -half; dx <= half; dx++)
+          s += k.weights[row + dx]! * src[yy + Math.min(w - 1, Math.max(0, x + dx))]!;
+      }
+      out[y * w + x] = s;
+    }
+  return out;
 }
 
 interface Slice {

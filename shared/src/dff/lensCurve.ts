@@ -1,0 +1,468 @@
+import { gaussianBlur } from "../image/boxFilter.ts";
+import { type Plane, plane } from "../image/types.ts";
+import { mulberry32, selectKth } from "../math/stats.ts";
+import { cocDiameterPx, type LensOptics, psfSigmaPx } from "../optics/thinLens.ts";
+import type { OpticsUsed } from "../pipeline/result.ts";
+import { focusMeasure } from "./focusMeasure.ts";
+
+/** The focus measure's noise in the log domain, which weights each frame of a curve. */
+export interface FocusNoise {
+  /** Relative variance of the focus measure at the noise floor: ln-domain variance (N/s)²·β. */
+  floorNoise: number;
+  /** ln-domain variance every frame has at least (texture changes with blur, JPEG, model error). */
+  modelNoise: number;
+}
+
+export const DEFAULT_FOCUS_NOISE: FocusNoise = { floorNoise: 0.02, modelNoise: 0.0025 };
+
+/** Candidate depths per frame of the stack (at least this many over the focus range). */
+const MIN_CANDIDATES = 24;
+/** Fits are made every this many pixels in each direction (the focus window is far wider). */
+export const LENS_FIT_STRIDE = 6;
+/** Weight (χ² units) of the prior that a pixel's texture is as fine as the scene's on average. */
+const FINENESS_PRIOR = 2;
+/** The blur response is measured on a central crop of at most this many pixels a side. */
+const RESPONSE_CROP = 128;
+
+/**
+ * How the focus measure falls with blur on this scene: ln(focus energy of the all-in-focus image
+ * blurred by a Gaussian of sigma / unblurred), over its most textured pixels, at `sigmas`. The
+ * lens model turns each depth into a blur per frame, and this into the focus curve it predicts.
+ * The image's own sensor noise (`noiseFloor`, in focus-measure units) is taken out of both
+ * energies: blurring removes it too, which would make the texture look finer than it is.
+ */
+export function blurResponse(
+  aif: Plane,
+  sigmas: readonly number[],
+  noiseFloor: number,
+): Float64Array {
+  const { width: w, height: h } = aif;
+  const cw = Math.min(w, RESPONSE_CROP);
+  const ch = Math.min(h, RESPONSE_CROP);
+  const x0 = (w - cw) >> 1;
+  const y0 = (h - ch) >> 1;
+  const crop = new Float32Array(cw * ch);
+  for (let y = 0; y < ch; y++)
+    crop.set(aif.data.subarray((y0 + y) * w + x0, (y0 + y) * w + x0 + cw), y * cw);
+  const energy = (img: Float32Array) => focusMeasure(plane(cw, ch, img), RESPONSE_WINDOW);
+  const base = energy(crop);
+  // The most textured 30% of the crop: there sensor noise is small beside the signal.
+  const cut = selectKth(Float64Array.from(base), Math.floor(0.7 * (base.length - 1)));
+  let count = 0;
+  let e0 = 0;
+  for (const v of base)
+    if (v >= cut) {
+      e0 += v;
+      count++;
+    }
+  const noise = whiteNoiseResponse(sigmas);
+  const s0 = Math.max(e0 - count * noiseFloor, 1e-30);
+  const out = new Float64Array(sigmas.length);
+  const blurred = new Float32Array(crop.length);
+  for (const [l, s] of sigmas.entries()) {
+    if (s <= 0) continue;
+    const e = energy(gaussianBlur(crop, cw, ch, s, blurred));
+    let sum = 0;
+    for (let i = 0; i < e.length; i++) if (base[i]! >= cut) sum += e[i]!;
+    out[l] = Math.min(0, Math.log(Math.max(sum - count * noiseFloor * noise[l]!, 1e-6 * s0) / s0));
+  }
+  return out;
+}
+
+const RESPONSE_WINDOW = 2;
+const NOISE_PATCH = 64;
+/** The focus energy of white noise blurred by each sigma, relative to unblurred. */
+function whiteNoiseResponse(sigmas: readonly number[]): Float64Array {
+  const rnd = mulberry32(12345);
+  const n = NOISE_PATCH;
+  const patch = Float32Array.from({ length: n * n }, () => rnd() - 0.5);
+  const total = (img: Float32Array) => {
+    const e = focusMeasure(plane(n, n, img), RESPONSE_WINDOW);
+    let sum = 0;
+    for (const v of e) sum += v;
+    return sum;
+  };
+  const e0 = total(patch);
+  return Float64Array.from(sigmas, (s) => (s > 0 ? total(gaussianBlur(patch, n, n, s)) / e0 : 1));
+}
+
+export interface LensFitResult {
+  /** Depth (diopters) and its variance (diopters²) per pixel. */
+  position: Float32Array;
+  variance: Float32Array;
+  /** The blur model used: from the optics, or the blur per diopter fitted to this stack. */
+  blur: BlurModel;
+}
+
+/**
+ * How blur (PSF sigma, px) follows defocus: the thin lens of known optics, or, without them,
+ * sigma = `pxPerDiopter` · |focus − depth| in diopters (the thin lens when focus ≫ focal length,
+ * with the one unknown constant fitted to the stack itself).
+ */
+export type BlurModel =
+  | { kind: "optics"; optics: LensOptics; source?: "capture" | "exif" }
+  | { kind: "fitted"; pxPerDiopter: number };
+
+/** `result.json`'s account of a blur model. */
+export function describeBlur(model: BlurModel): OpticsUsed {
+  if (model.kind === "fitted")
+    return { source: "fitted", blurPxPerDiopter: round(model.pxPerDiopter) };
+  const { lens, imageWidthPx } = model.optics;
+  // Focused at infinity, a point at 1 m is 1 diopter out of focus.
+  return {
+    source: model.source ?? "capture",
+    ...lens,
+    blurPxPerDiopter: round(psfSigmaPx(cocDiameterPx(1, 1e9, lens, imageWidthPx))),
+  };
+}
+
+const round = (v: number) => Math.round(v * 1000) / 1000;
+
+/** Blur sigma (px) of a point at `depthD` diopters in a frame focused at `focusD` diopters. */
+export function blurSigmaPx(model: BlurModel, depthD: number, focusD: number): number {
+  if (model.kind === "fitted") return model.pxPerDiopter * Math.abs(depthD - focusD);
+  const { lens, imageWidthPx } = model.optics;
+  return psfSigmaPx(cocDiameterPx(1 / depthD, 1 / focusD, lens, imageWidthPx));
+}
+
+/** Largest blur (px) the response is measured to; beyond it the focus curve is floor anyway. */
+const MAX_SIGMA = 8;
+const RESPONSE_LEVELS = 12;
+
+/**
+ * The scene's blur response at evenly spaced sigmas up to the largest a table needs (sub-pixel
+ * steps for a phone, where sub-pixel blur decides between "no change" and "softer"), read back
+ * by linear interpolation.
+ */
+class Response {
+  private readonly values: Float64Array;
+  private readonly step: number;
+  constructor(aif: Plane, maxSigma: number, noiseFloor: number) {
+    const L = RESPONSE_LEVELS;
+    this.step = Math.max(1e-3, Math.min(maxSigma, MAX_SIGMA)) / (L - 1);
+    this.values = blurResponse(
+      aif,
+      Array.from({ length: L }, (_, l) => l * this.step),
+      noiseFloor,
+    );
+  }
+  at(sigma: number): number {
+    const L = RESPONSE_LEVELS;
+    const u = Math.min(sigma / this.step, L - 1);
+    const l0 = Math.min(L - 2, Math.floor(u));
+    const f = u - l0;
+    return this.values[l0]! * (1 - f) + this.values[l0 + 1]! * f;
+  }
+}
+
+/** The largest blur (px) any candidate depth gives in any frame under `model`. */
+function maxBlur(model: BlurModel, candidates: Float64Array, diopters: Float64Array): number {
+  let m = 0;
+  for (const d of candidates) for (const x of diopters) m = Math.max(m, blurSigmaPx(model, d, x));
+  return m;
+}
+
+/** Predicted log focus response φ for every candidate depth (rows) and frame (columns). */
+function responseTable(
+  model: BlurModel,
+  response: Response,
+  candidates: Float64Array,
+  diopters: Float64Array,
+): Float64Array {
+  const K = diopters.length;
+  const phi = new Float64Array(candidates.length * K);
+  for (const [j, d] of candidates.entries())
+    for (let k = 0; k < K; k++) phi[j * K + k] = response.at(blurSigmaPx(model, d, diopters[k]!));
+  return phi;
+}
+
+/** One pixel's focus curve against the candidate depths of a response table. */
+class PixelFit {
+  private readonly wt: Float64Array;
+  private readonly y: Float64Array;
+  /** `fineness`: weight of the prior b = 1 (∞: b is fixed at 1). */
+  constructor(
+    private readonly floors: Float64Array,
+    private readonly noise: FocusNoise,
+    private readonly fineness = FINENESS_PRIOR,
+  ) {
+    this.wt = new Float64Array(floors.length);
+    this.y = new Float64Array(floors.length);
+  }
+
+  private sw = 0;
+  private sy = 0;
+  private flat = 0;
+
+  /** Takes pixel `i`'s focus curve; returns the frames above their floor (under 3: no fit). */
+  prepare(focus: readonly Float32Array[], i: number): number {
+    const { wt, y, floors, noise } = this;
+    const K = floors.length;
+    let peak = 0;
+    for (let k = 0; k < K; k++) peak = Math.max(peak, focus[k]![i]! - floors[k]!);
+    if (!(peak > 0)) return 0;
+    let sw = 0;
+    let sy = 0;
+    let syy = 0;
+    let used = 0;
+    for (let k = 0; k < K; k++) {
+      const s = focus[k]![i]! - floors[k]!;
+      if (s > 0) {
+        const q = floors[k]! / s;
+        wt[k] = 1 / (q * q * noise.floorNoise + noise.modelNoise);
+        y[k] = Math.log(s / peak);
+        used++;
+      } else wt[k] = 0;
+      sw += wt[k]!;
+      sy += wt[k]! * y[k]!;
+      syy += wt[k]! * y[k]! * y[k]!;
+    }
+    this.sw = sw;
+    this.sy = sy;
+    this.flat = syy - (sy * sy) / sw;
+    return used;
+  }
+
+  /** χ² of the prepared curve against candidate `j` of the response table. */
+  at(phi: Float64Array, j: number): number {
+    const { wt, y, sw, sy } = this;
+    const K = wt.length;
+    let sp = 0;
+    let spp = 0;
+    let spy = 0;
+    for (let k = 0, t = j * K; k < K; k++, t++) {
+      const wp = wt[k]! * phi[t]!;
+      sp += wp;
+      spp += wp * phi[t]!;
+      spy += wp * y[k]!;
+    }
+    // With a eliminated: χ²(b) = flat − 2bC + b²V + κ(b − 1)², C and V the weighted
+    // covariance of φ with y and variance of φ; the κ term keeps the texture's fineness b
+    // near the scene's (1), so no candidate explains one noisy frame by a steep curve.
+    const V = spp - (sp * sp) / sw;
+    const C = spy - (sp * sy) / sw;
+    const kappa = this.fineness;
+    // b < 0 would be a sharper image with more blur.
+    const b = kappa === Number.POSITIVE_INFINITY ? 1 : Math.max(0, (C + kappa) / (V + kappa));
+    const prior = kappa === Number.POSITIVE_INFINITY ? 0 : kappa * (b - 1) * (b - 1);
+    return Math.max(0, this.flat - 2 * b * C + b * b * V + prior);
+  }
+
+  /**
+   * The best candidate, coarse to fine: every other candidate first, then the neighbours of the
+   * best of those (χ² is smooth in depth at the candidates' spacing). `chi` holds the χ² of
+   * every candidate evaluated, +∞ elsewhere.
+   */
+  search(phi: Float64Array, chi: Float64Array): number {
+    const M = chi.length;
+    chi.fill(Number.POSITIVE_INFINITY);
+    let best = 0;
+    for (let j = 0; j < M; j += 2) {
+      chi[j] = this.at(phi, j);
+      if (chi[j]! < chi[best]!) best = j;
+    }
+    if ((M - 1) % 2) {
+      chi[M - 1] = this.at(phi, M - 1);
+      if (chi[M - 1]! < chi[best]!) best = M - 1;
+    }
+    for (const j of [best - 1, best + 1]) {
+      if (j < 0 || j >= M || chi[j]! < Number.POSITIVE_INFINITY) continue;
+      chi[j] = this.at(phi, j);
+    }
+    let fine = best;
+    for (const j of [best - 1, best + 1]) if (j >= 0 && j < M && chi[j]! < chi[fine]!) fine = j;
+    // A neighbour won: its other neighbour too, for the parabola.
+    for (const j of [fine - 1, fine + 1])
+      if (j >= 0 && j < M && !(chi[j]! < Number.POSITIVE_INFINITY)) chi[j] = this.at(phi, j);
+    return fine;
+  }
+}
+
+/** Blur-per-diopter candidates tried when the optics are unknown (px per diopter, ×√2 apart). */
+const SCALE_RATIO = Math.SQRT2;
+const FITTED_SCALES = Array.from({ length: 17 }, (_, i) => 0.25 * SCALE_RATIO ** i);
+/** Blur sigma (px) below which an image shows no measurable blur. */
+const MIN_VISIBLE_BLUR = 0.5;
+/** Pixels (the most textured) the blur per diopter is fitted on. */
+const CALIBRATION_PIXELS = 800;
+
+/**
+ * The blur per diopter that best explains the stack: the scale whose predicted focus curves
+ * leave the least total χ² over the most textured pixels (each at its best candidate depth).
+ */
+export function fitBlurScale(
+  focus: readonly Float32Array[],
+  floors: Float64Array,
+  diopters: Float64Array,
+  aif: Plane,
+  noise: FocusNoise,
+): number {
+  const n = aif.width * aif.height;
+  const K = diopters.length;
+  const candidates = candidateDepths(diopters);
+  const widest: BlurModel = { kind: "fitted", pxPerDiopter: FITTED_SCALES.at(-1)! };
+  const response = new Response(aif, maxBlur(widest, candidates, diopters), mean(floors));
+  // Most textured pixels: the highest peak-to-floor ratio on an even stride.
+  const step = Math.max(1, Math.floor(n / (20 * CALIBRATION_PIXELS)));
+  const ratio: number[] = [];
+  const index: number[] = [];
+  for (let i = 0; i < n; i += step) {
+    let r = 0;
+    for (let k = 0; k < K; k++) r = Math.max(r, focus[k]![i]! / Math.max(floors[k]!, 1e-30));
+    ratio.push(r);
+    index.push(i);
+  }
+  const order = index.map((_, j) => j).sort((a, b) => ratio[b]! - ratio[a]!);
+  const sample = order.slice(0, CALIBRATION_PIXELS).map((j) => index[j]!);
+  // b fixed at 1: when blur is small, b·φ(α·Δx) ≈ b·α²·φ″Δx²/2 and only the scene's own
+  // response (b = 1) tells α from a finer texture.
+  const fit = new PixelFit(floors, noise, Number.POSITIVE_INFINITY);
+  const chi = new Float64Array(candidates.length);
+  // A stack whose focus measure changes at all shows visible blur somewhere: scales under which
+  // no frame of any candidate depth would (sub-pixel blur is invisible) are not considered.
+  const span = diopters[K - 1]! - diopters[0]!;
+  const totals = FITTED_SCALES.map((pxPerDiopter) => {
+    if (pxPerDiopter * span < MIN_VISIBLE_BLUR) return Number.POSITIVE_INFINITY;
+    const phi = responseTable({ kind: "fitted", pxPerDiopter }, response, candidates, diopters);
+    let total = 0;
+    for (const i of sample) {
+      if (fit.prepare(focus, i) < 3) continue;
+      total += chi[fit.search(phi, chi)]!;
+    }
+    return total;
+  });
+  let best = 0;
+  for (let j = 1; j < totals.length; j++) if (totals[j]! < totals[best]!) best = j;
+  // Vertex of the parabola through the best and its neighbours, in log scale.
+  let offset = 0;
+  if (best > 0 && best < totals.length - 1 && totals[best - 1]! < Number.POSITIVE_INFINITY) {
+    const [a, b, c] = [totals[best - 1]!, totals[best]!, totals[best + 1]!];
+    if (a - 2 * b + c > 0) offset = (0.5 * (a - c)) / (a - 2 * b + c);
+  }
+  return FITTED_SCALES[best]! * SCALE_RATIO ** offset;
+}
+
+function mean(v: Float64Array): number {
+  let s = 0;
+  for (const x of v) s += x;
+  return s / v.length;
+}
+
+/** Candidate depths (diopters), evenly spaced over the focus range. */
+function candidateDepths(diopters: Float64Array): Float64Array {
+  const K = diopters.length;
+  const M = Math.max(MIN_CANDIDATES, 3 * K);
+  const lo = diopters[0]!;
+  const step = (diopters[K - 1]! - lo) / (M - 1);
+  return Float64Array.from({ length: M }, (_, j) => lo + j * step);
+}
+
+/**
+ * Depth from focus with the lens model: each candidate depth D predicts every frame's blur,
+ * and so the shape of the pixel's focus curve, ln(f − floor) = a + b·φ(σₖ(D)) with φ the
+ * scene's blur response; a (texture energy) and b ≥ 0 (texture fineness) are fitted per
+ * candidate in closed form, frames weighted by their log-domain precision. The best candidate,
+ * refined on a parabola through the χ² of its neighbours, is the depth; the χ² curvature there
+ * (inflated by any misfit) its variance. Unlike a Gaussian fit this knows the curve's real
+ * shape: flat where blur is under a pixel, steep beyond, truncated at the stack ends. Without
+ * a known blur model the blur per diopter is fitted to the stack first (`fitBlurScale`).
+ */
+export function fitLensCurves(
+  focus: readonly Float32Array[],
+  floors: Float64Array,
+  diopters: Float64Array,
+  known: BlurModel | undefined,
+  aif: Plane,
+  noise: FocusNoise,
+): LensFitResult {
+  const { width: w, height: h } = aif;
+  const K = diopters.length;
+  const blur: BlurModel = known ?? {
+    kind: "fitted",
+    pxPerDiopter: fitBlurScale(focus, floors, diopters, aif, noise),
+  };
+  const candidates = candidateDepths(diopters);
+  const M = candidates.length;
+  const lo = diopters[0]!;
+  const hi = diopters[K - 1]!;
+  const step = (hi - lo) / (M - 1);
+  const response = new Response(aif, maxBlur(blur, candidates, diopters), mean(floors));
+  const phi = responseTable(blur, response, candidates, diopters);
+  const S = LENS_FIT_STRIDE;
+  const gw = Math.ceil(w / S);
+  const gh = Math.ceil(h / S);
+  const gPos = new Float32Array(gw * gh);
+  const gVar = new Float32Array(gw * gh);
+  const chi = new Float64Array(M);
+  const fit = new PixelFit(floors, noise);
+  for (let gy = 0; gy < gh; gy++) {
+    const py = Math.min(h - 1, gy * S + (S >> 1));
+    for (let gx = 0; gx < gw; gx++) {
+      const i = py * w + Math.min(w - 1, gx * S + (S >> 1));
+      const g = gy * gw + gx;
+      gPos[g] = lo + 0.5 * (hi - lo);
+      gVar[g] = Number.POSITIVE_INFINITY;
+      const used = fit.prepare(focus, i);
+      if (used < 3) continue;
+      const best = fit.search(phi, chi);
+      // Parabola through the best candidate's χ² and its neighbours (one-sided at the ends).
+      const j = Math.min(M - 2, Math.max(1, best));
+      for (let t = j - 1; t <= j + 1; t++)
+        if (!(chi[t]! < Number.POSITIVE_INFINITY)) chi[t] = fit.at(phi, t);
+      const c0 = chi[j - 1]!;
+      const c1 = chi[j]!;
+      const c2 = chi[j + 1]!;
+      const curv = (c0 - 2 * c1 + c2) / (step * step); // d²χ²/dD²
+      let pos = candidates[best]!;
+      if (curv > 0 && best === j)
+        pos = candidates[j]! + (0.5 * step * (c0 - c2)) / (c0 - 2 * c1 + c2);
+      const dof = used - 3;
+      const inflate = dof > 0 ? Math.max(1, chi[best]! / dof) : 1;
+      gPos[g] = Math.min(hi, Math.max(lo, pos));
+      // Δχ² = 1 at one sigma: var = 2 / χ²''.
+      gVar[g] = curv > 0 ? (2 / curv) * inflate : Number.POSITIVE_INFINITY;
+    }
+  }
+  return {
+    position: upsampleGrid(gPos, gw, gh, w, h, S, false),
+    variance: upsampleGrid(gVar, gw, gh, w, h, S, true),
+    blur,
+  };
+}
+/**
+ * Bilinear upsampling of values at the grid points (y·S + S/2, x·S + S/2) to every pixel. With
+ * `worst` (variances), a pixel next to an infinite value is infinite too.
+ */
+function upsampleGrid(
+  g: Float32Array,
+  gw: number,
+  gh: number,
+  w: number,
+  h: number,
+  S: number,
+  worst: boolean,
+): Float32Array {
+  const out = new Float32Array(w * h);
+  const half = S >> 1;
+  for (let y = 0; y < h; y++) {
+    const fy = Math.min(gh - 1, Math.max(0, (y - half) / S));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(gh - 1, y0 + 1);
+    const ty = fy - y0;
+    for (let x = 0; x < w; x++) {
+      const fx = Math.min(gw - 1, Math.max(0, (x - half) / S));
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(gw - 1, x0 + 1);
+      const tx = fx - x0;
+      const a = g[y0 * gw + x0]!;
+      const b = g[y0 * gw + x1]!;
+      const c = g[y1 * gw + x0]!;
+      const d = g[y1 * gw + x1]!;
+      out[y * w + x] =
+        worst && !(Math.max(a, b, c, d) < Number.POSITIVE_INFINITY)
+          ? Number.POSITIVE_INFINITY
+          : (a * (1 - tx) + b * tx) * (1 - ty) + (c * (1 - tx) + d * tx) * ty;
+    }
+  }
+  return out;
+}
