@@ -1,0 +1,14 @@
+import { readFile } from "node:fs/promises";
+import sharp from "sharp";
+import { decodeRgb } from "./gpu-service/src/io/decodeImage.ts";
+import { toGray } from "./shared/src/image/types.ts";
+import { focusMeasure } from "./shared/src/dff/focusMeasure.ts";
+const b = await readFile("../shared/data/focal-real/pixel6pro-desk/image_3_0.90.jpg");
+const T = async (n: string, f: () => unknown) => { const t = performance.now(); for (let k = 0; k < 3; k++) await f(); console.log(n, ((performance.now() - t) / 3).toFixed(0)); };
+await T("full raw", () => sharp(b).raw().toBuffer());
+await T("decodeRgb 2040", () => decodeRgb(b, "x", { width: 2040, height: 1536 }));
+await T("sharp shrink2 raw", async () => { await sharp(b).metadata(); });
+const rgb = await decodeRgb(b, "x", { width: 2040, height: 1536 });
+await T("toGray", () => toGray(rgb));
+const g = toGray(rgb);
+await T("focus", () => focusMeasure(g, 26));
