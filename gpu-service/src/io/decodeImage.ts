@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import sharp, { type Metadata, type Sharp } from "sharp";
+import sharp, { type Metadata, type Sharp, type SharpOptions } from "sharp";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { RgbImage } from "#shared/image/types.ts";
 import { JPEG_DCT_SHRINKS } from "#shared/pipeline/workSize.ts";
@@ -64,18 +64,18 @@ export async function decodeRgb(
   size?: ImageSize,
   maxPixels = DEFAULT_MAX_FRAME_PIXELS,
 ): Promise<RgbImage> {
-  let scratch: string | undefined;
+  let done: (() => Promise<void>) | undefined;
   try {
     const meta = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
     // 16-bit sources keep their precision; 8-bit ones decode exactly (rgb16 would round twice).
     const wide = meta.depth === "ushort";
     const shrink = size ? dctShrink(meta, size) : 1;
-    let img: Sharp;
-    if (shrink > 1) {
-      scratch = await scratchFile(bytes);
-      img = sharp(`${scratch}[shrink=${shrink}]`, { limitInputPixels: maxPixels, failOn: "error" });
-    } else img = sharp(bytes, { limitInputPixels: maxPixels, failOn: "error" });
-    img = img.rotate();
+    const opened = await openShrunk(bytes, shrink, {
+      limitInputPixels: maxPixels,
+      failOn: "error",
+    });
+    done = opened.done;
+    let img = opened.img.rotate();
     if (size && shrink === 1)
       img = img.resize(size.width, size.height, { fit: "fill", kernel: "lanczos3" });
     img = img.removeAlpha().toColourspace(wide ? "rgb16" : "srgb");
@@ -98,15 +98,33 @@ export async function decodeRgb(
     if (e instanceof HybridDepthError) throw e;
     throw new HybridDepthError("FRAME_UNREADABLE", `${name}: cannot decode (${reason(e)})`);
   } finally {
-    if (scratch) await rm(scratch, { force: true });
+    await done?.();
   }
+}
+
+/**
+ * A sharp pipeline on the frame, decoded by libjpeg straight at 1/`shrink` (2, 4, 8) of its
+ * stored size when `shrink` > 1 (a JPEG whose sides it divides), else as it is. Call `done`
+ * when the pipeline has run.
+ */
+export async function openShrunk(
+  bytes: Uint8Array,
+  shrink: number,
+  options: SharpOptions,
+): Promise<{ img: Sharp; done: () => Promise<void> }> {
+  if (shrink <= 1) return { img: sharp(bytes, options), done: async () => {} };
+  const scratch = await scratchFile(bytes);
+  return {
+    img: sharp(`${scratch}[shrink=${shrink}]`, options),
+    done: () => rm(scratch, { force: true }),
+  };
 }
 
 /**
  * The JPEG DCT reduction (2, 4, 8) that yields exactly `size` from this frame, else 1. libjpeg
  * then decodes straight to the work size: about a third of a full decode, and no resample.
  */
-function dctShrink(meta: Metadata, size: ImageSize): number {
+export function dctShrink(meta: Metadata, size: ImageSize): number {
   if (meta.format !== "jpeg" || !meta.width || !meta.height) return 1;
   const swap = (meta.orientation ?? 1) >= 5;
   const [w, h] = swap ? [meta.height, meta.width] : [meta.width, meta.height];
