@@ -1,12 +1,18 @@
 /**
- * Per-stage times of the embedded pipeline (stage full, with the best prior found) on 640×480
- * stacks of 5 and 10 frames synthesized from the bundled sample. Figures are medians of several
- * runs, printed in ms and as ratios against baselines measured in the same run: the fusion
- * stages (registration, DFF, alignment, refinement) against the prior's inference, and every
- * stage against decoding.
+ * Per-stage times of the embedded pipeline (stage full, with the best prior found), printed in
+ * ms and as ratios against baselines measured in the same run:
+ *  - 640×480 stacks of 5 and 10 frames synthesized from the bundled sample: the fusion stages
+ *    (registration, DFF, alignment, refinement) against the prior's inference;
+ *  - the real 12 MP phone stack (../shared/data/focal-real/pixel6pro-desk): the whole pipeline
+ *    against sharp decoding the same five JPEGs at full size to raw RGB, one after another;
+ *  - thread scaling on that stack: 1, 2 and availableParallelism() threads.
+ * Per-frame work overlaps across threads; each of decode, registration and dff is charged its
+ * share of that phase's wall time, so the stages add up to the total.
  */
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import sharp from "sharp";
 import { loadCaptureDir } from "../gpu-service/src/capture/loadCaptureDir.ts";
 import { runPipeline } from "../gpu-service/src/pipeline/runPipeline.ts";
 import { resolveModel } from "../gpu-service/src/prior/modelStore.ts";
@@ -17,9 +23,10 @@ import {
 } from "../gpu-service/src/synth/synthesizeCapture.ts";
 import { tempDir } from "../gpu-service/src/testing/fixtures.ts";
 import { median } from "../shared/src/math/stats.ts";
-import { BUNDLED_SAMPLE } from "../test/helpers/sharedData.ts";
+import { BUNDLED_SAMPLE, hasSharedData, SHARED_DATA } from "../test/helpers/sharedData.ts";
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
+const REPEATS_12MP = Number(process.env.BENCH_REPEATS_12MP ?? 3);
 const STAGES = [
   "decode",
   "registration",
@@ -34,6 +41,38 @@ const FUSION = ["registration", "dff", "alignment", "refinement"] as const;
 const model = await resolveModel();
 const prior = model ? await loadPrior(model) : undefined;
 if (!prior) console.log("no prior model found: timing the dff stage only (npm run models:pull)");
+const withPrior = {
+  stage: prior ? ("full" as const) : ("dff" as const),
+  ...(prior ? { prior } : {}),
+};
+
+const pad = (s: string, n = 14) => s.padStart(n);
+const line = (head: string, cells: string[]) =>
+  console.log(`${head.padEnd(10)}${cells.map((c) => pad(c)).join("")}`);
+
+type Source = Awaited<ReturnType<typeof loadCaptureDir>>;
+async function stageMedians(
+  source: Source,
+  repeats: number,
+  threads?: number,
+  between?: () => Promise<number>,
+): Promise<{ ms: Record<string, number>; baseline?: number }> {
+  const opts = { ...withPrior, ...(threads ? { threads } : {}) };
+  await runPipeline(source, opts); // warm-up: JIT, sharp, the pool's threads, the ONNX session
+  const runs: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
+  const base: number[] = [];
+  for (let k = 0; k < repeats; k++) {
+    if (between) base.push(await between());
+    const { result } = await runPipeline(source, opts);
+    for (const s of STAGES) runs[s]!.push(result.timingsMs[s] ?? 0);
+  }
+  return {
+    ms: Object.fromEntries(STAGES.map((s) => [s, median(runs[s]!)])),
+    ...(base.length ? { baseline: median(base) } : {}),
+  };
+}
+
+// --- 640×480 -----------------------------------------------------------------------------
 const [rgb, depth] = await Promise.all([
   readFile(join(BUNDLED_SAMPLE, "f02.jpg")),
   readFile(join(BUNDLED_SAMPLE, "gt_depth.png")),
@@ -42,23 +81,10 @@ const rows: { frames: number; ms: Record<string, number> }[] = [];
 for (const frames of [5, 10]) {
   const dir = await tempDir("hybriddepth-bench-");
   await synthesizeCapture(rgb, depth, dir, { lens: LARGE_APERTURE_LENS, frames });
-  const source = await loadCaptureDir(dir);
-  const run = () =>
-    runPipeline(source, { stage: prior ? "full" : "dff", ...(prior ? { prior } : {}) });
-  await run(); // warm-up: JIT, sharp's thread pool, the ONNX session
-  const runs: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
-  for (let k = 0; k < REPEATS; k++) {
-    const { result } = await run();
-    for (const s of STAGES) runs[s]!.push(result.timingsMs[s] ?? 0);
-  }
-  rows.push({ frames, ms: Object.fromEntries(STAGES.map((s) => [s, median(runs[s]!)])) });
+  rows.push({ frames, ...(await stageMedians(await loadCaptureDir(dir), REPEATS)) });
 }
-
-const pad = (s: string, n = 14) => s.padStart(n);
-const line = (head: string, cells: string[]) =>
-  console.log(`${head.padEnd(8)}${cells.map((c) => pad(c)).join("")}`);
 console.log(
-  `embedded pipeline, 640×480, prior ${prior ? `${prior.name} on ${prior.provider}` : "none"}, median of ${REPEATS} runs (ms)`,
+  `embedded pipeline, 640×480, prior ${prior ? `${prior.name} on ${prior.provider}` : "none"}, ${availableParallelism()} threads, median of ${REPEATS} runs (ms)`,
 );
 line("frames", [...STAGES]);
 for (const r of rows)
@@ -66,7 +92,6 @@ for (const r of rows)
     String(r.frames),
     STAGES.map((s) => r.ms[s]!.toFixed(1)),
   );
-
 console.log("\nratios measured in the same run:");
 line("frames", ["fusion/prior", "total/decode", "frame/decode"]);
 for (const r of rows) {
@@ -79,3 +104,53 @@ for (const r of rows) {
 }
 const [five, ten] = rows;
 console.log(`\n10 frames / 5 frames, total: ${(ten!.ms.total! / five!.ms.total!).toFixed(2)}`);
+
+// --- the real 12 MP stack ----------------------------------------------------------------
+const REAL = "focal-real/pixel6pro-desk";
+if (!hasSharedData(REAL)) {
+  console.log(`\n../shared/data/${REAL} not found: 12 MP rows skipped`);
+  process.exit(0);
+}
+const realDir = join(SHARED_DATA, REAL);
+const real = await loadCaptureDir(realDir);
+const files = real.capture.frames.map((f) => join(realDir, f.file));
+/** The baseline: sharp decodes the five JPEGs at full size to raw RGB, one after another. */
+async function fullDecode(): Promise<number> {
+  const t = performance.now();
+  for (const f of files)
+    await sharp(await readFile(f))
+      .raw()
+      .toBuffer();
+  return performance.now() - t;
+}
+await fullDecode(); // warm the page cache and sharp
+const big = await stageMedians(real, REPEATS_12MP, undefined, fullDecode);
+const meta = await sharp(files[0]).metadata();
+console.log(
+  `\nreal 12 MP stack (${real.capture.frames.length} × ${meta.width}×${meta.height} JPEG), ${availableParallelism()} threads, median of ${REPEATS_12MP} runs (ms)`,
+);
+line("", [...STAGES, "baseline"]);
+line("12 MP", [...STAGES.map((s) => big.ms[s]!.toFixed(0)), big.baseline!.toFixed(0)]);
+console.log(
+  `total ÷ baseline (sharp decoding the ${files.length} JPEGs at full size, one after another, same run): ${(big.ms.total! / big.baseline!).toFixed(2)}`,
+);
+
+const threadCounts = [...new Set([1, 2, availableParallelism()])];
+const scaling: { threads: number; total: number; frames: number }[] = [];
+for (const threads of threadCounts) {
+  const { ms } = await stageMedians(real, REPEATS_12MP, threads);
+  scaling.push({ threads, total: ms.total!, frames: ms.decode! + ms.registration! + ms.dff! });
+}
+console.log(
+  `\nthread scaling on the 12 MP stack (median of ${REPEATS_12MP}; the machine is shared)`,
+);
+line("threads", ["total ms", "speed-up", "frames ms", "speed-up"]);
+const one = scaling[0]!;
+for (const s of scaling)
+  line(String(s.threads), [
+    s.total.toFixed(0),
+    (one.total / s.total).toFixed(2),
+    s.frames.toFixed(0),
+    (one.frames / s.frames).toFixed(2),
+  ]);
+process.exit(0);

@@ -60,6 +60,43 @@ describe("decodeRgb", () => {
     expect([img.width, img.height]).toEqual([32, 24]);
   });
 
+  it("decodes a JPEG straight to an exact 1/2, 1/4, 1/8 (DCT scaling), upright, close to a resample", async () => {
+    const [w, h] = [256, 192];
+    const raw = texture(w, h, 5);
+    const smooth = await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+      .blur(2)
+      .raw()
+      .toBuffer();
+    const jpg = await encodeRaw(smooth, w, h, "jpeg");
+    const png = await encodeRaw(smooth, w, h, "png");
+    for (const d of [2, 4, 8]) {
+      const size = { width: w / d, height: h / d };
+      const dct = await decodeRgb(jpg, "t.jpg", size);
+      expect([dct.width, dct.height]).toEqual([w / d, h / d]);
+      const resampled = await decodeRgb(png, "t.png", size);
+      let err = 0;
+      for (let i = 0; i < dct.data.length; i++) err += Math.abs(dct.data[i]! - resampled.data[i]!);
+      expect(err / dct.data.length).toBeLessThan(0.03);
+    }
+    // EXIF orientation 6: the work size is given upright (portrait) and the result is upright.
+    const rotated = await sharp(jpg).withMetadata({ orientation: 6 }).toBuffer();
+    const up = await decodeRgb(rotated, "r.jpg", { width: h / 2, height: w / 2 });
+    expect([up.width, up.height]).toEqual([h / 2, w / 2]);
+    const ref = await decodeRgb(jpg, "t.jpg", { width: w / 2, height: h / 2 });
+    // Upright pixel (x, y) is the stored pixel (y, H − 1 − x) after a 90° clockwise turn.
+    const [uw, rw, rh] = [h / 2, w / 2, h / 2];
+    for (const [x, y] of [
+      [3, 5],
+      [40, 100],
+      [90, 10],
+    ] as const)
+      expect(up.data[3 * (y * uw + x)]).toBeCloseTo(ref.data[3 * ((rh - 1 - x) * rw + y)]!, 1);
+    // A truncated JPEG on the DCT path is refused like any other.
+    await expect(
+      decodeRgb(jpg.subarray(0, jpg.length >> 1), "cut.jpg", { width: w / 2, height: h / 2 }),
+    ).rejects.toMatchObject({ code: "frame_unreadable" });
+  });
+
   it("rejects bytes that are no image, other formats and truncated JPEGs with frame_unreadable", async () => {
     await expect(probeImage(new Uint8Array([1, 2, 3, 4]), "junk.jpg")).rejects.toMatchObject({
       code: "frame_unreadable",

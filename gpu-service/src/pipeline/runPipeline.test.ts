@@ -6,7 +6,7 @@ import { encodeRgb } from "../io/encodeImage.ts";
 import { LARGE_APERTURE_LENS } from "../synth/synthesizeCapture.ts";
 import { encodeRaw, texture } from "../testing/fixtures.ts";
 import { memorySource } from "../testing/memorySource.ts";
-import { runPipeline, workSize } from "./runPipeline.ts";
+import { runPipeline } from "./runPipeline.ts";
 
 const W = 256;
 const H = 192;
@@ -161,14 +161,34 @@ describe("runPipeline (dff)", async () => {
     expect([out.result.width, out.result.height]).toEqual([W / 2, H / 2]);
     expect([out.result.sourceWidth, out.result.sourceHeight]).toEqual([W, H]);
   });
-});
 
-describe("workSize", () => {
-  it("keeps the aspect ratio and never upscales", () => {
-    expect(workSize({ width: 4080, height: 3072 }, 3_200_000)).toEqual({
-      width: 2062,
-      height: 1552,
-    });
-    expect(workSize({ width: 640, height: 480 }, 3_200_000)).toEqual({ width: 640, height: 480 });
+  it("gives bit-identical results on one thread and on a pool of several", async () => {
+    const one = await runPipeline(memorySource(capture, frames), { threads: 1 });
+    const pooled = await runPipeline(memorySource(capture, frames), { threads: 3 });
+    expect(Buffer.from(pooled.depth.data.buffer).equals(Buffer.from(one.depth.data.buffer))).toBe(
+      true,
+    );
+    expect(
+      Buffer.from(pooled.confidence.data.buffer).equals(Buffer.from(one.confidence.data.buffer)),
+    ).toBe(true);
+    expect(
+      Buffer.from(pooled.allInFocus.data.buffer).equals(Buffer.from(one.allInFocus.data.buffer)),
+    ).toBe(true);
+    expect(pooled.result.registration).toEqual(one.result.registration);
+    expect(pooled.result.registration.some((r) => r.scale !== 1)).toBe(true);
+  });
+
+  it("names an undecodable frame on the pool, the reference or another, and never hangs", async () => {
+    const broken = (k: number) => frames.map((f, i) => (i === k ? f.subarray(0, 200) : f));
+    for (const k of [REF, 0, 5]) {
+      for (const threads of [1, 2]) {
+        await expect(
+          runPipeline(memorySource(capture, broken(k)), { threads }),
+        ).rejects.toMatchObject({
+          code: "frame_unreadable",
+          message: expect.stringContaining(`frame ${k} (f${k}.png)`),
+        });
+      }
+    }
   });
 });

@@ -1,20 +1,15 @@
+import { randomUUID } from "node:crypto";
 import { focusDiopters, referenceIndex } from "#shared/capture/parse.ts";
-import type { Stage } from "#shared/capture/schema.ts";
+import type { Capture, Stage } from "#shared/capture/schema.ts";
 import { DffAccumulator } from "#shared/dff/accumulator.ts";
-import { defaultWindowRadius, focusMeasure } from "#shared/dff/focusMeasure.ts";
+import { defaultWindowRadius } from "#shared/dff/focusMeasure.ts";
 import { describeBlur } from "#shared/dff/lensCurve.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { Alignment } from "#shared/fusion/alignScaleShift.ts";
 import { alignPrior, refineAligned } from "#shared/fusion/fuse.ts";
 import { boxMean } from "#shared/image/boxFilter.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
-import {
-  IDENTITY,
-  type Similarity,
-  similarityRotation,
-  similarityScale,
-  warpSimilarity,
-} from "#shared/image/warp.ts";
+import { similarityRotation, similarityScale } from "#shared/image/warp.ts";
 import { assertFinite } from "#shared/pipeline/finite.ts";
 import {
   CONFIDENT_THRESHOLD,
@@ -22,16 +17,14 @@ import {
   type PipelineResult,
 } from "#shared/pipeline/result.ts";
 import { PIPELINE_VERSION } from "#shared/pipeline/version.ts";
-import { Registrar, type Registration } from "#shared/registration/similarity.ts";
+import { MAX_WORK_PIXELS, workSize } from "#shared/pipeline/workSize.ts";
+import type { Registration } from "#shared/registration/similarity.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
-import {
-  DEFAULT_MAX_FRAME_PIXELS,
-  decodeRgb,
-  type ImageSize,
-  probeImage,
-} from "../io/decodeImage.ts";
+import { DEFAULT_MAX_FRAME_PIXELS, type ImageSize, probeImage } from "../io/decodeImage.ts";
 import { captureOptics } from "../io/exifOptics.ts";
+import { frameRunner } from "../parallel/framePool.ts";
 import type { Prior } from "../prior/priorRunner.ts";
+import { type FrameJob, type FrameOutput, sharedReference } from "./frameWork.ts";
 
 export interface PipelineOptions {
   stage: Stage;
@@ -45,10 +38,16 @@ export interface PipelineOptions {
   register: boolean;
   /** Focus-measure window radius in work pixels; default scales with the image. */
   windowRadius?: number;
+  /**
+   * Threads for the per-frame work (decode, focus, registration, warp): 1 runs it on this
+   * thread; more share the process's pool of that size. Default: HYBRIDDEPTH_THREADS, else
+   * the cores this process may use. The result does not depend on it.
+   */
+  threads?: number;
 }
 
-/** 3.2 MP (e.g. 2048×1536): the phone stack's finest detail at a bounded memory (~0.4 GB). */
-export const DEFAULT_MAX_WORK_PIXELS = 3_200_000;
+/** The shared working-size budget (`shared/src/pipeline/workSize.ts`, the SDK uses it too). */
+export const DEFAULT_MAX_WORK_PIXELS = MAX_WORK_PIXELS;
 
 export const DEFAULT_PIPELINE: PipelineOptions = {
   stage: "full",
@@ -96,23 +95,33 @@ export async function runPipeline(
     }
   };
 
-  const sourceSize = await time("decode", () => probeFrames(source, o.maxFramePixels));
+  // Each frame is read once: the header probe and the decode share the bytes.
+  const bytes = await time("decode", () =>
+    Promise.all(capture.frames.map((_, i) => source.readFrame(i))),
+  );
+  const sourceSize = await time("decode", () => probeFrames(capture, bytes, o.maxFramePixels));
   const work = workSize(sourceSize, o.maxWorkPixels);
   const diopters = focusDiopters(capture);
   const order = Array.from(diopters.keys()).sort((a, b) => diopters[a]! - diopters[b]!);
   const refIdx = referenceIndex(capture);
   const frameName = (i: number) => `frame ${i} (${capture.frames[i]!.file})`;
-  const decode = async (i: number) =>
-    decodeRgb(await source.readFrame(i), frameName(i), work, o.maxFramePixels);
-
-  const reference = await time("decode", () => decode(refIdx));
-  const refGray = toGray(reference);
-  const registrar = await time("registration", () => new Registrar(refGray));
+  const n = work.width * work.height;
+  const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
+  const runner = frameRunner(o.threads);
+  const job: FrameJob = {
+    id: `${process.pid}:${randomUUID()}`,
+    work: { width: work.width, height: work.height },
+    maxFramePixels: o.maxFramePixels,
+    windowRadius: radius,
+    register: o.register,
+    reference: sharedReference(work),
+  };
+  const task = (i: number) =>
+    runner.run({ job, bytes: bytes[i]!, name: frameName(i), isReference: i === refIdx });
   // Pixels some registered frame does not cover: their focus curve is incomplete.
-  const outside = new Uint8Array(work.width * work.height);
-  const inside = new Uint8Array(work.width * work.height);
+  const outside = new Uint8Array(n);
   const lens = await time("decode", () =>
-    captureOptics(capture.camera, () => source.readFrame(refIdx), work.width, work.height),
+    captureOptics(capture.camera, async () => bytes[refIdx]!, work.width, work.height),
   );
   const acc = new DffAccumulator(
     work.width,
@@ -120,49 +129,55 @@ export async function runPipeline(
     order.map((i) => diopters[i]!),
     lens ? { blur: { kind: "optics", ...lens } } : {},
   );
-  const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const registrations: FrameRegistration[] = [];
-  // Per-frame planes, reused from frame to frame: the accumulator copies what it keeps, and
-  // fresh large arrays cost page faults and garbage collection at every frame.
-  const n = work.width * work.height;
-  const focusBuffer = new Float32Array(n);
-  let warpedFocus: Float32Array | undefined;
-  let warpedColor: Float32Array | undefined;
-
-  for (const i of order) {
-    const rgb = i === refIdx ? reference : await time("decode", () => decode(i));
-    const gray = i === refIdx ? refGray : toGray(rgb);
-    let reg: Registration = {
-      transform: { ...IDENTITY },
-      trusted: true,
-      ncc: 1,
-      nccIdentity: 1,
-      residual: 0,
-    };
-    if (i !== refIdx && o.register) {
-      reg = await time("registration", () => registrar.register(gray));
-      if (!reg.trusted)
+  // The reference goes first (the others register to it), then the rest in focus order, a
+  // bounded number ahead of the accumulator: memory holds a few frames, not the whole stack.
+  const thread = { decode: 0, registration: 0, dff: 0 };
+  const framesStarted = performance.now();
+  const refTask = task(refIdx);
+  const ahead = order.filter((i) => i !== refIdx);
+  const window = runner.threads + 1;
+  const inFlight = new Map<number, Promise<FrameOutput>>();
+  const submit = () => {
+    const i = ahead.shift();
+    if (i === undefined) return;
+    const p = task(i);
+    p.catch(() => {}); // observed when its turn comes (or settled on failure, below)
+    inFlight.set(i, p);
+  };
+  for (let k = 0; k < window; k++) submit();
+  let reference: RgbImage | undefined;
+  try {
+    const refOut = await refTask;
+    reference = { width: work.width, height: work.height, data: refOut.color };
+    for (const i of order) {
+      const out = i === refIdx ? refOut : await inFlight.get(i)!;
+      if (i !== refIdx) {
+        inFlight.delete(i);
+        submit();
+      }
+      for (const k of ["decode", "registration", "dff"] as const) thread[k] += out.ms[k];
+      const reg = out.registration;
+      if (i !== refIdx && !reg.trusted)
         warnings.push(
           `${frameName(i)}: registration not trusted (${reg.reason}); frame used unaligned`,
         );
+      registrations.push(describeRegistration(i, capture.frames[i]!.file, diopters[i]!, reg));
+      if (out.inside) markOutside(out.inside, outside);
+      const t = performance.now();
+      acc.add(out.focus, out.color);
+      thread.dff += performance.now() - t;
     }
-    registrations.push(describeRegistration(i, capture.frames[i]!.file, diopters[i]!, reg));
-    // Focus is measured on the frame as captured and the smooth focus map is warped, never the
-    // image: resampling an image low-passes it and would bias every warped frame towards "blurred".
-    let focus = await time("dff", () => focusMeasure(gray, radius, focusBuffer));
-    let color = rgb.data;
-    if (!isIdentity(reg.transform)) {
-      await time("registration", () => {
-        warpedFocus ??= new Float32Array(n);
-        warpedColor ??= new Float32Array(3 * n);
-        const { width: w, height: h } = work;
-        focus = warpSimilarity(focus, w, h, 1, reg.transform, warpedFocus, inside);
-        markOutside(inside, outside);
-        color = warpSimilarity(rgb.data, w, h, 3, reg.transform, warpedColor);
-      });
-    }
-    await time("dff", () => acc.add(focus, color));
+  } finally {
+    // A failed frame must not leave the others running unobserved.
+    await Promise.allSettled(inFlight.values());
+    runner.forget(job.id);
   }
+  // Frame work overlaps across threads: each stage is charged its share of the wall time.
+  const framesWall = performance.now() - framesStarted;
+  const threadTotal = thread.decode + thread.registration + thread.dff || 1;
+  for (const k of ["decode", "registration", "dff"] as const)
+    timings[k] = (timings[k] ?? 0) + (framesWall * thread[k]) / threadTotal;
   const dff = await time("dff", () => acc.finish());
   distrustOutside(dff.confidence, outside, radius);
   clampDepth(dff.depth.data, capture.depthRange);
@@ -267,33 +282,25 @@ export async function runPipeline(
 }
 
 /** Reads every frame's header: all must be JPEG/PNG of one size within the pixel limit. */
-async function probeFrames(source: CaptureSource, maxPixels: number): Promise<ImageSize> {
-  const { frames } = source.capture;
-  let first: ImageSize | undefined;
-  for (let i = 0; i < frames.length; i++) {
-    const size = await probeImage(
-      await source.readFrame(i),
-      `frame ${i} (${frames[i]!.file})`,
-      maxPixels,
-    );
-    if (!first) first = size;
-    else if (size.width !== first.width || size.height !== first.height) {
+async function probeFrames(
+  capture: Capture,
+  bytes: readonly Uint8Array[],
+  maxPixels: number,
+): Promise<ImageSize> {
+  const { frames } = capture;
+  const sizes = await Promise.all(
+    frames.map((f, i) => probeImage(bytes[i]!, `frame ${i} (${f.file})`, maxPixels)),
+  );
+  const first = sizes[0]!;
+  for (const [i, size] of sizes.entries()) {
+    if (size.width !== first.width || size.height !== first.height) {
       throw new HybridDepthError(
         "FRAME_SIZE_MISMATCH",
         `frame ${i} (${frames[i]!.file}) is ${size.width}×${size.height} but frame 0 (${frames[0]!.file}) is ${first.width}×${first.height}`,
       );
     }
   }
-  return first!;
-}
-
-/** The largest size of the source's aspect ratio with at most `maxPixels` pixels (never upscaled). */
-export function workSize(src: ImageSize, maxPixels: number): ImageSize {
-  const f = Math.min(1, Math.sqrt(maxPixels / (src.width * src.height)));
-  return {
-    width: Math.max(1, Math.round(src.width * f)),
-    height: Math.max(1, Math.round(src.height * f)),
-  };
+  return first;
 }
 
 /** Adds the pixels a warped frame did not cover to `outside`. */
@@ -307,10 +314,6 @@ function distrustOutside(confidence: Plane, outside: Uint8Array, radius: number)
   const near = new Float32Array(outside); // a typed-array copy: no per-element iteration
   boxMean(near, confidence.width, confidence.height, radius, near);
   for (let i = 0; i < near.length; i++) if (near[i]! > 0) confidence.data[i] = 0;
-}
-
-function isIdentity(t: Similarity): boolean {
-  return t.a === 0 && t.b === 0 && t.tx === 0 && t.ty === 0;
 }
 
 function clampDepth(depth: Float32Array, range: { min: number; max: number } | undefined): void {

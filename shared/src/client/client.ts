@@ -1,4 +1,5 @@
 import { type CaptureContext, CaptureHandle } from "./capture.ts";
+import { canvasDownscaler, type FrameDownscaler } from "./downscale.ts";
 import { type FuseOptions, type FuseOutcome, fuse } from "./fuse.ts";
 import { newIdempotencyKey } from "./idempotencyKey.ts";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry.ts";
@@ -15,6 +16,13 @@ interface CommonOptions {
   fetch?: typeof fetch;
   retry?: Partial<RetryPolicy>;
   tusThresholdBytes?: number;
+  /**
+   * `fuse` reduces frames to the pipeline's working size before upload (a 12 MP JPEG to
+   * 3 MP): a fraction of the bytes on the uplink, the same depth. Default: on where the
+   * runtime has a canvas (browsers; `canvasDownscaler`), off elsewhere; `false` turns it off,
+   * a function of your own turns it on anywhere (e.g. a native resampler in React Native).
+   */
+  downscale?: FrameDownscaler | false;
 }
 
 /** Credentials: a static API key, or a token getter asked before each request (JWTs that expire). */
@@ -27,6 +35,7 @@ export type HybridDepthClientOptions = CommonOptions &
  */
 export class HybridDepthClient {
   private readonly ctx: CaptureContext;
+  private readonly downscale: FrameDownscaler | false;
 
   constructor(options: HybridDepthClientOptions) {
     const { apiKey, getToken } = options;
@@ -43,6 +52,7 @@ export class HybridDepthClient {
       }),
       tusThresholdBytes: options.tusThresholdBytes ?? DEFAULT_TUS_THRESHOLD_BYTES,
     };
+    this.downscale = options.downscale ?? canvasDownscaler() ?? false;
   }
 
   /** `POST /v1/captures`: the server validates (400 `invalid_capture` says what is wrong). */
@@ -69,12 +79,12 @@ export class HybridDepthClient {
     return new CaptureHandle(this.ctx, { id });
   }
 
-  /** create → upload all frames (4 at a time) → finalize → wait → depth (f32). */
+  /** (downscale →) create → upload all frames (4 at a time) → finalize → wait → depth (f32). */
   fuse(
     meta: CaptureMetadata,
     frames: readonly FrameBody[],
     opts: FuseOptions = {},
   ): Promise<FuseOutcome> {
-    return fuse(this, meta, frames, opts);
+    return fuse(this, meta, frames, { downscale: this.downscale, ...opts });
   }
 }

@@ -1,4 +1,5 @@
 import type { CaptureHandle } from "./capture.ts";
+import type { FrameDownscaler } from "./downscale.ts";
 import { mapLimit } from "./pool.ts";
 import type {
   CaptureMetadata,
@@ -7,6 +8,7 @@ import type {
   FinalizeResult,
   FrameBody,
 } from "./types.ts";
+import { downscaleFrames } from "./upload/downscaleFrames.ts";
 
 export const DEFAULT_UPLOAD_CONCURRENCY = 4;
 
@@ -31,6 +33,11 @@ export interface FuseOptions {
   concurrency?: number;
   pollIntervalMs?: number;
   idempotencyKey?: string;
+  /**
+   * Frames are reduced on the device to the pipeline's working size before upload (see
+   * `downscale.ts`); `false` sends them as they are. Default: the client's `downscale`.
+   */
+  downscale?: FrameDownscaler | false;
 }
 
 export interface FuseOutcome {
@@ -57,6 +64,7 @@ export async function fuse(
   if (frames.length !== meta.frames.length)
     throw new RangeError(`${frames.length} frame bodies for ${meta.frames.length} frames`);
   const signal = opts.signal ? { signal: opts.signal } : {};
+  if (opts.downscale) ({ meta, frames } = await downscaleFrames(meta, frames, opts.downscale));
   const capture = await client.createCapture(meta, signal);
   opts.onProgress?.({ phase: "created", captureId: capture.id });
 

@@ -9,6 +9,13 @@ export {
   type HybridDepthClientOptions,
 } from "./client.ts";
 export {
+  type CanvasDownscaleOptions,
+  canvasDownscaler,
+  DOWNSCALE_JPEG_QUALITY,
+  type DownscaledFrame,
+  type FrameDownscaler,
+} from "./downscale.ts";
+export {
   type ApiErrorCode,
   CaptureFailedError,
   type CaptureFailureCode,
@@ -46,3 +53,4 @@ export type {
   UploadProgress,
   UploadTarget,
 } from "./types.ts";
+export { downscaleFrames } from "./upload/downscaleFrames.ts";

@@ -9,7 +9,7 @@ import {
   warpSimilarity,
 } from "../image/warp.ts";
 import { mulberry32 } from "../math/stats.ts";
-import { Registrar, registerSimilarity } from "./similarity.ts";
+import { Registrar, registerSimilarity, registrationLevel } from "./similarity.ts";
 
 const W = 200;
 const H = 160;
@@ -196,5 +196,62 @@ describe("registerSimilarity", () => {
     expect(() => registerSimilarity(ref, plane(W - 2, H, new Float32Array((W - 2) * H)))).toThrow(
       RangeError,
     );
+  });
+});
+
+describe("registration estimated on a coarse level, applied at work size", () => {
+  // A work-size frame (800×600): registration estimates on a level of at most 480 px.
+  const [w, h] = [800, 600];
+  const rnd = mulberry32(9);
+  const scene = plane(
+    w,
+    h,
+    Float32Array.from(
+      gaussianBlur(
+        Float32Array.from({ length: w * h }, () => rnd()),
+        w,
+        h,
+        2,
+      ),
+      (v) => 0.5 + 3 * (v - 0.5),
+    ),
+  );
+  /** Largest displacement error (work px) of `t` against `truth` over the frame's corners. */
+  const cornerError = (t: Similarity, truth: Similarity) => {
+    const [cx, cy] = [(w - 1) / 2, (h - 1) / 2];
+    const map = (s: Similarity, x: number, y: number) => [
+      cx + (1 + s.a) * (x - cx) - s.b * (y - cy) + s.tx,
+      cy + s.b * (x - cx) + (1 + s.a) * (y - cy) + s.ty,
+    ];
+    let worst = 0;
+    for (const [x, y] of [
+      [0, 0],
+      [w - 1, 0],
+      [0, h - 1],
+      [w - 1, h - 1],
+    ] as const) {
+      const [ax, ay] = map(t, x, y);
+      const [bx, by] = map(truth, x, y);
+      worst = Math.max(worst, Math.hypot(ax! - bx!, ay! - by!));
+    }
+    return worst;
+  };
+
+  it("does not grow the error on a known zoom and shift, and equals the work-size registrar", () => {
+    const truth = { a: 0.02, b: 0.004, tx: 7.3, ty: -4.6 };
+    const moved = warpSimilarity(scene.data, w, h, 1, inverse(truth));
+    const mov = plane(w, h, gaussianBlur(moved, w, h, 1));
+    const ref = registrationLevel(scene);
+    expect(ref.factor).toBe(2);
+    expect([ref.level.width, ref.level.height]).toEqual([400, 300]);
+    const coarse = new Registrar(ref.level, {}, ref.factor).register(registrationLevel(mov).level);
+    const fine = new Registrar(scene, { maxSide: w }).register(mov);
+    expect(coarse.trusted && fine.trusted).toBe(true);
+    const eCoarse = cornerError(coarse.transform, truth);
+    const eFine = cornerError(fine.transform, truth);
+    expect(eCoarse).toBeLessThan(0.3);
+    expect(eCoarse).toBeLessThanOrEqual(eFine + 0.1);
+    // The registrar given the work-size plane works on the same level: the same numbers.
+    expect(new Registrar(scene).register(mov).transform).toEqual(coarse.transform);
   });
 });

@@ -1,5 +1,5 @@
 import { gaussianBlur } from "../image/boxFilter.ts";
-import { buildPyramid } from "../image/pyramid.ts";
+import { buildPyramid, downsample2 } from "../image/pyramid.ts";
 import type { Plane } from "../image/types.ts";
 import { IDENTITY, rescaleSimilarity, type Similarity, similarityScale } from "../image/warp.ts";
 import { solveLinear } from "../math/solve.ts";
@@ -40,6 +40,39 @@ export interface Registration {
 }
 
 /**
+ * The pyramid level registration estimates on: the plane halved until its long side fits
+ * `maxSide` (unsmoothed), and how many work pixels one of its pixels spans. Estimating there and
+ * warping once at work size loses nothing a similarity can express (see the test), and only this
+ * small level of the reference needs to reach the threads that register other frames.
+ */
+export function registrationLevel(
+  p: Plane,
+  options: Partial<RegistrationOptions> = {},
+): { level: Plane; factor: number } {
+  const { factor } = registrationLevelSize(p.width, p.height, options);
+  let level = p;
+  for (let f = 1; f < factor; f *= 2) level = downsample2(level);
+  return { level, factor };
+}
+
+/** The size and factor of the `registrationLevel` of a plane of this size. */
+export function registrationLevelSize(
+  width: number,
+  height: number,
+  options: Partial<RegistrationOptions> = {},
+): { width: number; height: number; factor: number } {
+  const o = { ...DEFAULT_REGISTRATION, ...options };
+  let [w, h, factor] = [width, height, 1];
+  // The same stopping rule as the registrar's own pyramid, so levels coincide exactly.
+  while (Math.max(w, h) > o.maxSide && Math.min(w, h) >= 2 * o.minSide) {
+    w >>= 1;
+    h >>= 1;
+    factor *= 2;
+  }
+  return { width: w, height: h, factor };
+}
+
+/**
  * Registers frames to one reference with a similarity (zoom for focus breathing, rotation and
  * shift for the hand) plus gain and bias (exposure drift), by robust Gauss–Newton coarse to
  * fine. The reference pyramid is built once and shared by every frame.
@@ -54,9 +87,16 @@ export class Registrar {
   private readonly grids: (SampleGrid | undefined)[];
   /** Working memory of `refine`, sized for the largest level and reused by every frame. */
   private readonly scratch: Scratch;
+  /** Work pixels per pixel of the planes given (> 1 when they are a `registrationLevel`). */
+  private readonly factor: number;
 
-  constructor(reference: Plane, options: Partial<RegistrationOptions> = {}) {
+  /**
+   * `reference` is the work-size plane, or its `registrationLevel` with that level's `factor`
+   * (then moving frames are given at that level too, and transforms come back at work size).
+   */
+  constructor(reference: Plane, options: Partial<RegistrationOptions> = {}, factor = 1) {
     this.o = { ...DEFAULT_REGISTRATION, ...options };
+    this.factor = factor;
     this.width = reference.width;
     this.height = reference.height;
     const { levels, finest } = smoothedPyramid(reference, this.o);
@@ -90,9 +130,9 @@ export class Registrar {
       t = refine(this.grids[level]!, mov[level]!, t, o.maxIterations, this.scratch);
     }
     const { fit, identityFit } = evaluate(this.ref[finest]!, mov[finest]!, t);
-    const full = rescaleSimilarity(t, 2 ** finest);
+    const full = rescaleSimilarity(t, 2 ** finest * this.factor);
 
-    const long = Math.max(this.width, this.height);
+    const long = Math.max(this.width, this.height) * this.factor;
     let reason: string | undefined;
     const s = similarityScale(full);
     if (!Number.isFinite(full.tx + full.ty + full.a + full.b)) reason = "registration diverged";

@@ -1,0 +1,156 @@
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { type ErrorKind, HybridDepthError } from "#shared/errors.ts";
+import {
+  type FrameOutput,
+  type FrameTask,
+  forgetJob,
+  processFrame,
+} from "../pipeline/frameWork.ts";
+
+/** Runs per-frame work: on this thread, or on a pool of worker threads. */
+export interface FrameRunner {
+  readonly threads: number;
+  run(task: FrameTask): Promise<FrameOutput>;
+  /** The job is over: threads drop what they cached for it. */
+  forget(jobId: string): void;
+}
+
+/** One thread: the work runs here (sharp still decodes on libuv's threads meanwhile). */
+export const INLINE_RUNNER: FrameRunner = { threads: 1, run: processFrame, forget: forgetJob };
+
+/** Environment variable that sets the pool size (default: the cores this process may use). */
+export const THREADS_ENV = "HYBRIDDEPTH_THREADS";
+
+export function defaultThreads(): number {
+  const v = Number(process.env[THREADS_ENV]);
+  return Number.isInteger(v) && v >= 1 ? v : availableParallelism();
+}
+
+export type ToFrameWorker =
+  | { type: "task"; id: number; task: FrameTask }
+  | { type: "forget"; jobId: string };
+
+export type FromFrameWorker =
+  | { type: "ready" }
+  | { type: "done"; id: number; out: FrameOutput }
+  | { type: "error"; id: number; error: { kind: ErrorKind | null; message: string } };
+
+interface Pending {
+  id: number;
+  task: FrameTask;
+  resolve: (o: FrameOutput) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy?: Pending;
+}
+
+/**
+ * A fixed set of worker threads taking frame tasks first come, first served, one at a time
+ * each. Shared by every pipeline of the process, so concurrent jobs share the cores rather
+ * than each claiming all of them. First come, first served also keeps it deadlock-free: a
+ * frame waits for its reference only after that reference was handed to a thread.
+ */
+export class FramePool implements FrameRunner {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Pending[] = [];
+  private seq = 0;
+  private closed = false;
+
+  constructor(readonly threads: number) {
+    for (let i = 0; i < threads; i++) this.slots.push(this.spawn());
+  }
+
+  run(task: FrameTask): Promise<FrameOutput> {
+    if (this.closed) return Promise.reject(new Error("frame pool is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: ++this.seq, task, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  forget(jobId: string): void {
+    for (const s of this.slots)
+      s.worker.postMessage({ type: "forget", jobId } satisfies ToFrameWorker);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.queue.splice(0)) p.reject(new Error("frame pool closed"));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(new URL("./frameWorker.mjs", import.meta.url));
+    const slot: Slot = { worker };
+    // Idle threads must not keep a CLI process alive; busy ones do (see dispatch).
+    worker.unref();
+    worker.on("message", (m: FromFrameWorker) => {
+      if (m.type === "ready") return;
+      const p = slot.busy;
+      if (!p || p.id !== m.id) return;
+      this.release(slot);
+      if (m.type === "done") p.resolve(m.out);
+      else
+        p.reject(
+          m.error.kind
+            ? new HybridDepthError(m.error.kind, m.error.message)
+            : new Error(m.error.message),
+        );
+    });
+    worker.on("error", (e) => this.lose(slot, e));
+    worker.on("exit", (code) => this.lose(slot, new Error(`frame worker exited (code ${code})`)));
+    return slot;
+  }
+
+  /** A thread died: its task fails, a fresh thread takes its place. */
+  private lose(slot: Slot, e: unknown): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    const p = slot.busy;
+    slot.busy = undefined;
+    if (this.closed) return;
+    this.slots[i] = this.spawn();
+    p?.reject(e);
+    this.dispatch();
+  }
+
+  private release(slot: Slot): void {
+    slot.busy = undefined;
+    slot.worker.unref();
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.busy) continue;
+      const p = this.queue.shift();
+      if (!p) return;
+      slot.busy = p;
+      slot.worker.ref();
+      // The frame's bytes travel in a buffer of their own, moved rather than cloned.
+      const bytes = new Uint8Array(p.task.bytes);
+      const msg: ToFrameWorker = { type: "task", id: p.id, task: { ...p.task, bytes } };
+      slot.worker.postMessage(msg, [bytes.buffer]);
+    }
+  }
+}
+
+const pools = new Map<number, FrameRunner>();
+
+/**
+ * The process's runner for `threads` threads (default: `defaultThreads()`): one thread runs
+ * inline; more share one pool per size, created on first use.
+ */
+export function frameRunner(threads = defaultThreads()): FrameRunner {
+  if (threads <= 1) return INLINE_RUNNER;
+  let p = pools.get(threads);
+  if (!p) {
+    p = new FramePool(threads);
+    pools.set(threads, p);
+  }
+  return p;
+}

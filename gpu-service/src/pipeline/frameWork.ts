@@ -1,0 +1,182 @@
+import { focusMeasure } from "#shared/dff/focusMeasure.ts";
+import { HybridDepthError } from "#shared/errors.ts";
+import { type Plane, toGray } from "#shared/image/types.ts";
+import { IDENTITY, type Similarity, warpSimilarity } from "#shared/image/warp.ts";
+import {
+  Registrar,
+  type Registration,
+  registrationLevel,
+  registrationLevelSize,
+} from "#shared/registration/similarity.ts";
+import { decodeRgb, type ImageSize } from "../io/decodeImage.ts";
+
+/**
+ * The per-frame work of a pipeline (decode, focus measure, registration, warp): independent
+ * across frames, so it runs on any thread of the pool. Plain data in and out.
+ */
+
+/** What every frame of one capture shares. */
+export interface FrameJob {
+  /** Unique per pipeline run: threads cache the reference's registrar under it. */
+  id: string;
+  work: ImageSize;
+  maxFramePixels: number;
+  windowRadius: number;
+  register: boolean;
+  /** The reference's registration level, published once by the thread that decodes it. */
+  reference: SharedReference;
+}
+
+export interface FrameTask {
+  job: FrameJob;
+  /** The frame's encoded bytes (copied to the thread: ~1/10 of one decoded plane). */
+  bytes: Uint8Array;
+  name: string;
+  isReference: boolean;
+}
+
+export interface FrameOutput {
+  /** RGB at work size, registered to the reference. */
+  color: Float32Array;
+  /** Focus measure at work size, registered to the reference. */
+  focus: Float32Array;
+  /** 1 where the registered frame covers the pixel; absent when it was not warped. */
+  inside?: Uint8Array;
+  registration: Registration;
+  /** Thread time per stage (ms). */
+  ms: { decode: number; registration: number; dff: number };
+}
+
+/**
+ * The reference's registration level in shared memory: a state word (PENDING, READY, FAILED)
+ * then the level's floats. Frames wait on the state word (Atomics.waitAsync), so they decode
+ * and measure focus while the reference is still being decoded elsewhere.
+ */
+export interface SharedReference {
+  buffer: SharedArrayBuffer;
+  width: number;
+  height: number;
+  factor: number;
+}
+
+const PENDING = 0;
+const READY = 1;
+const FAILED = 2;
+const HEADER_BYTES = 8;
+
+export function sharedReference(work: ImageSize): SharedReference {
+  const size = registrationLevelSize(work.width, work.height);
+  const buffer = new SharedArrayBuffer(HEADER_BYTES + 4 * size.width * size.height);
+  return { buffer, ...size };
+}
+
+/** Wakes the frames waiting on a reference that will never come (its decode failed). */
+export function failReference(ref: SharedReference): void {
+  const state = new Int32Array(ref.buffer, 0, 1);
+  Atomics.store(state, 0, FAILED);
+  Atomics.notify(state, 0);
+}
+
+function publishReference(ref: SharedReference, level: Plane): void {
+  new Float32Array(ref.buffer, HEADER_BYTES).set(level.data);
+  const state = new Int32Array(ref.buffer, 0, 1);
+  Atomics.store(state, 0, READY);
+  Atomics.notify(state, 0);
+}
+
+async function awaitReference(ref: SharedReference): Promise<Plane> {
+  const state = new Int32Array(ref.buffer, 0, 1);
+  // `waitAsync` is ES2024; Node has it since 16.
+  const waitAsync = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync;
+  while (Atomics.load(state, 0) === PENDING) {
+    const w = waitAsync(state, 0, PENDING);
+    if (w.async) await w.value;
+  }
+  if (Atomics.load(state, 0) !== READY)
+    throw new HybridDepthError("FRAME_UNREADABLE", "the reference frame could not be decoded");
+  return {
+    width: ref.width,
+    height: ref.height,
+    data: new Float32Array(ref.buffer, HEADER_BYTES, ref.width * ref.height),
+  };
+}
+
+interface AtomicsWithWaitAsync {
+  waitAsync(
+    a: Int32Array,
+    index: number,
+    value: number,
+  ): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
+/** Registrars by job id: built once per thread and capture from the shared level. */
+const registrars = new Map<string, Registrar>();
+const MAX_CACHED_REGISTRARS = 8;
+
+async function registrarFor(job: FrameJob): Promise<Registrar> {
+  let r = registrars.get(job.id);
+  if (!r) {
+    r = new Registrar(await awaitReference(job.reference), {}, job.reference.factor);
+    registrars.set(job.id, r);
+    if (registrars.size > MAX_CACHED_REGISTRARS) registrars.delete(registrars.keys().next().value!);
+  }
+  return r;
+}
+
+/** Forgets a finished job's registrar on this thread. */
+export function forgetJob(id: string): void {
+  registrars.delete(id);
+}
+
+export async function processFrame(task: FrameTask): Promise<FrameOutput> {
+  const { job } = task;
+  const ms = { decode: 0, registration: 0, dff: 0 };
+  let t = performance.now();
+  const lap = (stage: keyof typeof ms) => {
+    const now = performance.now();
+    ms[stage] += now - t;
+    t = now;
+  };
+  let rgb: Awaited<ReturnType<typeof decodeRgb>>;
+  try {
+    rgb = await decodeRgb(task.bytes, task.name, job.work, job.maxFramePixels);
+  } catch (e) {
+    if (task.isReference) failReference(job.reference);
+    throw e;
+  }
+  const gray = toGray(rgb);
+  lap("decode");
+  let reg: Registration = {
+    transform: { ...IDENTITY },
+    trusted: true,
+    ncc: 1,
+    nccIdentity: 1,
+    residual: 0,
+  };
+  if (task.isReference) {
+    publishReference(job.reference, registrationLevel(gray).level);
+    lap("registration");
+  }
+  // Focus is measured on the frame as captured and the smooth focus map is warped, never the
+  // image: resampling an image low-passes it and would bias every warped frame towards "blurred".
+  let focus = focusMeasure(gray, job.windowRadius);
+  lap("dff");
+  if (task.isReference || !job.register) return { color: rgb.data, focus, registration: reg, ms };
+  const registrar = await registrarFor(job);
+  t = performance.now(); // waiting for the reference is no work
+  reg = registrar.register(registrationLevel(gray).level);
+  let color = rgb.data;
+  let inside: Uint8Array | undefined;
+  if (!isIdentity(reg.transform)) {
+    const { width: w, height: h } = job.work;
+    inside = new Uint8Array(w * h);
+    focus = warpSimilarity(focus, w, h, 1, reg.transform, undefined, inside);
+    color = warpSimilarity(rgb.data, w, h, 3, reg.transform);
+  }
+  lap("registration");
+  return { color, focus, ...(inside ? { inside } : {}), registration: reg, ms };
+}
+
+function isIdentity(t: Similarity): boolean {
+  return t.a === 0 && t.b === 0 && t.tx === 0 && t.ty === 0;
+}
