@@ -34,8 +34,10 @@ export const ConfigSchema = z
     FETCH_RETRIES: int(3),
     /** The edge accepts frames up to the same size (a 12 MP 16-bit PNG is ≈ 72 MB). */
     MAX_FRAME_BYTES: int(EDGE_MAX_FRAME_BYTES, 1),
-    /** Request bodies (the inline variant carries frames) at most this many bytes. */
+    /** Bodies of /v1/fuse/inline (it carries the frames) at most this many bytes. */
     MAX_BODY_BYTES: int(512 * 1024 * 1024, 1),
+    /** Bodies of every other route (a /v1/fuse job is JSON with URLs) at most this many bytes. */
+    MAX_JOB_BYTES: int(1024 * 1024, 1),
     LOG_LEVEL: z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info"),

@@ -208,30 +208,45 @@ describe("GPU service: /v1/fuse", () => {
 describe("GPU service: request signatures", () => {
   // Built when a test runs: the frame server starts in beforeAll.
   const body = () => JSON.stringify(job());
+  const sign = (secret: string, over: { body?: string; contentType?: string; now?: number } = {}) =>
+    signRequest(
+      secret,
+      {
+        method: "POST",
+        path: "/v1/fuse",
+        contentType: over.contentType ?? "application/json",
+        body: over.body ?? body(),
+      },
+      over.now,
+    );
   const cases: [string, () => Promise<Record<string, string>>, RegExp][] = [
     ["missing", async () => ({}), /not signed/],
+    ["forged", async () => ({ ...(await sign("another-secret-xxxxxxxx")) }), /does not match/],
     [
-      "forged",
-      async () => ({
-        ...(await signRequest("another-secret-xxxxxxxx", "POST", "/v1/fuse", body())),
-      }),
+      "for another body",
+      async () => ({ ...(await sign(SECRET, { body: "{}" })) }),
       /does not match/,
     ],
     [
-      "for another body",
-      async () => ({ ...(await signRequest(SECRET, "POST", "/v1/fuse", "{}")) }),
+      // The Content-Type says how to read the body (a multipart boundary): it is signed too.
+      "for another Content-Type",
+      async () => ({ ...(await sign(SECRET, { contentType: "text/plain" })) }),
       /does not match/,
     ],
     [
       "expired",
-      async () => ({
-        ...(await signRequest(SECRET, "POST", "/v1/fuse", body(), Date.now() - 6 * 60_000)),
-      }),
-      /more than 300 s/,
+      async () => ({ ...(await sign(SECRET, { now: Date.now() - 6 * 60_000 })) }),
+      /more than 60 s/,
+    ],
+    [
+      // The replay window is one minute: two minutes old is too old.
+      "two minutes old",
+      async () => ({ ...(await sign(SECRET, { now: Date.now() - 2 * 60_000 })) }),
+      /more than 60 s/,
     ],
     [
       "malformed",
-      async () => ({ "x-hd-timestamp": "soon", "x-hd-signature": "v1=zz" }),
+      async () => ({ "x-hd-timestamp": "soon", "x-hd-signature": "v2=zz" }),
       /malformed/,
     ],
   ];
@@ -239,7 +254,7 @@ describe("GPU service: request signatures", () => {
     it(`refuses a ${name} signature with 401`, async () => {
       const r = await fetch(`${base}/v1/fuse`, {
         method: "POST",
-        headers: await headers(),
+        headers: { "content-type": "application/json", ...(await headers()) },
         body: body(),
       });
       expect(r.status).toBe(401);
@@ -252,7 +267,11 @@ describe("GPU service: request signatures", () => {
 
   it("refuses a replayed signature", async () => {
     const b = JSON.stringify(job({ jobId: "replay", options: { stage: "dff", outputs: [] } }));
-    const headers = await signRequest(SECRET, "POST", "/v1/fuse", b);
+    const contentType = "application/json";
+    const headers = {
+      "content-type": contentType,
+      ...(await signRequest(SECRET, { method: "POST", path: "/v1/fuse", contentType, body: b })),
+    };
     expect(
       (await fetch(`${base}/v1/fuse`, { method: "POST", headers: { ...headers }, body: b })).status,
     ).toBe(200);

@@ -103,9 +103,15 @@ async function runOnGpu(r: CaptureRecord, address: string, env: WorkerEnv): Prom
   };
   const body = JSON.stringify(job);
   const url = new URL("/v1/fuse", env.GPU_SERVICE_URL);
+  const contentType = "application/json";
   const headers = {
-    "content-type": "application/json",
-    ...(await signRequest(env.GPU_SERVICE_SECRET, "POST", url.pathname, body)),
+    "content-type": contentType,
+    ...(await signRequest(env.GPU_SERVICE_SECRET, {
+      method: "POST",
+      path: url.pathname,
+      contentType,
+      body,
+    })),
   };
   let res: Response;
   try {

@@ -52,7 +52,7 @@ export function fuseRoutes(config: ServiceConfig, state: ServiceState, runJob: R
       admit();
       let body: unknown;
       try {
-        body = JSON.parse(new TextDecoder().decode(await c.req.arrayBuffer()));
+        body = JSON.parse(new TextDecoder().decode(c.get("body")));
       } catch {
         throw new HybridDepthError("INVALID_ARGUMENT", "body is not valid JSON");
       }
@@ -72,7 +72,8 @@ export function fuseRoutes(config: ServiceConfig, state: ServiceState, runJob: R
       admit();
       let form: FormData;
       try {
-        form = await c.req.formData();
+        const type = c.req.header("content-type") ?? "";
+        form = await new Response(c.get("body"), { headers: { "content-type": type } }).formData();
       } catch {
         throw new HybridDepthError("INVALID_ARGUMENT", "body is not multipart/form-data");
       }
