@@ -684,6 +684,8 @@ describe("infra/k8s/gpu-service.yaml", () => {
     const r = ConfigSchema.safeParse({ ...env, GPU_SERVICE_SECRET: SECRET_PLACEHOLDER });
     expect(r.error?.issues ?? []).toEqual([]);
     expect(env.HYBRIDDEPTH_DEV ?? "0").toBe("0");
+    // Frames come from the edge's origin, named: not the loopback default of local stacks.
+    expect(env.FRAME_ORIGINS).toMatch(/^https:\/\//);
 
     // The README tells how to create that Secret with that key.
     const key = secret!.valueFrom!.secretKeyRef!.key;
@@ -844,6 +846,7 @@ describe("infra/compose.yaml", () => {
       );
       const r = ConfigSchema.safeParse({ ...env, GPU_SERVICE_SECRET: SECRET_PLACEHOLDER });
       expect(r.error?.issues ?? []).toEqual([]);
+      expect(env.FRAME_ORIGINS, `${name} names the edge's origin`).toBeDefined();
     }
     expect(hostPorts.size, "both can run at once").toBe(Object.keys(compose.services).length);
   });

@@ -2,13 +2,16 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, type Dispatcher, request } from "undici";
 import { type ErrorKind, HybridDepthError } from "#shared/errors.ts";
+import { type OriginRule, originAllowed } from "./frameOrigins.ts";
 
 /**
  * Fetches one focal-stack frame from a URL for the GPU service: undici `request` over a shared
  * keep-alive Agent, a whole-attempt timeout, retries with jittered exponential backoff on network
  * errors, timeouts, truncated bodies and 5xx/429 answers, a byte cap (content-length first, then
  * while streaming) and an optional sha256 check. Every error names the frame and what happened,
- * and shows the URL as origin + path only (signed URLs carry secrets in the query).
+ * and shows the URL as origin + path only (signed URLs carry secrets in the query). A URL outside
+ * `origins` is never requested, and its error says nothing but that. Client errors of the frame's
+ * server (404/410: not there; other 4xx, redirects) are the job's fault: 4xx, never retried.
  */
 
 export interface FetchOptions {
@@ -20,6 +23,8 @@ export interface FetchOptions {
   backoffMs: number;
   /** Bytes at most; checked against content-length first and while streaming. */
   maxBytes: number;
+  /** The only origins fetched from; any when absent. */
+  origins?: readonly OriginRule[];
   dispatcher?: Dispatcher;
 }
 
@@ -71,6 +76,12 @@ export async function fetchFrame(
     throw new HybridDepthError(
       "FRAME_FETCH_FAILED",
       `${name}: unsupported URL scheme "${parsed.protocol}" (only http: and https:)`,
+    );
+  }
+  if (opts.origins && !originAllowed(parsed, opts.origins)) {
+    throw new HybridDepthError(
+      "FRAME_ORIGIN_REFUSED",
+      `${name}: ${parsed.origin} is not an origin this service fetches frames from`,
     );
   }
   const dispatcher = opts.dispatcher ?? frameAgent();
@@ -147,14 +158,17 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
       // Drain a little so the socket can go back to the pool; dump destroys past its limit.
       await body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       if (timedOut) return timeout();
-      const retry = statusCode >= 500 || statusCode === 429;
+      // 408 and 429 say "later"; 5xx is the server's trouble; other answers are the job's.
+      const retry = statusCode >= 500 || statusCode === 429 || statusCode === 408;
       const redirect = statusCode >= 300 && statusCode < 400 ? " (redirects are not followed)" : "";
-      return {
-        ok: false,
-        retry,
-        kind: "FRAME_FETCH_FAILED",
-        what: `HTTP ${statusCode}${redirect}`,
-      };
+      const kind: ErrorKind = retry
+        ? "FRAME_FETCH_FAILED"
+        : statusCode === 404 || statusCode === 410
+          ? "FRAME_NOT_FOUND"
+          : statusCode >= 300 && statusCode < 500
+            ? "FRAME_URL_REFUSED"
+            : "FRAME_FETCH_FAILED";
+      return { ok: false, retry, kind, what: `HTTP ${statusCode}${redirect}` };
     }
 
     const declared = contentLength(headers["content-length"]);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_FRAME_BYTES as EDGE_MAX_FRAME_BYTES } from "#shared/service/uploadSchema.ts";
+import { DEFAULT_FRAME_ORIGINS, parseOriginRules } from "../fetch/frameOrigins.ts";
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
@@ -30,6 +31,23 @@ export const ConfigSchema = z
     /** Dynamic batching of prior inference (Triton's max_batch_size and max_queue_delay). */
     MAX_BATCH: int(4, 1),
     MAX_QUEUE_DELAY_MS: int(5),
+    /**
+     * Origins frame URLs may point at (the edge worker's own), comma-separated; `host:*` for any
+     * port. Nothing else is ever requested. Default: loopback only (local stacks).
+     */
+    FRAME_ORIGINS: z
+      .string()
+      .default(DEFAULT_FRAME_ORIGINS)
+      .transform((v, ctx) => {
+        try {
+          const rules = parseOriginRules(v);
+          if (rules.length > 0) return rules;
+          ctx.addIssue({ code: "custom", message: "FRAME_ORIGINS lists no origin" });
+        } catch (e) {
+          ctx.addIssue({ code: "custom", message: (e as Error).message });
+        }
+        return z.NEVER;
+      }),
     FETCH_TIMEOUT_MS: int(15_000, 100),
     FETCH_RETRIES: int(3),
     /** The edge accepts frames up to the same size (a 12 MP 16-bit PNG is ≈ 72 MB). */

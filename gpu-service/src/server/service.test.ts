@@ -36,6 +36,7 @@ beforeAll(async () => {
       MAX_QUEUE: "1",
       FETCH_TIMEOUT_MS: "400",
       FETCH_RETRIES: "1",
+      FRAME_ORIGINS: frames.base,
       METRICS_TOKEN: "scrape-token-0123456789",
       LOG_LEVEL: "silent",
     }),
@@ -145,7 +146,8 @@ describe("GPU service: /v1/fuse", () => {
   });
 
   it.each([
-    ["a missing frame", "/missing", 502, "frame_fetch_failed"],
+    // The frame's server says it is not there: the job's fault, a 4xx, asked once.
+    ["a missing frame", "/missing", 422, "frame_not_found"],
     ["a frame server that never answers", "/slow", 504, "frame_fetch_timeout"],
     ["a truncated frame", "/truncated", 502, "frame_fetch_failed"],
   ])("gives a clear error for %s", async (_, path, status, code) => {
@@ -157,6 +159,24 @@ describe("GPU service: /v1/fuse", () => {
     expect(e.code).toBe(code);
     expect(e.message).toContain("frame 2 (f02.jpg)");
     expect(e.message).not.toContain("secret-token");
+    if (path === "/missing") expect(frames.hits.get("/missing")).toBe(1);
+  });
+
+  it("fetches nothing from an origin outside FRAME_ORIGINS, and tells nothing about it", async () => {
+    const other = await startFrameServer(SAMPLE);
+    try {
+      const j = job();
+      (j.frames as { url: string }[])[1]!.url = `${other.base}/frames/${capture.frames[1]!.file}`;
+      const r = await post(j);
+      expect(r.status).toBe(422);
+      const e = await errorOf(r);
+      expect(e.code).toBe("frame_origin_refused");
+      expect(e.message).toContain("frame 1 (f01.jpg)");
+      expect(e.message).not.toMatch(/HTTP|bytes|sha256/);
+      expect([...other.hits.keys()]).toEqual([]);
+    } finally {
+      await other.close();
+    }
   });
 
   it.each([

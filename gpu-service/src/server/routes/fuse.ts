@@ -63,6 +63,7 @@ export function fuseRoutes(config: ServiceConfig, state: ServiceState, runJob: R
             timeoutMs: config.FETCH_TIMEOUT_MS,
             retries: config.FETCH_RETRIES,
             maxBytes: config.MAX_FRAME_BYTES,
+            origins: config.FRAME_ORIGINS,
           }),
         ),
       );
