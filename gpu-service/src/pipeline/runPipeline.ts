@@ -277,8 +277,33 @@ async function probeFrames(source: CaptureSource, maxPixels: number): Promise<Im
   return first!;
 }
 
-/** The largest size of the source's aspect ratio with at most `maxPixels` pixels (never upscaled). */
+/**
+ * Frames longer than this many times their short side are refused: no camera's focal stack is
+ * that shape, and past it the work size cap cannot hold (a 63 MP × 1 px strip resampled to
+ * 3.2 MP would still need a 1-px short side, hence 14 MP of work).
+ */
+export const MAX_ASPECT_RATIO = 4;
+/** Frames whose short side is under this many pixels are refused: nothing to focus on. */
+export const MIN_FRAME_SIDE = 8;
+
+/**
+ * The largest size of the source's aspect ratio with at most `maxPixels` pixels (never
+ * upscaled), to within rounding. Shapes the pipeline cannot use honestly are refused first.
+ */
 export function workSize(src: ImageSize, maxPixels: number): ImageSize {
+  const long = Math.max(src.width, src.height);
+  const short = Math.min(src.width, src.height);
+  const shape = `${src.width}×${src.height}`;
+  if (short < MIN_FRAME_SIDE)
+    throw new HybridDepthError(
+      "FRAME_SHAPE_UNSUPPORTED",
+      `frames are ${shape}: the short side must be at least ${MIN_FRAME_SIDE} px`,
+    );
+  if (long > MAX_ASPECT_RATIO * short)
+    throw new HybridDepthError(
+      "FRAME_SHAPE_UNSUPPORTED",
+      `frames are ${shape}, an aspect ratio of ${(long / short).toFixed(1)}:1; at most ${MAX_ASPECT_RATIO}:1 is supported`,
+    );
   const f = Math.min(1, Math.sqrt(maxPixels / (src.width * src.height)));
   return {
     width: Math.max(1, Math.round(src.width * f)),

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signRequest } from "#shared/auth/requestSignature.ts";
 import { parseCapture } from "#shared/capture/parse.ts";
@@ -199,6 +200,28 @@ describe("GPU service: /v1/fuse", () => {
     const e = await errorOf(r);
     expect(e.code).toBe("invalid_argument");
     expect(e.message).toMatch(message);
+  });
+
+  it("refuses frames of a shape the pipeline cannot use (a 15 KB strip), with 422 and the reason", async () => {
+    const strip = await sharp({
+      create: { width: 4_000_000, height: 8, channels: 3, background: { r: 90, g: 90, b: 90 } },
+    })
+      .png()
+      .toBuffer();
+    const form = new FormData();
+    const two = { ...capture, frames: capture.frames.slice(0, 2) };
+    form.append("job", JSON.stringify({ jobId: "strip", capture: two, options: { stage: "dff" } }));
+    for (const f of two.frames) form.append("frame", new Blob([strip]), f.file);
+    const req = new Request(`${base}/v1/fuse/inline`, { method: "POST", body: form });
+    const body = new Uint8Array(await req.arrayBuffer());
+    const r = await signedFetch(base, SECRET, "/v1/fuse/inline", {
+      body,
+      headers: { "content-type": req.headers.get("content-type")! },
+    });
+    expect(r.status).toBe(422);
+    const e = await errorOf(r);
+    expect(e.code).toBe("frame_shape_unsupported");
+    expect(e.message).toMatch(/4000000×8, an aspect ratio of 500000\.0:1; at most 4:1/);
   });
 
   it("answers 404 as JSON for unknown routes", async () => {
