@@ -25,6 +25,8 @@ export interface FetchOptions {
   maxBytes: number;
   /** The only origins fetched from; any when absent. */
   origins?: readonly OriginRule[];
+  /** Stops the fetch (the job is over): it then throws the signal's reason. */
+  signal?: AbortSignal;
   dispatcher?: Dispatcher;
 }
 
@@ -89,7 +91,9 @@ export async function fetchFrame(
   let attempts = 0;
   for (;;) {
     attempts++;
+    opts.signal?.throwIfAborted();
     const result = await attempt(parsed, opts, dispatcher);
+    opts.signal?.throwIfAborted();
     if (result.ok) {
       if (expectedSha256 !== undefined) {
         const got = createHash("sha256").update(result.bytes).digest("hex");
@@ -111,7 +115,9 @@ export async function fetchFrame(
       );
     }
     const base = opts.backoffMs * 2 ** (attempts - 1);
-    await sleep(Math.round(base * (0.5 + Math.random())));
+    await sleep(Math.round(base * (0.5 + Math.random())), undefined, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    }).catch(() => opts.signal?.throwIfAborted());
   }
 }
 
@@ -123,6 +129,8 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
     timedOut = true;
     controller.abort(new Error(`timed out after ${opts.timeoutMs} ms`));
   }, opts.timeoutMs);
+  const stop = () => controller.abort(opts.signal?.reason);
+  opts.signal?.addEventListener("abort", stop, { once: true });
   const timeout = (): Attempt => ({
     ok: false,
     retry: true,
@@ -140,6 +148,7 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
     });
   } catch (e) {
     clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", stop);
     if (timedOut) return timeout();
     return {
       ok: false,
@@ -182,10 +191,15 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
       };
     }
 
+    // Into one buffer of the declared size when there is one: chunks plus their concatenation
+    // would hold every frame twice for a moment.
+    const whole = declared !== undefined ? new Uint8Array(declared) : undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (whole && received + chunk.byteLength <= whole.byteLength) whole.set(chunk, received);
+        else chunks.push(chunk);
         received += chunk.byteLength;
         if (received > opts.maxBytes) {
           body.destroy();
@@ -196,7 +210,6 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
             what: `body exceeds the ${opts.maxBytes}-byte limit (got ${received} bytes so far)`,
           };
         }
-        chunks.push(chunk);
       }
     } catch (e) {
       if (timedOut) return timeout();
@@ -216,9 +229,10 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
         what: `body cut short: got ${received} of ${declared} bytes`,
       };
     }
-    return { ok: true, bytes: Buffer.concat(chunks, received) };
+    return { ok: true, bytes: whole ?? Buffer.concat(chunks, received) };
   } finally {
     clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", stop);
     if (!body.destroyed && !body.readableEnded) body.destroy();
   }
 }

@@ -143,7 +143,8 @@ describe("runPipeline (dff)", async () => {
     );
     await expect(runPipeline(src)).rejects.toMatchObject({
       code: "frame_size_mismatch",
-      message: `frame 1 (b.png) is ${W / 2}×${H / 2} but frame 0 (a.png) is ${W}×${H}`,
+      // Compared with the reference frame (the nearer focus of two), which is read first.
+      message: `frame 0 (a.png) is ${W}×${H} but frame 1 (b.png) is ${W / 2}×${H / 2}`,
     });
   });
 

@@ -42,6 +42,8 @@ export interface PipelineOptions {
   register: boolean;
   /** Focus-measure window radius in work pixels; default scales with the image. */
   windowRadius?: number;
+  /** Called between stages and frames; throws to stop the job there (cancellation). */
+  checkpoint?: () => void;
 }
 
 /** 3.2 MP (e.g. 2048×1536): the phone stack's finest detail at a bounded memory (~0.4 GB). */
@@ -85,6 +87,7 @@ export async function runPipeline(
   const timings: Record<string, number> = { decode: 0, registration: 0, dff: 0 };
   const started = performance.now();
   const time = async <T>(stage: string, f: () => T | Promise<T>): Promise<T> => {
+    o.checkpoint?.();
     const t = performance.now();
     try {
       return await f();
@@ -93,16 +96,33 @@ export async function runPipeline(
     }
   };
 
-  const sourceSize = await time("decode", () => probeFrames(source, o.maxFramePixels));
-  const work = workSize(sourceSize, o.maxWorkPixels);
   const diopters = focusDiopters(capture);
   const order = Array.from(diopters.keys()).sort((a, b) => diopters[a]! - diopters[b]!);
   const refIdx = referenceIndex(capture);
   const frameName = (i: number) => `frame ${i} (${capture.frames[i]!.file})`;
-  const decode = async (i: number) =>
-    decodeRgb(await source.readFrame(i), frameName(i), work, o.maxFramePixels);
+  // Each frame is read once, reference first, then in focus order, and let go once decoded: a
+  // streaming source holds a few frames' bytes at a time, never the whole stack.
+  source.plan?.([refIdx, ...order.filter((i) => i !== refIdx)]);
+  const refBytes = await source.readFrame(refIdx);
+  const sourceSize = await time("decode", () =>
+    probeImage(refBytes, frameName(refIdx), o.maxFramePixels),
+  );
+  const work = workSize(sourceSize, o.maxWorkPixels);
+  /** Header first (format, pixel limit, same size as the reference), then the pixels. */
+  const decode = async (i: number, bytes: Uint8Array) => {
+    const size = await probeImage(bytes, frameName(i), o.maxFramePixels);
+    if (size.width !== sourceSize.width || size.height !== sourceSize.height) {
+      throw new HybridDepthError(
+        "FRAME_SIZE_MISMATCH",
+        `${frameName(i)} is ${size.width}×${size.height} but ${frameName(refIdx)} is ${sourceSize.width}×${sourceSize.height}`,
+      );
+    }
+    const rgb = await decodeRgb(bytes, frameName(i), work, o.maxFramePixels);
+    source.release?.(i);
+    return rgb;
+  };
 
-  const reference = await time("decode", () => decode(refIdx));
+  const reference = await time("decode", () => decode(refIdx, refBytes));
   const refGray = toGray(reference);
   const registrar = await time("registration", () => new Registrar(refGray));
   // Pixels some registered frame does not cover: their focus curve is incomplete.
@@ -123,7 +143,10 @@ export async function runPipeline(
   let warpedColor: Float32Array | undefined;
 
   for (const i of order) {
-    const rgb = i === refIdx ? reference : await time("decode", () => decode(i));
+    const rgb =
+      i === refIdx
+        ? reference
+        : await time("decode", async () => decode(i, await source.readFrame(i)));
     const gray = i === refIdx ? refGray : toGray(rgb);
     let reg: Registration = {
       transform: { ...IDENTITY },
@@ -254,27 +277,6 @@ export async function runPipeline(
     stageDepths,
     ...(prior ? { prior } : {}),
   };
-}
-
-/** Reads every frame's header: all must be JPEG/PNG of one size within the pixel limit. */
-async function probeFrames(source: CaptureSource, maxPixels: number): Promise<ImageSize> {
-  const { frames } = source.capture;
-  let first: ImageSize | undefined;
-  for (let i = 0; i < frames.length; i++) {
-    const size = await probeImage(
-      await source.readFrame(i),
-      `frame ${i} (${frames[i]!.file})`,
-      maxPixels,
-    );
-    if (!first) first = size;
-    else if (size.width !== first.width || size.height !== first.height) {
-      throw new HybridDepthError(
-        "FRAME_SIZE_MISMATCH",
-        `frame ${i} (${frames[i]!.file}) is ${size.width}×${size.height} but frame 0 (${frames[0]!.file}) is ${first.width}×${first.height}`,
-      );
-    }
-  }
-  return first!;
 }
 
 /**

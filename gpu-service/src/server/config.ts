@@ -27,7 +27,15 @@ export const ConfigSchema = z
     MAX_QUEUE: int(8),
     /** Jobs in the pipeline at once (they interleave, so their prior runs can batch). */
     MAX_IN_FLIGHT: int(2, 1),
+    /** A job's whole time in its slot, frame downloads included; past it the job is stopped. */
     JOB_TIMEOUT_MS: int(120_000, 1000),
+    /** A timed-out job not stopped by then (stuck in one long step): its thread is replaced. */
+    JOB_CANCEL_GRACE_MS: int(10_000, 100),
+    /**
+     * Bytes of frames held service-wide between download and decode; downloads wait beyond it.
+     * Each download reserves MAX_FRAME_BYTES until its real size is known.
+     */
+    FRAME_BUDGET_BYTES: int(1024 * 1024 * 1024, 1),
     /** Dynamic batching of prior inference (Triton's max_batch_size and max_queue_delay). */
     MAX_BATCH: int(4, 1),
     MAX_QUEUE_DELAY_MS: int(5),
@@ -59,6 +67,10 @@ export const ConfigSchema = z
     LOG_LEVEL: z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info"),
+  })
+  .refine((c) => c.FRAME_BUDGET_BYTES >= c.MAX_FRAME_BYTES, {
+    message: "FRAME_BUDGET_BYTES must hold at least one frame (MAX_FRAME_BYTES)",
+    path: ["FRAME_BUDGET_BYTES"],
   })
   .refine((c) => c.GPU_SERVICE_SECRET !== undefined || c.HYBRIDDEPTH_DEV === "1", {
     message:
