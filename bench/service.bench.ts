@@ -31,13 +31,19 @@ async function oneJob(base: string, id: string): Promise<number> {
     form.append("frame", new Blob([f]), capture.frames[i]!.file);
   const req = new Request(`${base}/v1/fuse/inline`, { method: "POST", body: form });
   const body = new Uint8Array(await req.arrayBuffer());
+  const contentType = req.headers.get("content-type")!;
   const t = performance.now();
   const res = await fetch(req.url, {
     method: "POST",
     body,
     headers: {
-      "content-type": req.headers.get("content-type")!,
-      ...(await signRequest(SECRET, "POST", "/v1/fuse/inline", body)),
+      "content-type": contentType,
+      ...(await signRequest(SECRET, {
+        method: "POST",
+        path: "/v1/fuse/inline",
+        contentType,
+        body,
+      })),
     },
   });
   await res.arrayBuffer();

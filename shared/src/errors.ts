@@ -61,6 +61,31 @@ export const ERRORS = {
     code: "frame_bytes_too_large",
     message: "A frame is larger than allowed",
   },
+  FRAME_NOT_FOUND: {
+    status: 422,
+    code: "frame_not_found",
+    message: "A frame URL answered that the frame is not there (404/410)",
+  },
+  FRAME_URL_REFUSED: {
+    status: 422,
+    code: "frame_url_refused",
+    message: "A frame URL answered a client error (expired, forbidden, or a redirect)",
+  },
+  FRAME_ORIGIN_REFUSED: {
+    status: 422,
+    code: "frame_origin_refused",
+    message: "A frame URL points outside the origins the service may fetch (FRAME_ORIGINS)",
+  },
+  FRAME_SHAPE_UNSUPPORTED: {
+    status: 422,
+    code: "frame_shape_unsupported",
+    message: "The frames' aspect ratio or size is outside what the pipeline can use",
+  },
+  JOB_ID_CONFLICT: {
+    status: 409,
+    code: "job_id_conflict",
+    message: "A different job with this job id is running",
+  },
   UNAUTHORIZED: { status: 401, code: "unauthorized", message: "Missing or invalid credentials" },
   OVERLOADED: { status: 503, code: "overloaded", message: "Too many jobs queued; retry later" },
   JOB_TIMEOUT: { status: 504, code: "job_timeout", message: "The job did not finish in time" },

@@ -20,7 +20,7 @@ export async function gpuServiceStub(request: Request): Promise<Response> {
     return Response.json({ name: "hybriddepth", prior: { model: prior, provider: "cpu" } });
   if (url.pathname !== "/v1/fuse" || request.method !== "POST")
     return new Response("not found", { status: 404 });
-  if (!request.headers.get("x-hd-signature")?.startsWith("v1="))
+  if (!request.headers.get("x-hd-signature")?.startsWith("v2="))
     return Response.json({ error: { code: "unauthorized", message: "unsigned" } }, { status: 401 });
   const job = (await request.json()) as {
     jobId: string;

@@ -5,6 +5,7 @@ import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HybridDepthError } from "#shared/errors.ts";
 import { type FetchOptions, fetchFrame, frameAgent } from "./fetchFrame.ts";
+import { DEFAULT_FRAME_ORIGINS, originAllowed, parseOriginRules } from "./frameOrigins.ts";
 
 const FRAME = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31 + 7) & 0xff));
 const FRAME_SHA = createHash("sha256").update(FRAME).digest("hex");
@@ -150,10 +151,10 @@ describe("fetchFrame", () => {
     }
   });
 
-  it("fails on 404 without retrying, naming the frame and the status", async () => {
+  it("fails on 404 without retrying, as the job's fault (4xx), naming the frame and the status", async () => {
     const e = await failure(fetchFrame(`${base}/missing`, "frame 1 (f01.jpg)", undefined, opts()));
-    expect(e.code).toBe("frame_fetch_failed");
-    expect(e.status).toBe(502);
+    expect(e.code).toBe("frame_not_found");
+    expect(e.status).toBe(422);
     expect(e.message).toContain("frame 1 (f01.jpg)");
     expect(e.message).toContain("HTTP 404");
     expect(e.message).not.toContain("attempts");
@@ -161,9 +162,44 @@ describe("fetchFrame", () => {
 
   it("does not follow redirects", async () => {
     const e = await failure(fetchFrame(`${base}/moved`, "frame 1", undefined, opts()));
-    expect(e.code).toBe("frame_fetch_failed");
+    expect(e.code).toBe("frame_url_refused");
+    expect(e.status).toBe(422);
     expect(e.message).toContain("HTTP 302");
     expect(hits.get("/moved")).toBe(1);
+  });
+
+  it("never requests a URL outside the configured origins, and says nothing about it", async () => {
+    const origins = parseOriginRules("http://example.invalid:*");
+    const e = await failure(
+      fetchFrame(`${base}/ok/other`, "frame 1", undefined, opts({ origins })),
+    );
+    expect(e.code).toBe("frame_origin_refused");
+    expect(e.status).toBe(422);
+    expect(hits.get("/ok/other")).toBeUndefined();
+    expect(e.message).not.toMatch(/HTTP|bytes|sha256/);
+    // The same server, listed: fetched.
+    const allowed = parseOriginRules(`http://example.invalid,${base}`);
+    const bytes = await fetchFrame(
+      `${base}/ok/other`,
+      "frame 1",
+      undefined,
+      opts({ origins: allowed }),
+    );
+    expect(bytes.byteLength).toBe(FRAME.length);
+  });
+
+  it("parses FRAME_ORIGINS entries strictly", () => {
+    expect(parseOriginRules(DEFAULT_FRAME_ORIGINS).map((r) => r.hostname)).toEqual([
+      "127.0.0.1",
+      "localhost",
+      "[::1]",
+    ]);
+    const [rule] = parseOriginRules("https://api.example.com");
+    expect(originAllowed(new URL("https://api.example.com/f?x=1"), [rule!])).toBe(true);
+    expect(originAllowed(new URL("https://api.example.com:8443/f"), [rule!])).toBe(false);
+    expect(originAllowed(new URL("http://api.example.com/f"), [rule!])).toBe(false);
+    for (const bad of ["https://api.example.com/path", "ftp://x", "https://u:p@x", "nonsense"])
+      expect(() => parseOriginRules(bad), bad).toThrow();
   });
 
   it("retries 5xx answers and succeeds on the third attempt", async () => {
@@ -256,7 +292,7 @@ describe("fetchFrame", () => {
   it("never puts a signed URL's query in its messages", async () => {
     const signed = `${base}/signed/f02.jpg?X-Amz-Credential=AKIA&X-Amz-Signature=secret`;
     const e = await failure(fetchFrame(signed, "frame 2 (f02.jpg)", undefined, opts()));
-    expect(e.code).toBe("frame_fetch_failed");
+    expect(e.code).toBe("frame_url_refused"); // 403: an expired signature is the job's fault
     expect(e.message).toContain(`${base}/signed/f02.jpg`);
     expect(e.message).not.toContain("secret");
     expect(e.message).not.toContain("X-Amz");

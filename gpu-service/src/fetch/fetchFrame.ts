@@ -2,13 +2,16 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, type Dispatcher, request } from "undici";
 import { type ErrorKind, HybridDepthError } from "#shared/errors.ts";
+import { type OriginRule, originAllowed } from "./frameOrigins.ts";
 
 /**
  * Fetches one focal-stack frame from a URL for the GPU service: undici `request` over a shared
  * keep-alive Agent, a whole-attempt timeout, retries with jittered exponential backoff on network
  * errors, timeouts, truncated bodies and 5xx/429 answers, a byte cap (content-length first, then
  * while streaming) and an optional sha256 check. Every error names the frame and what happened,
- * and shows the URL as origin + path only (signed URLs carry secrets in the query).
+ * and shows the URL as origin + path only (signed URLs carry secrets in the query). A URL outside
+ * `origins` is never requested, and its error says nothing but that. Client errors of the frame's
+ * server (404/410: not there; other 4xx, redirects) are the job's fault: 4xx, never retried.
  */
 
 export interface FetchOptions {
@@ -20,6 +23,10 @@ export interface FetchOptions {
   backoffMs: number;
   /** Bytes at most; checked against content-length first and while streaming. */
   maxBytes: number;
+  /** The only origins fetched from; any when absent. */
+  origins?: readonly OriginRule[];
+  /** Stops the fetch (the job is over): it then throws the signal's reason. */
+  signal?: AbortSignal;
   dispatcher?: Dispatcher;
 }
 
@@ -73,12 +80,20 @@ export async function fetchFrame(
       `${name}: unsupported URL scheme "${parsed.protocol}" (only http: and https:)`,
     );
   }
+  if (opts.origins && !originAllowed(parsed, opts.origins)) {
+    throw new HybridDepthError(
+      "FRAME_ORIGIN_REFUSED",
+      `${name}: ${parsed.origin} is not an origin this service fetches frames from`,
+    );
+  }
   const dispatcher = opts.dispatcher ?? frameAgent();
 
   let attempts = 0;
   for (;;) {
     attempts++;
+    opts.signal?.throwIfAborted();
     const result = await attempt(parsed, opts, dispatcher);
+    opts.signal?.throwIfAborted();
     if (result.ok) {
       if (expectedSha256 !== undefined) {
         const got = createHash("sha256").update(result.bytes).digest("hex");
@@ -100,7 +115,9 @@ export async function fetchFrame(
       );
     }
     const base = opts.backoffMs * 2 ** (attempts - 1);
-    await sleep(Math.round(base * (0.5 + Math.random())));
+    await sleep(Math.round(base * (0.5 + Math.random())), undefined, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    }).catch(() => opts.signal?.throwIfAborted());
   }
 }
 
@@ -112,6 +129,8 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
     timedOut = true;
     controller.abort(new Error(`timed out after ${opts.timeoutMs} ms`));
   }, opts.timeoutMs);
+  const stop = () => controller.abort(opts.signal?.reason);
+  opts.signal?.addEventListener("abort", stop, { once: true });
   const timeout = (): Attempt => ({
     ok: false,
     retry: true,
@@ -129,6 +148,7 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
     });
   } catch (e) {
     clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", stop);
     if (timedOut) return timeout();
     return {
       ok: false,
@@ -147,14 +167,17 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
       // Drain a little so the socket can go back to the pool; dump destroys past its limit.
       await body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       if (timedOut) return timeout();
-      const retry = statusCode >= 500 || statusCode === 429;
+      // 408 and 429 say "later"; 5xx is the server's trouble; other answers are the job's.
+      const retry = statusCode >= 500 || statusCode === 429 || statusCode === 408;
       const redirect = statusCode >= 300 && statusCode < 400 ? " (redirects are not followed)" : "";
-      return {
-        ok: false,
-        retry,
-        kind: "FRAME_FETCH_FAILED",
-        what: `HTTP ${statusCode}${redirect}`,
-      };
+      const kind: ErrorKind = retry
+        ? "FRAME_FETCH_FAILED"
+        : statusCode === 404 || statusCode === 410
+          ? "FRAME_NOT_FOUND"
+          : statusCode >= 300 && statusCode < 500
+            ? "FRAME_URL_REFUSED"
+            : "FRAME_FETCH_FAILED";
+      return { ok: false, retry, kind, what: `HTTP ${statusCode}${redirect}` };
     }
 
     const declared = contentLength(headers["content-length"]);
@@ -168,10 +191,15 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
       };
     }
 
+    // Into one buffer of the declared size when there is one: chunks plus their concatenation
+    // would hold every frame twice for a moment.
+    const whole = declared !== undefined ? new Uint8Array(declared) : undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (whole && received + chunk.byteLength <= whole.byteLength) whole.set(chunk, received);
+        else chunks.push(chunk);
         received += chunk.byteLength;
         if (received > opts.maxBytes) {
           body.destroy();
@@ -182,7 +210,6 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
             what: `body exceeds the ${opts.maxBytes}-byte limit (got ${received} bytes so far)`,
           };
         }
-        chunks.push(chunk);
       }
     } catch (e) {
       if (timedOut) return timeout();
@@ -202,9 +229,10 @@ async function attempt(url: URL, opts: FetchOptions, dispatcher: Dispatcher): Pr
         what: `body cut short: got ${received} of ${declared} bytes`,
       };
     }
-    return { ok: true, bytes: Buffer.concat(chunks, received) };
+    return { ok: true, bytes: whole ?? Buffer.concat(chunks, received) };
   } finally {
     clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", stop);
     if (!body.destroyed && !body.readableEnded) body.destroy();
   }
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { HybridDepthError } from "#shared/errors.ts";
 import { median, mulberry32 } from "#shared/math/stats.ts";
 import { ResultSchema } from "#shared/pipeline/result.ts";
+import { workSize } from "#shared/pipeline/workSize.ts";
 import { renderDefocus } from "#shared/synth/defocusRenderer.ts";
 import { encodeRgb } from "../io/encodeImage.ts";
 import { LARGE_APERTURE_LENS } from "../synth/synthesizeCapture.ts";
@@ -142,7 +144,8 @@ describe("runPipeline (dff)", async () => {
     );
     await expect(runPipeline(src)).rejects.toMatchObject({
       code: "frame_size_mismatch",
-      message: `frame 1 (b.png) is ${W / 2}×${H / 2} but frame 0 (a.png) is ${W}×${H}`,
+      // Compared with the reference frame (the nearer focus of two), which is read first.
+      message: `frame 0 (a.png) is ${W}×${H} but frame 1 (b.png) is ${W / 2}×${H / 2}`,
     });
   });
 
@@ -189,6 +192,39 @@ describe("runPipeline (dff)", async () => {
           message: expect.stringContaining(`frame ${k} (f${k}.png)`),
         });
       }
+    }
+  });
+
+  it("stays within the pixel cap for every shape it accepts, and refuses the rest with a reason", () => {
+    const cap = 3_200_000;
+    for (const [w, h] of [
+      [4080, 3072],
+      [8000, 2000],
+      [2000, 8000],
+      [12_000, 3000],
+      [64, 16],
+    ] as const) {
+      const s = workSize({ width: w, height: h }, cap);
+      // Within rounding: one row and one column at most.
+      expect(s.width * s.height, `${w}×${h}`).toBeLessThanOrEqual(cap + s.width + s.height);
+    }
+    // 63 MP × 1 px (15 KB as PNG) used to become a 14.2 MP work image with a 1-px short side.
+    for (const [w, h, reason] of [
+      [63_000_000, 1, /short side/],
+      [1, 63_000_000, /short side/],
+      [8000, 1000, /8\.0:1; at most 4:1/],
+      [6, 6, /at least 8 px/],
+    ] as const) {
+      let err: unknown;
+      try {
+        workSize({ width: w, height: h }, cap);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${w}×${h}`).toBeInstanceOf(HybridDepthError);
+      expect((err as HybridDepthError).status).toBe(422);
+      expect((err as HybridDepthError).code).toBe("frame_shape_unsupported");
+      expect((err as HybridDepthError).message).toMatch(reason);
     }
   });
 });

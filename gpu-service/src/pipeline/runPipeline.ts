@@ -44,6 +44,8 @@ export interface PipelineOptions {
    * the cores this process may use. The result does not depend on it.
    */
   threads?: number;
+  /** Called between stages and frames; throws to stop the job there (cancellation). */
+  checkpoint?: () => void;
 }
 
 /** The shared working-size budget (`shared/src/pipeline/workSize.ts`, the SDK uses it too). */
@@ -87,6 +89,7 @@ export async function runPipeline(
   const timings: Record<string, number> = { decode: 0, registration: 0, dff: 0 };
   const started = performance.now();
   const time = async <T>(stage: string, f: () => T | Promise<T>): Promise<T> => {
+    o.checkpoint?.();
     const t = performance.now();
     try {
       return await f();
@@ -95,16 +98,31 @@ export async function runPipeline(
     }
   };
 
-  // Each frame is read once: the header probe and the decode share the bytes.
-  const bytes = await time("decode", () =>
-    Promise.all(capture.frames.map((_, i) => source.readFrame(i))),
-  );
-  const sourceSize = await time("decode", () => probeFrames(capture, bytes, o.maxFramePixels));
-  const work = workSize(sourceSize, o.maxWorkPixels);
   const diopters = focusDiopters(capture);
   const order = Array.from(diopters.keys()).sort((a, b) => diopters[a]! - diopters[b]!);
   const refIdx = referenceIndex(capture);
   const frameName = (i: number) => `frame ${i} (${capture.frames[i]!.file})`;
+  // Each frame is read once (header probe and decode share the bytes), reference first, then in
+  // focus order as the pool asks, and let go once its work is done: a streaming source holds a
+  // few frames' bytes at a time, never the whole stack.
+  source.plan?.([refIdx, ...order.filter((i) => i !== refIdx)]);
+  const refBytes = await time("decode", () => source.readFrame(refIdx));
+  const sourceSize = await time("decode", () =>
+    probeImage(refBytes, frameName(refIdx), o.maxFramePixels),
+  );
+  const work = workSize(sourceSize, o.maxWorkPixels);
+  /** Another frame's bytes, once its header says it is a JPEG/PNG of the reference's size. */
+  const read = async (i: number): Promise<Uint8Array> => {
+    const bytes = await source.readFrame(i);
+    const size = await probeImage(bytes, frameName(i), o.maxFramePixels);
+    if (size.width !== sourceSize.width || size.height !== sourceSize.height) {
+      throw new HybridDepthError(
+        "FRAME_SIZE_MISMATCH",
+        `${frameName(i)} is ${size.width}×${size.height} but ${frameName(refIdx)} is ${sourceSize.width}×${sourceSize.height}`,
+      );
+    }
+    return bytes;
+  };
   const n = work.width * work.height;
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const runner = frameRunner(o.threads);
@@ -116,12 +134,21 @@ export async function runPipeline(
     register: o.register,
     reference: sharedReference(work),
   };
-  const task = (i: number) =>
-    runner.run({ job, bytes: bytes[i]!, name: frameName(i), isReference: i === refIdx });
+  const run = (i: number, bytes: Uint8Array): Promise<FrameOutput> =>
+    runner
+      .run({ job, bytes, name: frameName(i), isReference: i === refIdx })
+      .finally(() => source.release?.(i));
+  // The reference enters the pool before any other frame (the others wait on its coarse level),
+  // so it is handed over synchronously; the others are read and probed first.
+  const task = (i: number): Promise<FrameOutput> => {
+    o.checkpoint?.();
+    if (i === refIdx) return run(i, refBytes);
+    return read(i).then((bytes) => run(i, bytes));
+  };
   // Pixels some registered frame does not cover: their focus curve is incomplete.
   const outside = new Uint8Array(n);
   const lens = await time("decode", () =>
-    captureOptics(capture.camera, async () => bytes[refIdx]!, work.width, work.height),
+    captureOptics(capture.camera, async () => refBytes, work.width, work.height),
   );
   const acc = new DffAccumulator(
     work.width,
@@ -279,28 +306,6 @@ export async function runPipeline(
     stageDepths,
     ...(prior ? { prior } : {}),
   };
-}
-
-/** Reads every frame's header: all must be JPEG/PNG of one size within the pixel limit. */
-async function probeFrames(
-  capture: Capture,
-  bytes: readonly Uint8Array[],
-  maxPixels: number,
-): Promise<ImageSize> {
-  const { frames } = capture;
-  const sizes = await Promise.all(
-    frames.map((f, i) => probeImage(bytes[i]!, `frame ${i} (${f.file})`, maxPixels)),
-  );
-  const first = sizes[0]!;
-  for (const [i, size] of sizes.entries()) {
-    if (size.width !== first.width || size.height !== first.height) {
-      throw new HybridDepthError(
-        "FRAME_SIZE_MISMATCH",
-        `frame ${i} (${frames[i]!.file}) is ${size.width}×${size.height} but frame 0 (${frames[0]!.file}) is ${first.width}×${first.height}`,
-      );
-    }
-  }
-  return first;
 }
 
 /** Adds the pixels a warped frame did not cover to `outside`. */

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
@@ -44,24 +43,13 @@ export function createApp({ config, state, metrics, logger, runJob }: AppDeps): 
   });
   // Health needs no signature: probes carry none.
   app.route("/", healthRoutes(state));
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: config.MAX_BODY_BYTES,
-      onError: () => {
-        throw new HybridDepthError(
-          "PAYLOAD_TOO_LARGE",
-          `request body over ${config.MAX_BODY_BYTES} bytes`,
-        );
-      },
-    }),
-  );
-  app.use("/v1/*", verifySignature(config.GPU_SERVICE_SECRET));
-  app.use("/v2/models/*", verifySignature(config.GPU_SERVICE_SECRET));
-  app.use(
-    "/metrics",
-    metricsAuth(config.METRICS_TOKEN, verifySignature(config.GPU_SERVICE_SECRET)),
-  );
+  // The inline route carries frames; every other body is a small JSON job (or none).
+  const limitOf = (path: string) =>
+    path === "/v1/fuse/inline" ? config.MAX_BODY_BYTES : config.MAX_JOB_BYTES;
+  const signed = verifySignature(config.GPU_SERVICE_SECRET, limitOf);
+  app.use("/v1/*", signed);
+  app.use("/v2/models/*", signed);
+  app.use("/metrics", metricsAuth(config.METRICS_TOKEN, signed));
   app.route("/", modelRoutes(state));
   app.route("/", metricsRoutes(metrics));
   app.route("/", fuseRoutes(config, state, runJob));

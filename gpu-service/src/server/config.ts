@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_FRAME_BYTES as EDGE_MAX_FRAME_BYTES } from "#shared/service/uploadSchema.ts";
+import { DEFAULT_FRAME_ORIGINS, parseOriginRules } from "../fetch/frameOrigins.ts";
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
@@ -26,19 +27,50 @@ export const ConfigSchema = z
     MAX_QUEUE: int(8),
     /** Jobs in the pipeline at once (they interleave, so their prior runs can batch). */
     MAX_IN_FLIGHT: int(2, 1),
+    /** A job's whole time in its slot, frame downloads included; past it the job is stopped. */
     JOB_TIMEOUT_MS: int(120_000, 1000),
+    /** A timed-out job not stopped by then (stuck in one long step): its thread is replaced. */
+    JOB_CANCEL_GRACE_MS: int(10_000, 100),
+    /**
+     * Bytes of frames held service-wide between download and decode; downloads wait beyond it.
+     * Each download reserves MAX_FRAME_BYTES until its real size is known.
+     */
+    FRAME_BUDGET_BYTES: int(1024 * 1024 * 1024, 1),
     /** Dynamic batching of prior inference (Triton's max_batch_size and max_queue_delay). */
     MAX_BATCH: int(4, 1),
     MAX_QUEUE_DELAY_MS: int(5),
+    /**
+     * Origins frame URLs may point at (the edge worker's own), comma-separated; `host:*` for any
+     * port. Nothing else is ever requested. Default: loopback only (local stacks).
+     */
+    FRAME_ORIGINS: z
+      .string()
+      .default(DEFAULT_FRAME_ORIGINS)
+      .transform((v, ctx) => {
+        try {
+          const rules = parseOriginRules(v);
+          if (rules.length > 0) return rules;
+          ctx.addIssue({ code: "custom", message: "FRAME_ORIGINS lists no origin" });
+        } catch (e) {
+          ctx.addIssue({ code: "custom", message: (e as Error).message });
+        }
+        return z.NEVER;
+      }),
     FETCH_TIMEOUT_MS: int(15_000, 100),
     FETCH_RETRIES: int(3),
     /** The edge accepts frames up to the same size (a 12 MP 16-bit PNG is ≈ 72 MB). */
     MAX_FRAME_BYTES: int(EDGE_MAX_FRAME_BYTES, 1),
-    /** Request bodies (the inline variant carries frames) at most this many bytes. */
+    /** Bodies of /v1/fuse/inline (it carries the frames) at most this many bytes. */
     MAX_BODY_BYTES: int(512 * 1024 * 1024, 1),
+    /** Bodies of every other route (a /v1/fuse job is JSON with URLs) at most this many bytes. */
+    MAX_JOB_BYTES: int(1024 * 1024, 1),
     LOG_LEVEL: z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info"),
+  })
+  .refine((c) => c.FRAME_BUDGET_BYTES >= c.MAX_FRAME_BYTES, {
+    message: "FRAME_BUDGET_BYTES must hold at least one frame (MAX_FRAME_BYTES)",
+    path: ["FRAME_BUDGET_BYTES"],
   })
   .refine((c) => c.GPU_SERVICE_SECRET !== undefined || c.HYBRIDDEPTH_DEV === "1", {
     message:

@@ -38,13 +38,34 @@ export function createMetrics() {
     buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [registry],
   });
+  const frameBudget = new Gauge({
+    name: "hybriddepth_frame_budget_bytes",
+    help: "Bytes of frames the service holds at most between download and decode (FRAME_BUDGET_BYTES)",
+    registers: [registry],
+  });
+  const frameBytes = new Gauge({
+    name: "hybriddepth_frame_bytes_reserved",
+    help: "Bytes of the frame budget reserved now (downloads in progress and frames not yet decoded)",
+    registers: [registry],
+  });
   const provider = new Gauge({
     name: "hybriddepth_execution_provider",
     help: "1 for the ONNX execution provider and model in use",
     labelNames: ["provider", "model"] as const,
     registers: [registry],
   });
-  return { registry, queueDepth, inFlight, jobs, batchSize, stageSeconds, jobSeconds, provider };
+  return {
+    registry,
+    queueDepth,
+    inFlight,
+    jobs,
+    batchSize,
+    stageSeconds,
+    jobSeconds,
+    frameBudget,
+    frameBytes,
+    provider,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

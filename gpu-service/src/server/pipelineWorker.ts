@@ -10,13 +10,15 @@ import { batchingPrior } from "../prior/batchingPrior.ts";
 import { resolveModel } from "../prior/modelStore.ts";
 import { loadPrior, type Prior } from "../prior/priorRunner.ts";
 import { executeJob } from "../service/executeJob.ts";
-import type { FromWorker, ToWorker, WorkerInit } from "./workerProtocol.ts";
+import { StreamedFrames } from "./streamedFrames.ts";
+import type { FromWorker, ToWorker, WireError, WorkerInit } from "./workerProtocol.ts";
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 let prior: Prior | undefined;
+const jobs = new Map<string, StreamedFrames>();
 
 async function start(): Promise<void> {
   const model = await resolveModel(init.model);
@@ -33,16 +35,33 @@ async function start(): Promise<void> {
   post({ type: "ready", model: prior?.name ?? null, provider: prior?.provider ?? null });
 }
 
-port.on("message", async (m: ToWorker) => {
-  if (m.type !== "job") return;
+const wire = (e: unknown): WireError =>
+  e instanceof HybridDepthError
+    ? { kind: e.kind, message: e.message }
+    : { kind: null, message: (e as Error)?.message ?? String(e) };
+
+async function runJob(m: Extract<ToWorker, { type: "job" }>): Promise<void> {
+  await started; // a fresh thread (after a replacement) loads its model before its first job
+  const frames = new StreamedFrames(
+    (index) => post({ type: "need", id: m.id, index }),
+    (index) => post({ type: "release", id: m.id, index }),
+  );
+  jobs.set(m.id, frames);
+  // Cancellation is a shared flag, read between stages and frames: it needs no message to be
+  // handled, so it holds even while this thread is busy between awaits.
+  const cancel = new Int32Array(m.cancel);
+  const checkpoint = () => {
+    if (Atomics.load(cancel, 0) === 1)
+      throw new HybridDepthError("JOB_TIMEOUT", "job stopped: it ran past its time limit");
+  };
   try {
     const out = await executeJob(
       m.id,
       m.capture as Capture,
-      m.frames,
+      frames,
       m.options as FuseOptions,
       prior,
-      m.pipeline,
+      { ...m.pipeline, checkpoint },
     );
     // Copies own plain ArrayBuffers: sharp's output buffers are external memory that
     // postMessage cannot transfer (Node 22 refuses them), and pooled ones hold neighbours.
@@ -54,12 +73,18 @@ port.on("message", async (m: ToWorker) => {
       Object.values(parts).map((p) => p.buffer as ArrayBuffer),
     );
   } catch (e) {
-    const err =
-      e instanceof HybridDepthError
-        ? { kind: e.kind, message: e.message }
-        : { kind: null, message: (e as Error)?.message ?? String(e) };
-    post({ type: "error", id: m.id, error: err });
+    post({ type: "error", id: m.id, error: wire(e) });
+  } finally {
+    jobs.delete(m.id);
   }
+}
+
+port.on("message", (m: ToWorker) => {
+  if (m.type === "job") void runJob(m);
+  else if (m.type === "frame") jobs.get(m.id)?.deliver(m.index, m.bytes);
+  else if (m.type === "frame-error") jobs.get(m.id)?.deliver(m.index, m.error);
 });
 
-start().catch((e) => post({ type: "start-failed", message: (e as Error)?.message ?? String(e) }));
+const started = start().catch((e) =>
+  post({ type: "start-failed", message: (e as Error)?.message ?? String(e) }),
+);

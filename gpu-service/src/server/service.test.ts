@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signRequest } from "#shared/auth/requestSignature.ts";
 import { parseCapture } from "#shared/capture/parse.ts";
@@ -36,6 +37,7 @@ beforeAll(async () => {
       MAX_QUEUE: "1",
       FETCH_TIMEOUT_MS: "400",
       FETCH_RETRIES: "1",
+      FRAME_ORIGINS: frames.base,
       METRICS_TOKEN: "scrape-token-0123456789",
       LOG_LEVEL: "silent",
     }),
@@ -145,7 +147,8 @@ describe("GPU service: /v1/fuse", () => {
   });
 
   it.each([
-    ["a missing frame", "/missing", 502, "frame_fetch_failed"],
+    // The frame's server says it is not there: the job's fault, a 4xx, asked once.
+    ["a missing frame", "/missing", 422, "frame_not_found"],
     ["a frame server that never answers", "/slow", 504, "frame_fetch_timeout"],
     ["a truncated frame", "/truncated", 502, "frame_fetch_failed"],
   ])("gives a clear error for %s", async (_, path, status, code) => {
@@ -157,6 +160,24 @@ describe("GPU service: /v1/fuse", () => {
     expect(e.code).toBe(code);
     expect(e.message).toContain("frame 2 (f02.jpg)");
     expect(e.message).not.toContain("secret-token");
+    if (path === "/missing") expect(frames.hits.get("/missing")).toBe(1);
+  });
+
+  it("fetches nothing from an origin outside FRAME_ORIGINS, and tells nothing about it", async () => {
+    const other = await startFrameServer(SAMPLE);
+    try {
+      const j = job();
+      (j.frames as { url: string }[])[1]!.url = `${other.base}/frames/${capture.frames[1]!.file}`;
+      const r = await post(j);
+      expect(r.status).toBe(422);
+      const e = await errorOf(r);
+      expect(e.code).toBe("frame_origin_refused");
+      expect(e.message).toContain("frame 1 (f01.jpg)");
+      expect(e.message).not.toMatch(/HTTP|bytes|sha256/);
+      expect([...other.hits.keys()]).toEqual([]);
+    } finally {
+      await other.close();
+    }
   });
 
   it.each([
@@ -179,6 +200,28 @@ describe("GPU service: /v1/fuse", () => {
     const e = await errorOf(r);
     expect(e.code).toBe("invalid_argument");
     expect(e.message).toMatch(message);
+  });
+
+  it("refuses frames of a shape the pipeline cannot use (a 15 KB strip), with 422 and the reason", async () => {
+    const strip = await sharp({
+      create: { width: 4_000_000, height: 8, channels: 3, background: { r: 90, g: 90, b: 90 } },
+    })
+      .png()
+      .toBuffer();
+    const form = new FormData();
+    const two = { ...capture, frames: capture.frames.slice(0, 2) };
+    form.append("job", JSON.stringify({ jobId: "strip", capture: two, options: { stage: "dff" } }));
+    for (const f of two.frames) form.append("frame", new Blob([strip]), f.file);
+    const req = new Request(`${base}/v1/fuse/inline`, { method: "POST", body: form });
+    const body = new Uint8Array(await req.arrayBuffer());
+    const r = await signedFetch(base, SECRET, "/v1/fuse/inline", {
+      body,
+      headers: { "content-type": req.headers.get("content-type")! },
+    });
+    expect(r.status).toBe(422);
+    const e = await errorOf(r);
+    expect(e.code).toBe("frame_shape_unsupported");
+    expect(e.message).toMatch(/4000000×8, an aspect ratio of 500000\.0:1; at most 4:1/);
   });
 
   it("answers 404 as JSON for unknown routes", async () => {
@@ -208,30 +251,45 @@ describe("GPU service: /v1/fuse", () => {
 describe("GPU service: request signatures", () => {
   // Built when a test runs: the frame server starts in beforeAll.
   const body = () => JSON.stringify(job());
+  const sign = (secret: string, over: { body?: string; contentType?: string; now?: number } = {}) =>
+    signRequest(
+      secret,
+      {
+        method: "POST",
+        path: "/v1/fuse",
+        contentType: over.contentType ?? "application/json",
+        body: over.body ?? body(),
+      },
+      over.now,
+    );
   const cases: [string, () => Promise<Record<string, string>>, RegExp][] = [
     ["missing", async () => ({}), /not signed/],
+    ["forged", async () => ({ ...(await sign("another-secret-xxxxxxxx")) }), /does not match/],
     [
-      "forged",
-      async () => ({
-        ...(await signRequest("another-secret-xxxxxxxx", "POST", "/v1/fuse", body())),
-      }),
+      "for another body",
+      async () => ({ ...(await sign(SECRET, { body: "{}" })) }),
       /does not match/,
     ],
     [
-      "for another body",
-      async () => ({ ...(await signRequest(SECRET, "POST", "/v1/fuse", "{}")) }),
+      // The Content-Type says how to read the body (a multipart boundary): it is signed too.
+      "for another Content-Type",
+      async () => ({ ...(await sign(SECRET, { contentType: "text/plain" })) }),
       /does not match/,
     ],
     [
       "expired",
-      async () => ({
-        ...(await signRequest(SECRET, "POST", "/v1/fuse", body(), Date.now() - 6 * 60_000)),
-      }),
-      /more than 300 s/,
+      async () => ({ ...(await sign(SECRET, { now: Date.now() - 6 * 60_000 })) }),
+      /more than 60 s/,
+    ],
+    [
+      // The replay window is one minute: two minutes old is too old.
+      "two minutes old",
+      async () => ({ ...(await sign(SECRET, { now: Date.now() - 2 * 60_000 })) }),
+      /more than 60 s/,
     ],
     [
       "malformed",
-      async () => ({ "x-hd-timestamp": "soon", "x-hd-signature": "v1=zz" }),
+      async () => ({ "x-hd-timestamp": "soon", "x-hd-signature": "v2=zz" }),
       /malformed/,
     ],
   ];
@@ -239,7 +297,7 @@ describe("GPU service: request signatures", () => {
     it(`refuses a ${name} signature with 401`, async () => {
       const r = await fetch(`${base}/v1/fuse`, {
         method: "POST",
-        headers: await headers(),
+        headers: { "content-type": "application/json", ...(await headers()) },
         body: body(),
       });
       expect(r.status).toBe(401);
@@ -252,7 +310,11 @@ describe("GPU service: request signatures", () => {
 
   it("refuses a replayed signature", async () => {
     const b = JSON.stringify(job({ jobId: "replay", options: { stage: "dff", outputs: [] } }));
-    const headers = await signRequest(SECRET, "POST", "/v1/fuse", b);
+    const contentType = "application/json";
+    const headers = {
+      "content-type": contentType,
+      ...(await signRequest(SECRET, { method: "POST", path: "/v1/fuse", contentType, body: b })),
+    };
     expect(
       (await fetch(`${base}/v1/fuse`, { method: "POST", headers: { ...headers }, body: b })).status,
     ).toBe(200);

@@ -2,7 +2,9 @@ import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
 import { createApp } from "./app.ts";
+import { ByteBudget } from "./byteBudget.ts";
 import type { ServiceConfig } from "./config.ts";
+import { budgetedFeed } from "./frameFeed.ts";
 import { JobGate } from "./jobGate.ts";
 import { createMetrics } from "./metrics.ts";
 import type { ServiceState } from "./serviceState.ts";
@@ -29,7 +31,9 @@ export async function startService(
   const metrics = createMetrics();
   const state: ServiceState = { ready: false, draining: false, model: null, provider: null };
   const gate = new JobGate(config.MAX_IN_FLIGHT, config.MAX_QUEUE);
-  const worker = new PipelineWorker(
+  const budget = new ByteBudget(config.FRAME_BUDGET_BYTES);
+  metrics.frameBudget.set(budget.total);
+  const worker: PipelineWorker = new PipelineWorker(
     {
       ...(config.HYBRIDDEPTH_MODEL ? { model: config.HYBRIDDEPTH_MODEL } : {}),
       batching: { maxBatch: config.MAX_BATCH, maxQueueDelayMs: config.MAX_QUEUE_DELAY_MS },
@@ -42,7 +46,19 @@ export async function startService(
           state.ready = false;
         }
       },
+      onRestart: (reason, ready) => {
+        logger.error({ reason }, "pipeline worker replaced; not ready until the new one is warm");
+        state.ready = false;
+        ready.then(
+          () => {
+            if (!state.draining) state.ready = true;
+            logger.info("pipeline worker ready again");
+          },
+          (err) => logger.fatal({ err: (err as Error).message }, "replacement worker failed"),
+        );
+      },
     },
+    config.JOB_CANCEL_GRACE_MS,
   );
   const updateGauges = () => {
     metrics.queueDepth.set(gate.queued);
@@ -57,9 +73,12 @@ export async function startService(
       const started = performance.now();
       const log = logger.child({ jobId });
       try {
+        // Admission first: a job's frames are fetched only once it holds a slot, under the
+        // byte budget, as its pipeline asks for them; the slot is free once the job has stopped.
         const p = gate.run(() => {
           updateGauges();
-          return worker.run(jobId, job.capture, job.options, frames, config.JOB_TIMEOUT_MS);
+          const feed = budgetedFeed(frames, budget, () => metrics.frameBytes.set(budget.reserved));
+          return worker.run(jobId, job.capture, job.options, feed, config.JOB_TIMEOUT_MS);
         });
         updateGauges();
         const out = await p;

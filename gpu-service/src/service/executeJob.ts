@@ -12,11 +12,14 @@ export interface JobOutputs {
   parts: Partial<Record<OutputName, Uint8Array>>;
 }
 
-/** Runs one job on frames already in memory and encodes the parts it asked for. */
+/** How a job's frames are read: in memory, or streamed in as the pipeline asks for them. */
+export type FrameReader = Pick<CaptureSource, "readFrame" | "plan" | "release">;
+
+/** Runs one job and encodes the parts it asked for; `pipeline.checkpoint` can stop it between steps. */
 export async function executeJob(
   jobId: string,
   capture: Capture,
-  frames: readonly Uint8Array[],
+  frames: FrameReader,
   options: FuseOptions,
   prior?: Prior,
   pipeline: Partial<PipelineOptions> = {},
@@ -24,7 +27,9 @@ export async function executeJob(
   const source: CaptureSource = {
     name: jobId,
     capture,
-    readFrame: async (i) => frames[i]!,
+    readFrame: (i) => frames.readFrame(i),
+    ...(frames.plan ? { plan: (order: readonly number[]) => frames.plan!(order) } : {}),
+    ...(frames.release ? { release: (i: number) => frames.release!(i) } : {}),
     readGroundTruth: async () => undefined,
   };
   const out = await runPipeline(source, {
@@ -46,6 +51,7 @@ export async function executeJob(
   if (want.has("confidence")) parts.confidence = floatToBytes(out.confidence.data);
   if (want.has("depth_png"))
     parts.depth_png = encodePng16(metresToMillimetres(out.depth.data), w, h);
+  pipeline.checkpoint?.();
   if (want.has("preview")) {
     parts.preview = await renderPreview(
       out.reference,
@@ -53,6 +59,7 @@ export async function executeJob(
       out.result.stage === "dff" ? { confidence: out.confidence } : {},
     );
   }
+  pipeline.checkpoint?.();
   if (want.has("aif")) parts.aif = await encodeRgb(out.allInFocus, "png");
   return { result: out.result, parts };
 }

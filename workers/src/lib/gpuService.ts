@@ -21,7 +21,7 @@ export async function currentPrior(env: WorkerEnv): Promise<string | null> {
     // Signed like every call to the service; a nonce keeps concurrent lookups from reading as replays.
     const path = `/v2/models/hybriddepth?n=${crypto.randomUUID()}`;
     const res = await gpuFetch(env, path, {
-      headers: { ...(await signRequest(env.GPU_SERVICE_SECRET, "GET", path, "")) },
+      headers: { ...(await signRequest(env.GPU_SERVICE_SECRET, { method: "GET", path })) },
       signal: AbortSignal.timeout(PRIOR_LOOKUP_MS),
     });
     if (!res.ok) {

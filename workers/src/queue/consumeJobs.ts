@@ -109,9 +109,15 @@ async function runOnGpu(r: CaptureRecord, job: JobBinding, env: WorkerEnv): Prom
     options: { stage: options.stage, outputs: EDGE_PARTS },
   };
   const body = JSON.stringify(fuseJob);
+  const contentType = "application/json";
   const headers = {
-    "content-type": "application/json",
-    ...(await signRequest(env.GPU_SERVICE_SECRET, "POST", "/v1/fuse", body)),
+    "content-type": contentType,
+    ...(await signRequest(env.GPU_SERVICE_SECRET, {
+      method: "POST",
+      path: "/v1/fuse",
+      contentType,
+      body,
+    })),
   };
   let res: Response;
   try {

@@ -11,6 +11,7 @@ import {
 import { fetchFrame } from "../../fetch/fetchFrame.ts";
 import type { JobOutputs } from "../../service/executeJob.ts";
 import type { ServiceConfig } from "../config.ts";
+import type { FrameSource } from "../frameFeed.ts";
 import type { ServiceState } from "../serviceState.ts";
 
 export type RunJob = (
@@ -19,7 +20,7 @@ export type RunJob = (
     capture: z.infer<typeof FuseJobSchema>["capture"];
     options: z.infer<typeof FuseJobSchema>["options"];
   },
-  frames: Uint8Array[],
+  frames: FrameSource,
 ) => Promise<JobOutputs>;
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
@@ -52,27 +53,37 @@ export function fuseRoutes(config: ServiceConfig, state: ServiceState, runJob: R
       admit();
       let body: unknown;
       try {
-        body = JSON.parse(new TextDecoder().decode(await c.req.arrayBuffer()));
+        body = JSON.parse(new TextDecoder().decode(c.get("body")));
       } catch {
         throw new HybridDepthError("INVALID_ARGUMENT", "body is not valid JSON");
       }
       const job = parse(FuseJobSchema, body);
-      const frames = await Promise.all(
-        job.frames.map((f, i) =>
-          fetchFrame(f.url, `frame ${i} (${job.capture.frames[i]!.file})`, f.sha256, {
-            timeoutMs: config.FETCH_TIMEOUT_MS,
-            retries: config.FETCH_RETRIES,
-            maxBytes: config.MAX_FRAME_BYTES,
-          }),
-        ),
-      );
+      // Nothing is fetched here: the job runner fetches each frame once the job is admitted.
+      const frames: FrameSource = {
+        count: job.frames.length,
+        reserveBytes: config.MAX_FRAME_BYTES,
+        fetch: (i, signal) =>
+          fetchFrame(
+            job.frames[i]!.url,
+            `frame ${i} (${job.capture.frames[i]!.file})`,
+            job.frames[i]!.sha256,
+            {
+              timeoutMs: config.FETCH_TIMEOUT_MS,
+              retries: config.FETCH_RETRIES,
+              maxBytes: config.MAX_FRAME_BYTES,
+              origins: config.FRAME_ORIGINS,
+              signal,
+            },
+          ),
+      };
       return multipart(await runJob(job.jobId, job, frames));
     })
     .post("/v1/fuse/inline", async (c) => {
       admit();
       let form: FormData;
       try {
-        form = await c.req.formData();
+        const type = c.req.header("content-type") ?? "";
+        form = await new Response(c.get("body"), { headers: { "content-type": type } }).formData();
       } catch {
         throw new HybridDepthError("INVALID_ARGUMENT", "body is not multipart/form-data");
       }
@@ -93,7 +104,7 @@ export function fuseRoutes(config: ServiceConfig, state: ServiceState, runJob: R
           `expected ${job.capture.frames.length} "frame" parts in capture order, got ${files.length}`,
         );
       }
-      const frames = await Promise.all(
+      const bytes = await Promise.all(
         files.map(async (f, i) => {
           if (typeof f === "string")
             throw new HybridDepthError("INVALID_ARGUMENT", `"frame" part ${i} is not a file`);
@@ -105,6 +116,12 @@ export function fuseRoutes(config: ServiceConfig, state: ServiceState, runJob: R
           return new Uint8Array(await f.arrayBuffer());
         }),
       );
+      // In memory already (the body's limit bounds them): nothing to reserve.
+      const frames: FrameSource = {
+        count: bytes.length,
+        reserveBytes: 0,
+        fetch: async (i) => bytes[i]!,
+      };
       return multipart(await runJob(job.jobId, job, frames));
     });
 }
