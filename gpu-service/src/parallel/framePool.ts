@@ -16,8 +16,21 @@ export interface FrameRunner {
   forget(jobId: string): void;
 }
 
-/** One thread: the work runs here (sharp still decodes on libuv's threads meanwhile). */
-export const INLINE_RUNNER: FrameRunner = { threads: 1, run: processFrame, forget: forgetJob };
+let inlineQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * One thread: the work runs here, one frame after another (interleaved frames would blur the
+ * per-stage times, and one thread gains nothing from it).
+ */
+export const INLINE_RUNNER: FrameRunner = {
+  threads: 1,
+  run(task) {
+    const next = inlineQueue.then(() => processFrame(task));
+    inlineQueue = next.catch(() => {});
+    return next;
+  },
+  forget: forgetJob,
+};
 
 /** Environment variable that sets the pool size (default: the cores this process may use). */
 export const THREADS_ENV = "HYBRIDDEPTH_THREADS";

@@ -5,6 +5,7 @@ import { ResultSchema } from "#shared/pipeline/result.ts";
 import { workSize } from "#shared/pipeline/workSize.ts";
 import { renderDefocus } from "#shared/synth/defocusRenderer.ts";
 import { encodeRgb } from "../io/encodeImage.ts";
+import { frameRunner } from "../parallel/framePool.ts";
 import { LARGE_APERTURE_LENS } from "../synth/synthesizeCapture.ts";
 import { encodeRaw, texture } from "../testing/fixtures.ts";
 import { memorySource } from "../testing/memorySource.ts";
@@ -179,6 +180,23 @@ describe("runPipeline (dff)", async () => {
     ).toBe(true);
     expect(pooled.result.registration).toEqual(one.result.registration);
     expect(pooled.result.registration.some((r) => r.scale !== 1)).toBe(true);
+  });
+
+  it("runs concurrent jobs on the one shared pool, each as it would alone", async () => {
+    // The GPU service runs every job's pipeline in one thread: frameRunner() is its one pool.
+    expect(frameRunner(2)).toBe(frameRunner(2));
+    const alone = await runPipeline(memorySource(capture, frames), { threads: 1 });
+    for (const threads of [1, 2]) {
+      const jobs = await Promise.all(
+        [0, 1, 2].map(() => runPipeline(memorySource(capture, frames), { threads })),
+      );
+      for (const j of jobs) {
+        expect(Buffer.from(j.depth.data.buffer).equals(Buffer.from(alone.depth.data.buffer))).toBe(
+          true,
+        );
+        expect(j.result.registration).toEqual(alone.result.registration);
+      }
+    }
   });
 
   it("names an undecodable frame on the pool, the reference or another, and never hangs", async () => {
