@@ -20,6 +20,7 @@ import {
   type PipelineResult,
 } from "#shared/pipeline/result.ts";
 import { PIPELINE_VERSION } from "#shared/pipeline/version.ts";
+import { WORK_MAX_PIXELS } from "#shared/pipeline/workSize.ts";
 import { Registrar, type Registration } from "#shared/registration/similarity.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
 import {
@@ -45,7 +46,7 @@ export interface PipelineOptions {
 }
 
 /** 3.2 MP (e.g. 2048×1536): the phone stack's finest detail at a bounded memory (~0.4 GB). */
-export const DEFAULT_MAX_WORK_PIXELS = 3_200_000;
+export const DEFAULT_MAX_WORK_PIXELS = WORK_MAX_PIXELS;
 
 export const DEFAULT_PIPELINE: PipelineOptions = {
   stage: "full",
