@@ -19,12 +19,13 @@ function sweep(): SharpnessSample[] {
 }
 
 describe("occupiedRange", () => {
-  it("spans the tiles' in-focus distances, widened by one preview step", () => {
+  it("spans the tiles' in-focus distances, widened by half a preview step", () => {
     const r = occupiedRange(sweep(), CAP)!;
-    // Peaks at diopters[1] and diopters[2]; one step beyond each, clamped to 4 m.
-    expect(r.far).toBe(4);
-    expect(r.near).toBeCloseTo(1 / (diopters[2]! + STEP), 12);
-    expect(r.near).toBeCloseTo(0.60377, 4);
+    // Peaks at diopters[1] = 0.71875 D and diopters[2] = 1.1875 D; half a step (0.234 D) beyond each.
+    expect(r.far).toBeCloseTo(1 / (diopters[1]! - STEP / 2), 12);
+    expect(r.far).toBeCloseTo(2.0645, 4);
+    expect(r.near).toBeCloseTo(1 / (diopters[2]! + STEP / 2), 12);
+    expect(r.near).toBeCloseTo(0.7033, 4);
   });
 
   it("gives up on a textureless scene", () => {

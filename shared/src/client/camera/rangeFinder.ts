@@ -17,7 +17,7 @@ export interface OccupiedRangeOptions {
 /**
  * Where the scene is, from a fast preview sweep: each textured tile is in focus at the
  * distance of its sharpest frame; the occupied range spans those distances (robust
- * percentiles, in diopters), widened by one preview step each side since a peak is only
+ * percentiles, in diopters), widened by half a preview step each side since a peak is only
  * known to the nearest preview frame, and clamped to the camera. `undefined` when too few
  * tiles carry texture to tell (then sweep the camera's whole range).
  */
@@ -49,7 +49,7 @@ export function occupiedRange(
   const sorted = [...diopters].sort((a, b) => a - b);
   let step = 0;
   for (let k = 1; k < sorted.length; k++) step = Math.max(step, sorted[k]! - sorted[k - 1]!);
-  const farD = Math.max(1 / cap.max, q(opts.lowQuantile ?? 0.05) - step);
-  const nearD = Math.min(1 / cap.min, q(opts.highQuantile ?? 0.95) + step);
+  const farD = Math.max(1 / cap.max, q(opts.lowQuantile ?? 0.05) - step / 2);
+  const nearD = Math.min(1 / cap.min, q(opts.highQuantile ?? 0.95) + step / 2);
   return { near: clampFocusDistance(1 / nearD, cap), far: clampFocusDistance(1 / farD, cap) };
 }
