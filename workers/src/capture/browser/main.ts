@@ -248,7 +248,8 @@ async function run(): Promise<void> {
             ? `The connection to the API failed (${e.message}).`
             : `Unexpected failure: ${describe(e)}`;
     showError(message, offerFiles);
-    setState("error", message);
+    // The alert below says why; the status line only says that it stopped.
+    setState("error", "stopped");
   } finally {
     button.disabled = false;
   }
