@@ -1,7 +1,7 @@
 import { CAPTURE_SCRIPT } from "../generated/pageScripts.ts";
 import { pageCsp } from "../lib/pageCsp.ts";
 
-/** Mobile first, one thumb: the viewfinder fills the width, the Capture button sits low. */
+/** Mobile first, one thumb: the viewfinder fills the width, the Capture button right under it. */
 export const CAPTURE_STYLE = `
 :root { color-scheme: light dark; font: 16px/1.4 system-ui, -apple-system, sans-serif; }
 body { margin: 0; }
@@ -13,7 +13,7 @@ input { font: inherit; padding: .4rem; box-sizing: border-box; }
 .range { display: flex; gap: .5rem; } .range label { flex: 1; } .range input { width: 100%; }
 .hint { font-size: .85rem; opacity: .75; margin: 0; }
 #viewfinder { width: 100%; aspect-ratio: 4 / 3; background: #000; border-radius: .5rem; object-fit: cover; }
-#capture { font: 600 1.2rem system-ui, sans-serif; padding: 1rem; border-radius: 2rem; border: 0; background: #1565c0; color: #fff; position: sticky; bottom: .75rem; }
+#capture { font: 600 1.2rem system-ui, sans-serif; padding: 1rem; border-radius: 2rem; border: 0; background: #1565c0; color: #fff; }
 #capture:disabled { opacity: .5; }
 #status { font-weight: 600; margin: 0; }
 #error { color: #c62828; margin: 0; }
@@ -49,6 +49,7 @@ export function renderCapturePage(environment: string): string {
 <label>Nearest (m) <input id="near" type="number" step="any" min="0" inputmode="decimal" placeholder="auto"></label>
 <label>Farthest (m) <input id="far" type="number" step="any" min="0" inputmode="decimal" placeholder="auto"></label>
 </div>
+<button id="capture" type="button">Capture</button>
 <p id="status" role="status" aria-live="polite">idle</p>
 <p id="error" role="alert" hidden></p>
 <p id="fallback" hidden>Upload a focal stack from files instead: <a href="/">the file upload page</a>.</p>
@@ -61,7 +62,6 @@ export function renderCapturePage(environment: string): string {
 <p class="downloads"><a id="dlPng16" download="depth.png">depth PNG16 (mm)</a><a id="dlNpy" download="depth.npy">depth .npy (m)</a></p>
 <p id="notes" class="hint"></p>
 </section>
-<button id="capture" type="button">Capture</button>
 </main>
 <script type="module">${CAPTURE_SCRIPT}</script>
 </body>

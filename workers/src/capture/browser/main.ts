@@ -258,6 +258,6 @@ async function run(): Promise<void> {
 const early = browserProblem();
 if (early) {
   showError(early, true);
-  setState("unsupported", early);
+  setState("unsupported", "cannot capture here");
 }
 button.addEventListener("click", () => void run());
