@@ -15,6 +15,8 @@ const jwtPrivate = { ...(await exportJWK(jwtKeys.privateKey)), kid: "test", alg:
 // The JSON report is what .ci/run counts.
 export default defineConfig({
   test: {
+    // The worker serves bundled page scripts: build them first (scripts/buildPageScripts.ts).
+    globalSetup: ["./scripts/buildPageScripts.ts"],
     reporters: ["default", "json"],
     outputFile: { json: "out/test-results.json" },
     projects: [

@@ -13,7 +13,7 @@ export const SKIP_BROWSER_REASON =
  * Headless Chromium through playwright-core (no bundled browser download). A missing browser
  * is an error that says how to install it, not a skip.
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH))
     throw new Error(
       `Chromium not found at ${CHROMIUM_PATH}: the preview page test drives a real browser. ` +
@@ -21,7 +21,7 @@ export async function launchChromium(): Promise<Browser> {
         "point CHROMIUM_PATH at another Chromium binary, or set HYBRIDDEPTH_SKIP_BROWSER=1 to skip on purpose.",
     );
   // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ["--no-sandbox"] });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ["--no-sandbox", ...extraArgs] });
 }
 
 // The Node-side tsconfig has no "dom" lib: what runs in the page is typed by these shapes.

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HybridDepthError } from "#shared/errors.ts";
+import { capturePageRoutes } from "./capture/route.ts";
 import type { AppEnv } from "./env.ts";
 import { authenticate } from "./middleware/auth.ts";
 import { rateLimit } from "./middleware/rateLimit.ts";
@@ -50,6 +51,7 @@ export function createApp(): Hono<AppEnv> {
   app.use("/v1/*", cors({ origin: "*", exposeHeaders: EXPOSED, maxAge: 600 }));
   app.get("/v1/health", (c) => c.json({ ok: true, environment: c.env.ENVIRONMENT }));
   app.route("/", previewRoutes);
+  app.route("/", capturePageRoutes);
   // Signed URLs carry their own credentials; everything else under /v1 needs auth.
   app.route("/", frameRoutes);
   for (const path of ["/v1/captures", "/v1/captures/*", "/v1/tus", "/v1/tus/*"])

@@ -69,13 +69,7 @@ export function canvasDownscaler(
   options: CanvasDownscaleOptions = {},
 ): FrameDownscaler | undefined {
   const g = globalThis as unknown as CanvasGlobals;
-  const makeCanvas =
-    g.OffscreenCanvas !== undefined
-      ? (w: number, h: number) => new g.OffscreenCanvas!(w, h)
-      : g.document !== undefined
-        ? (w: number, h: number) =>
-            Object.assign(g.document!.createElement("canvas"), { width: w, height: h })
-        : undefined;
+  const makeCanvas = canvasMaker(g);
   if (!g.createImageBitmap || !makeCanvas) return undefined;
   const createBitmap = g.createImageBitmap;
   const maxPixels = options.maxPixels ?? MAX_WORK_PIXELS;
@@ -91,13 +85,7 @@ export function canvasDownscaler(
       const to = workSize(from, maxPixels);
       if (to.width === from.width && to.height === from.height)
         return { body: frame, contentType, from, to: from };
-      const canvas = makeCanvas(to.width, to.height);
-      const ctx = canvas.getContext("2d");
-      if (!ctx) throw new Error("no 2d canvas context");
-      ctx.imageSmoothingEnabled = true;
-      ctx.imageSmoothingQuality = "high";
-      ctx.drawImage(bitmap, 0, 0, to.width, to.height);
-      const body = await encodeJpeg(canvas, quality);
+      const body = await drawJpeg(bitmap, to, makeCanvas, quality);
       return { body, contentType: "image/jpeg", from, to: { width: to.width, height: to.height } };
     } finally {
       bitmap.close();
@@ -114,4 +102,57 @@ function encodeJpeg(canvas: AnyCanvas, quality: number): Promise<Blob> {
       quality,
     ),
   );
+}
+
+type CanvasMaker = (w: number, h: number) => AnyCanvas;
+
+function canvasMaker(g: CanvasGlobals): CanvasMaker | undefined {
+  if (g.OffscreenCanvas !== undefined) return (w, h) => new g.OffscreenCanvas!(w, h);
+  if (g.document !== undefined)
+    return (w, h) => Object.assign(g.document!.createElement("canvas"), { width: w, height: h });
+  return undefined;
+}
+
+/** `bitmap` drawn at `to` with high-quality smoothing, as a JPEG. */
+function drawJpeg(
+  bitmap: Bitmap,
+  to: FrameSize,
+  makeCanvas: CanvasMaker,
+  quality: number,
+): Promise<Blob> {
+  const canvas = makeCanvas(to.width, to.height);
+  const ctx = canvas.getContext("2d");
+  if (!ctx) throw new Error("no 2d canvas context");
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(bitmap, 0, 0, to.width, to.height);
+  return encodeJpeg(canvas, quality);
+}
+
+/**
+ * One frame (a JPEG/PNG Blob, or a bitmap such as `grabFrame()` returns) at the pipeline's work
+ * size, as a JPEG Blob, for a page that holds frames as Blobs (the capture page). A Blob that
+ * already fits is returned as it is (no second JPEG generation).
+ */
+export async function downscaleFrame(
+  frame: Blob | Bitmap,
+  maxPixels: number = MAX_WORK_PIXELS,
+): Promise<{ blob: Blob; width: number; height: number; scaled: boolean }> {
+  const g = globalThis as unknown as CanvasGlobals;
+  const makeCanvas = canvasMaker(g);
+  if (!g.createImageBitmap || !makeCanvas) throw new Error("no canvas to downscale on");
+  const bitmap =
+    frame instanceof Blob
+      ? await g.createImageBitmap(frame, { imageOrientation: "from-image" })
+      : frame;
+  try {
+    const from = { width: bitmap.width, height: bitmap.height };
+    const to = workSize(from, maxPixels);
+    const scaled = to.width !== from.width || to.height !== from.height;
+    if (frame instanceof Blob && !scaled) return { blob: frame, ...from, scaled };
+    const blob = await drawJpeg(bitmap, to, makeCanvas, DOWNSCALE_JPEG_QUALITY);
+    return { blob, width: to.width, height: to.height, scaled };
+  } finally {
+    if (frame instanceof Blob) bitmap.close();
+  }
 }

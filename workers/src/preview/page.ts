@@ -1,3 +1,4 @@
+import { pageCsp } from "../lib/pageCsp.ts";
 import { PREVIEW_SCRIPT } from "./script.ts";
 
 /** Environments that serve the preview page; production answers 404 like any unknown route. */
@@ -74,34 +75,14 @@ export function renderPreviewPage(environment: string): string {
 `;
 }
 
-async function sha256Base64(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return btoa(String.fromCharCode(...new Uint8Array(digest)));
-}
-
 let csp: string | undefined;
 
 /**
- * Content-Security-Policy of the page: nothing but same-origin API calls, images from the API
- * (as blob: URLs) and the one inline script and style block, allowed by their sha256. The text
- * is static, so the policy is computed once per isolate (the string is kept, not a promise,
- * which workerd would not share across requests).
+ * The page's Content-Security-Policy (lib/pageCsp.ts). The text is static, so the policy is
+ * computed once per isolate (the string is kept, not a promise, which workerd would not share
+ * across requests).
  */
 export async function previewCsp(): Promise<string> {
-  if (csp) return csp;
-  const [script, style] = await Promise.all([
-    sha256Base64(PREVIEW_SCRIPT),
-    sha256Base64(PREVIEW_STYLE),
-  ]);
-  csp = [
-    "default-src 'none'",
-    `script-src 'sha256-${script}'`,
-    `style-src 'sha256-${style}'`,
-    "connect-src 'self'",
-    "img-src 'self' blob: data:",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; ");
+  csp ??= await pageCsp(PREVIEW_SCRIPT, PREVIEW_STYLE);
   return csp;
 }
