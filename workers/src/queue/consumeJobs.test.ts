@@ -84,6 +84,10 @@ describe("queue consumer with the GPU service", () => {
     await uploadAll(created, frames);
     const stub = testEnv.CAPTURES.get(testEnv.CAPTURES.idFromName(created.id));
     await stub.finalized("f".repeat(64), false, undefined);
+    // What an earlier delivery recorded when the GPU service answered 503.
+    await stub.transition("queued", {
+      error: { code: "retrying", message: "GPU service answered 503 overloaded: busy" },
+    });
     const batch = createMessageBatch("hybriddepth-jobs-dev-dlq", [
       {
         id: "m1",
@@ -99,7 +103,16 @@ describe("queue consumer with the GPU service", () => {
       string,
       unknown
     >;
-    expect(status).toMatchObject({ state: "failed", error: { code: "gpu_unavailable" } });
+    expect(status).toMatchObject({
+      state: "failed",
+      error: {
+        code: "gpu_unavailable",
+        message: "gave up after 7 attempts; first cause: GPU service answered 503 overloaded: busy",
+      },
+    });
+    // A late dead letter for a capture already finished changes nothing.
+    await worker.queue(batch, testEnv, createExecutionContext());
+    expect(await (await api(`/v1/captures/${created.id}`)).json()).toEqual(status);
   });
 });
 

@@ -53,12 +53,20 @@ async function consumeOne(
 ): Promise<void> {
   const stub = captureStub(env, msg.body.captureId);
   if (deadLetter) {
-    await stub.transition("failed", {
-      error: {
-        code: ERRORS.GPU_UNAVAILABLE.code,
-        message: `gave up after ${msg.attempts} attempts: the GPU service stayed unavailable`,
-      },
-    });
+    const current = await stub.get();
+    if (current && current.state !== "done" && current.state !== "failed") {
+      // The first reason a retry recorded is the real cause; the dead letter itself is not one.
+      const cause =
+        current.error?.code === RETRYING
+          ? current.error.message
+          : "the GPU service stayed unavailable";
+      await stub.transition("failed", {
+        error: {
+          code: ERRORS.GPU_UNAVAILABLE.code,
+          message: `gave up after ${msg.attempts} attempts; first cause: ${cause}`,
+        },
+      });
+    }
     msg.ack();
     return;
   }
@@ -73,9 +81,24 @@ async function consumeOne(
     await stub.transition("failed", { error: { code: outcome.code, message: outcome.message } });
     msg.ack();
   } else {
-    await stub.transition("queued", { error: { code: "retrying", message: outcome.reason } });
+    // Keep the first retry's reason: later ones are often its echo (timeouts after an outage).
+    const first = record.error?.code === RETRYING ? record.error.message : outcome.reason;
+    await stub.transition("queued", { error: { code: RETRYING, message: first } });
     msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, env) });
   }
+}
+
+/** The error code recorded on a capture waiting for its next delivery. */
+const RETRYING = "retrying";
+
+/** The `{error:{code,message}}` of a GPU service answer, if it has one (short strings only). */
+async function errorBody(res: Response): Promise<{ code: string; message: string } | undefined> {
+  const body = (await res.json().catch(() => undefined)) as
+    | { error?: { code?: unknown; message?: unknown } }
+    | undefined;
+  const { code, message } = body?.error ?? {};
+  if (typeof code !== "string" || typeof message !== "string") return undefined;
+  return { code: code.slice(0, 64), message: message.slice(0, 500) };
 }
 
 async function runOnGpu(r: CaptureRecord, address: string, env: WorkerEnv): Promise<Outcome> {
@@ -117,18 +140,18 @@ async function runOnGpu(r: CaptureRecord, address: string, env: WorkerEnv): Prom
   } catch (e) {
     return { kind: "retry", reason: `GPU service unreachable (${(e as Error).message})` };
   }
+  // 429 and 5xx are the service's trouble (retried); any other 4xx is the job's own fault: final.
   if (res.status === 429 || res.status >= 500) {
-    await res.body?.cancel();
-    return { kind: "retry", reason: `GPU service answered ${res.status}` };
+    const err = await errorBody(res);
+    const what = err ? ` ${err.code}: ${err.message}` : "";
+    return { kind: "retry", reason: `GPU service answered ${res.status}${what}` };
   }
   if (res.status !== 200) {
-    const err = (await res.json().catch(() => undefined)) as
-      | { error?: { code: string; message: string } }
-      | undefined;
+    const err = await errorBody(res);
     return {
       kind: "failed",
-      code: err?.error?.code ?? `gpu_http_${res.status}`,
-      message: err?.error?.message ?? `GPU service answered ${res.status}`,
+      code: err?.code ?? `gpu_http_${res.status}`,
+      message: err?.message ?? `GPU service answered ${res.status}`,
     };
   }
   let form: FormData;
