@@ -110,7 +110,8 @@ describe("faults on the local stack", () => {
     const seen: CaptureState[] = [];
     const waiting = await api.waitFor(
       created.id,
-      (s) => s.attempts >= 3 && s.state === "queued",
+      // Retries keep it processing (the state never goes back: docs/capture-state-machine.md).
+      (s) => s.attempts >= 3 && s.state === "processing",
       25_000,
       seen,
     );

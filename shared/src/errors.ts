@@ -110,6 +110,11 @@ export const ERRORS = {
     message: "This Idempotency-Key was used for a different request",
   },
   INTERNAL: { status: 500, code: "internal", message: "internal error" },
+  DEPTH_NOT_FINITE: {
+    status: 422,
+    code: "depth_not_finite",
+    message: "The pipeline produced a depth that is not finite; nothing is served",
+  },
   GPU_UNAVAILABLE: {
     status: 503,
     code: "gpu_unavailable",

@@ -1,16 +1,28 @@
 import { DurableObject } from "cloudflare:workers";
+import { sha256Hex } from "#shared/auth/hmac.ts";
 import type { CaptureState } from "#shared/service/captureState.ts";
 import type { CreateCapture } from "#shared/service/uploadSchema.ts";
+import { acceptsFrames, canTransition } from "./capture/stateMachine.ts";
+import type { JobMessage, WorkerEnv } from "./env.ts";
+import { contentAddress } from "./lib/contentAddress.ts";
+import { computedBy, resultKey, resultRefKey, sharedResultPrefix } from "./lib/r2Keys.ts";
 
 export type { CaptureState };
 
 export interface FrameUpload {
   sha256: string;
   bytes: number;
+  /** The R2 object holding these bytes (frameKey): the one the GPU service downloads. */
+  key: string;
 }
 
 export interface CaptureRecord {
   id: string;
+  /**
+   * Counts the captures this id has held: a delete keeps the count, so a capture recreated under
+   * the same id (same Idempotency-Key) is a new generation and no job of the old one applies to it.
+   */
+  generation: number;
   /** Who created it (an API key digest or a JWT subject): only they may read or delete it. */
   owner: string;
   /** The worker's own origin, for the frame URLs handed to the GPU service. */
@@ -20,6 +32,8 @@ export interface CaptureRecord {
   state: CaptureState;
   address?: string;
   cacheHit?: boolean;
+  /** R2 prefix of the stored outputs, once done. */
+  resultPrefix?: string;
   attempts: number;
   error?: { code: string; message: string };
   timings?: Record<string, number>;
@@ -34,10 +48,21 @@ export interface CaptureRecord {
 export type FinalizeOutcome =
   | { kind: "missing"; frames: number[] }
   | { kind: "already"; state: CaptureState }
-  | { kind: "address-needed" };
+  | { kind: "finalized"; state: CaptureState; address: string; cacheHit: boolean };
+
+/** What a job (queue message) is bound to: the capture's generation and content address. */
+export type JobBinding = Pick<JobMessage, "generation" | "address">;
+
+export type Advance =
+  | { ok: true; record: CaptureRecord }
+  | { ok: false; reason: "gone" | "stale" | "illegal"; record?: CaptureRecord };
+
+/** The tenant scope of results: a digest of the owner, so no principal string names a key. */
+export const ownerScope = async (owner: string) =>
+  (await sha256Hex(`results-scope\n${owner}`)).slice(0, 32);
 
 /** One per capture: its state, serialized, so concurrent uploads and finalizes never race. */
-export class CaptureObject extends DurableObject {
+export class CaptureObject extends DurableObject<WorkerEnv> {
   private async load(): Promise<CaptureRecord | undefined> {
     return this.ctx.storage.get<CaptureRecord>("record");
   }
@@ -50,11 +75,13 @@ export class CaptureObject extends DurableObject {
 
   /** Creates the record unless one exists; returns the existing one (an idempotent retry). */
   async createOnce(
-    record: Omit<CaptureRecord, "createdAt" | "updatedAt">,
+    record: Omit<CaptureRecord, "createdAt" | "updatedAt" | "generation">,
   ): Promise<CaptureRecord | undefined> {
     const existing = await this.load();
     if (existing) return existing;
-    await this.save({ ...record, createdAt: Date.now(), updatedAt: Date.now() });
+    const generation = ((await this.ctx.storage.get<number>("generation")) ?? 0) + 1;
+    await this.ctx.storage.put("generation", generation);
+    await this.save({ ...record, generation, createdAt: Date.now(), updatedAt: Date.now() });
     return undefined;
   }
 
@@ -62,64 +89,107 @@ export class CaptureObject extends DurableObject {
     return this.load();
   }
 
-  async frameStored(index: number, upload: FrameUpload): Promise<CaptureRecord | undefined> {
+  /**
+   * A validated upload becomes the frame (the record switches to its object). Refused (false)
+   * once the capture is finalized or deleted; `replaced` is the object it took over from.
+   */
+  async frameStored(
+    index: number,
+    upload: FrameUpload,
+  ): Promise<{ accepted: boolean; replaced?: string }> {
     const r = await this.load();
-    if (r?.state !== "uploading") return r;
+    if (!r || !acceptsFrames(r.state)) return { accepted: false };
+    const replaced = r.frames[index]?.key;
     r.frames[index] = upload;
-    return this.save(r);
+    await this.save(r);
+    return { accepted: true, ...(replaced && replaced !== upload.key ? { replaced } : {}) };
   }
 
-  /** A frame's upload was terminated: it is missing again. False once the capture is finalized. */
-  async frameRemoved(index: number): Promise<boolean> {
+  /**
+   * The upload held in `key` was terminated: if it is the frame, the frame is missing again.
+   * False once the capture is finalized.
+   */
+  async frameRemoved(index: number, key: string): Promise<boolean> {
     const r = await this.load();
-    if (r?.state !== "uploading") return false;
+    if (!r || !acceptsFrames(r.state)) return false;
+    if (r.frames[index]?.key !== key) return true; // another upload replaced it: that one stays
     r.frames[index] = null;
     await this.save(r);
     return true;
   }
 
-  /** First step of finalize: which frames are missing, or whether it already ran. */
-  async checkFinalize(idempotencyKey: string | undefined): Promise<FinalizeOutcome | undefined> {
-    const r = await this.load();
-    if (!r) return undefined;
-    if (idempotencyKey && r.idempotent[idempotencyKey]) return r.idempotent[idempotencyKey];
-    if (r.state !== "uploading") return { kind: "already", state: r.state };
-    const missing = r.frames.flatMap((f, i) => (f ? [] : [i]));
-    if (missing.length) return { kind: "missing", frames: missing };
-    return { kind: "address-needed" };
-  }
-
-  /** Second step: record the content address and whether a result already exists. */
-  async finalized(
-    address: string,
-    cacheHit: boolean,
+  /**
+   * Finalize, as one step no other request interleaves with: check the frames, compute the
+   * content address, look for the tenant's stored result, move the state and enqueue the job.
+   * However many finalizes arrive at once, exactly one moves the capture and at most one job is
+   * sent. `prior` is the prior the GPU service now runs (null: unknown, so no cache hit above dff).
+   */
+  async finalize(
     idempotencyKey: string | undefined,
-  ): Promise<CaptureRecord | undefined> {
-    const r = await this.load();
-    if (!r) return undefined;
-    if (r.state === "uploading") {
+    prior: string | null,
+  ): Promise<FinalizeOutcome | undefined> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const r = await this.load();
+      if (!r) return undefined;
+      if (idempotencyKey && r.idempotent[idempotencyKey]) return r.idempotent[idempotencyKey];
+      if (r.state !== "uploading") return { kind: "already", state: r.state };
+      const missing = r.frames.flatMap((f, i) => (f ? [] : [i]));
+      if (missing.length) return { kind: "missing", frames: missing };
+      const address = await contentAddress(r);
+      const stage = r.meta.options.stage;
+      const known = stage === "dff" || prior !== null;
+      const prefix = sharedResultPrefix(
+        await ownerScope(r.owner),
+        address,
+        computedBy(stage, prior),
+      );
+      const cacheHit =
+        known && (await this.env.BUCKET.head(resultKey(prefix, "result.json"))) !== null;
       r.address = address;
       r.cacheHit = cacheHit;
-      r.state = cacheHit ? "done" : "queued";
-    }
-    if (idempotencyKey) r.idempotent[idempotencyKey] = { kind: "already", state: r.state };
-    return this.save(r);
+      if (cacheHit) {
+        // This capture now uses the stored result too: deleting another capture keeps it.
+        await this.env.BUCKET.put(resultRefKey(prefix, r.id), "");
+        r.resultPrefix = prefix;
+        r.state = "done";
+      } else {
+        await this.env.JOBS.send({ captureId: r.id, generation: r.generation, address });
+        r.state = "queued";
+      }
+      const outcome: FinalizeOutcome = { kind: "finalized", state: r.state, address, cacheHit };
+      if (idempotencyKey) r.idempotent[idempotencyKey] = { kind: "already", state: r.state };
+      await this.save(r);
+      return outcome;
+    });
   }
 
-  async transition(
-    state: CaptureState,
-    extra: Partial<Pick<CaptureRecord, "error" | "timings" | "attempts">> = {},
-  ): Promise<CaptureRecord | undefined> {
-    const r = await this.load();
-    if (!r) return undefined;
-    // A finished capture stays finished: late retries of its job change nothing.
-    if (r.state === "done" || (r.state === "failed" && state !== "done")) return r;
-    Object.assign(r, extra, { state });
-    if (state === "done") delete r.error; // a retry's reason is history once the result exists
-    return this.save(r);
+  /**
+   * Moves a job's capture to `to`, only when the job is bound to it (same generation, same
+   * address, and the address still what the stored frames and metadata give) and the state
+   * machine allows the move. Anything else is refused, and says why.
+   */
+  async advance(
+    job: JobBinding,
+    to: CaptureState,
+    extra: Partial<Pick<CaptureRecord, "error" | "timings" | "attempts" | "resultPrefix">> = {},
+  ): Promise<Advance> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const r = await this.load();
+      if (!r) return { ok: false, reason: "gone" };
+      if (r.generation !== job.generation || r.address !== job.address)
+        return { ok: false, reason: "stale", record: r };
+      if (!canTransition(r.state, to)) return { ok: false, reason: "illegal", record: r };
+      // The frames and metadata the job will fuse are the ones its address was computed from.
+      if ((await contentAddress(r)) !== job.address)
+        return { ok: false, reason: "stale", record: r };
+      Object.assign(r, extra, { state: to });
+      if (to === "done") delete r.error; // a retry's reason is history once the result exists
+      return { ok: true, record: await this.save(r) };
+    });
   }
 
+  /** Removes the record; the generation count stays so the id never returns to an old history. */
   async destroy(): Promise<void> {
-    await this.ctx.storage.deleteAll();
+    await this.ctx.storage.delete("record");
   }
 }

@@ -40,6 +40,8 @@ export type WorkerEnv = Omit<Env, "CAPTURES" | "UPLOADS" | "JOBS"> &
 /** A queue message carries keys, never bytes. */
 export interface JobMessage {
   captureId: string;
+  /** The capture's generation and content address when it was finalized: the job is bound to them. */
+  generation: number;
   address: string;
 }
 

@@ -153,3 +153,16 @@ export async function gpuCalls(): Promise<Record<string, number>> {
 }
 
 export const sha256 = (b: Uint8Array) => sha256Hex(b);
+
+/** The R2 object the capture's record names for frame `index` (null when none is recorded). */
+export async function storedFrame(id: string, index: number): Promise<R2ObjectBody | null> {
+  const r = await testEnv.CAPTURES.get(testEnv.CAPTURES.idFromName(id)).get();
+  const key = r?.frames[index]?.key;
+  return key ? testEnv.BUCKET.get(key) : null;
+}
+
+/** Every R2 object under frame `index` of a capture (each upload writes its own). */
+export async function frameObjects(id: string, index: number): Promise<string[]> {
+  const list = await testEnv.BUCKET.list({ prefix: `captures/${id}/frames/${index}/` });
+  return list.objects.map((o) => o.key);
+}

@@ -1,13 +1,23 @@
 /**
  * A stand-in for the GPU service, run by miniflare as the GPU_SERVICE service binding (Node
  * side). A job whose first frame file starts with `fail<N>-` is answered 503 N times, then
- * fuses. `GET /calls` reports how many fuse calls each job made.
+ * fuses; one starting with `slow<ms>-` is answered after that many ms. `GET /calls` reports how many fuse calls each job made; `POST /prior?model=` swaps
+ * the prior it reports (none: it falls back to depth from focus).
  */
 const calls = new Map<string, number>();
+let prior: string | null = "pydnet-pp";
 
 export async function gpuServiceStub(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/calls") return Response.json(Object.fromEntries(calls));
+  // The prior the stub "runs": tests deploy another with POST /prior?model=<name>.
+  if (url.pathname === "/prior" && request.method === "POST") {
+    prior = url.searchParams.get("model") || null;
+    return Response.json({ prior });
+  }
+  // Signed, as the real service requires (an unsigned lookup would read as "no prior").
+  if (url.pathname === "/v2/models/hybriddepth" && request.headers.get("x-hd-signature"))
+    return Response.json({ name: "hybriddepth", prior: { model: prior, provider: "cpu" } });
   if (url.pathname !== "/v1/fuse" || request.method !== "POST")
     return new Response("not found", { status: 404 });
   if (!request.headers.get("x-hd-signature")?.startsWith("v1="))
@@ -16,6 +26,7 @@ export async function gpuServiceStub(request: Request): Promise<Response> {
     jobId: string;
     capture: { frames: { file: string }[] };
     frames: { url: string }[];
+    options: { stage: string };
   };
   const n = (calls.get(job.jobId) ?? 0) + 1;
   calls.set(job.jobId, n);
@@ -25,20 +36,39 @@ export async function gpuServiceStub(request: Request): Promise<Response> {
       { error: { code: "overloaded", message: "busy" } },
       { status: 503, headers: { "retry-after": "1" } },
     );
+  // slow<ms>-: the answer takes that long (a job still in flight while the test acts).
+  const slow = Number(/^slow(\d+)-/.exec(job.capture.frames[0]!.file)?.[1] ?? 0);
+  if (slow) await new Promise((r) => setTimeout(r, slow));
   if (job.capture.frames[0]!.file.startsWith("reject-"))
     return Response.json(
       { error: { code: "frame_unreadable", message: "frame 0 (reject-a.jpg): cannot decode" } },
       { status: 422 },
     );
+  // Without a prior the service falls back to depth from focus, as the real one does.
+  const stage = prior === null && job.options.stage !== "dff" ? "dff" : job.options.stage;
   const w = 4;
   const h = 2;
   const depth = new Float32Array(w * h).map((_, i) => 1 + i / 10);
+  // inf-: a depth with +Infinity in it (what unbounded focus distances once produced).
+  if (job.capture.frames[0]!.file.startsWith("inf-")) depth[3] = Number.POSITIVE_INFINITY;
   const form = new FormData();
   form.append(
     "result",
-    new Blob([JSON.stringify({ stage: "full", width: w, height: h, timingsMs: { total: 12 } })], {
-      type: "application/json",
-    }),
+    new Blob(
+      [
+        JSON.stringify({
+          stage,
+          requestedStage: job.options.stage,
+          model: prior,
+          width: w,
+          height: h,
+          timingsMs: { total: 12 },
+        }),
+      ],
+      {
+        type: "application/json",
+      },
+    ),
     "result",
   );
   form.append("depth", new Blob([new Uint8Array(depth.buffer)]), "depth");

@@ -1,19 +1,13 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { encodeNpyFloat32 } from "#shared/format/npy.ts";
+import { CLI_FILES } from "#shared/service/outputs.ts";
 import { encodeGray8Png, encodePng16, encodeRgb, metresToMillimetres } from "../io/encodeImage.ts";
 import type { PipelineOutput } from "../pipeline/runPipeline.ts";
 import { renderPreview } from "./preview.ts";
 
-/** The files `fuse` writes, by name. */
-export const OUTPUT_FILES = [
-  "depth.png",
-  "depth.npy",
-  "confidence.png",
-  "aif.png",
-  "preview.png",
-  "result.json",
-] as const;
+/** The files `fuse` writes, by name (the outputs table's CLI files). */
+export const OUTPUT_FILES = CLI_FILES;
 
 /**
  * Writes every output of a pipeline run into `dir`: depth (uint16 mm PNG, 0 = invalid; float32

@@ -14,6 +14,7 @@ import {
   similarityScale,
   warpSimilarity,
 } from "#shared/image/warp.ts";
+import { assertFinite } from "#shared/pipeline/finite.ts";
 import {
   CONFIDENT_THRESHOLD,
   type FrameRegistration,
@@ -245,6 +246,8 @@ export async function runPipeline(
     registration: registrations.sort((a, b) => a.frame - b.frame),
     warnings,
   };
+  // Nothing non-finite is ever served as a result (a depth of +Infinity m is no answer).
+  for (const [name, d] of Object.entries(stageDepths)) if (d) assertFinite(`depth (${name})`, d);
   return {
     depth,
     confidence: dff.confidence,

@@ -288,3 +288,37 @@ describe("focusDiopters and referenceIndex", () => {
     expect(referenceIndex(c)).toBe(0);
   });
 });
+
+describe("physical bounds", () => {
+  const cases: [string, unknown, RegExp][] = [
+    ["1e308 m", { ...good(), frames: frames([0.5, 1e308]) }, /between 0.01 and 1000 m/],
+    ["5e-324 m", { ...good(), frames: frames([5e-324, 1]) }, /between 0.01 and 1000 m/],
+    [
+      "1e-300 diopters",
+      { ...good(), focusUnit: "diopter", frames: frames([1e-300, 2]) },
+      /between 0.001 and 100 diopters \(focusUnit "diopter"\)/,
+    ],
+    ["f/1e9", { ...good(), camera: { fNumber: 1e9 } }, /camera.fNumber must be between 0.5 and 64/],
+    [
+      "a 1e-9 mm lens",
+      { ...good(), camera: { focalLengthMm: 1e-9 } },
+      /camera.focalLengthMm must be between 0.5 and 2000 mm/,
+    ],
+    [
+      "a 1e6 m depth range",
+      { ...good(), depthRange: { min: 1, max: 1e6 } },
+      /depthRange.max must be between 0.01 and 1000 m/,
+    ],
+  ];
+  for (const [name, input, message] of cases)
+    it(`refuses ${name}, naming the range`, () => {
+      expect(rejection(input)).toMatch(message);
+    });
+
+  it("accepts the edges of each range", () => {
+    expect(() => parseCapture({ ...good(), frames: frames([0.01, 1000]) })).not.toThrow();
+    expect(() =>
+      parseCapture({ ...good(), focusUnit: "diopter", frames: frames([0.001, 100]) }),
+    ).not.toThrow();
+  });
+});

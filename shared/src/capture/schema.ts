@@ -19,7 +19,24 @@ const frameFileName = z
     message: "frame file must end in .jpg, .jpeg or .png",
   });
 
-const positiveFinite = (what: string) =>
+/**
+ * Physical bounds of every number a capture carries: outside them the optics turn into
+ * overflow (1e308 m), underflow (5e-324 m) or nonsense, and the depth into ±Infinity.
+ * Distances: 1 cm to 1 km, whichever unit they come in.
+ */
+export const BOUNDS = {
+  distanceM: { min: 0.01, max: 1000, unit: "m" },
+  diopters: { min: 0.001, max: 100, unit: "diopters" },
+  fNumber: { min: 0.5, max: 64, unit: "" },
+  focalLengthMm: { min: 0.5, max: 2000, unit: "mm" },
+  sensorWidthMm: { min: 1, max: 100, unit: "mm" },
+} as const;
+type Bound = (typeof BOUNDS)[keyof typeof BOUNDS];
+
+const rangeText = (b: Bound) => `between ${b.min} and ${b.max}${b.unit ? ` ${b.unit}` : ""}`;
+
+/** A finite number > 0, and within `bound` when given (the message names the range). */
+const positiveFinite = (what: string, bound?: Bound) =>
   z
     // zod 4's number type itself rejects NaN and ±Infinity (e.g. JSON's 1e999): say so.
     .number({
@@ -27,21 +44,34 @@ const positiveFinite = (what: string) =>
         typeof iss.input === "number" ? `${what} must be finite` : `${what} must be a number`,
     })
     .refine(Number.isFinite, { message: `${what} must be finite` })
-    .refine((v) => v > 0, { message: `${what} must be > 0` });
+    .refine((v) => v > 0, { message: `${what} must be > 0` })
+    // Only a positive finite value is checked against the range: one problem, one message.
+    .refine((v) => !bound || !(v > 0) || (v >= bound.min && v <= bound.max), {
+      message: bound ? `${what} must be ${rangeText(bound)}` : "",
+    });
+
+/** Whether a focus distance in `unit` is within the physical range (the capture checks it). */
+export function focusDistanceBound(unit: (typeof FOCUS_UNITS)[number]): Bound {
+  return unit === "diopter" ? BOUNDS.diopters : BOUNDS.distanceM;
+}
 
 export const FrameSchema = z.object({
   file: frameFileName,
+  // Its range depends on focusUnit: checked by CaptureSchema.
   focusDistance: positiveFinite("focusDistance"),
 });
 
 export const CameraSchema = z.object({
-  fNumber: positiveFinite("camera.fNumber").optional(),
-  focalLengthMm: positiveFinite("camera.focalLengthMm").optional(),
-  sensorWidthMm: positiveFinite("camera.sensorWidthMm").optional(),
+  fNumber: positiveFinite("camera.fNumber", BOUNDS.fNumber).optional(),
+  focalLengthMm: positiveFinite("camera.focalLengthMm", BOUNDS.focalLengthMm).optional(),
+  sensorWidthMm: positiveFinite("camera.sensorWidthMm", BOUNDS.sensorWidthMm).optional(),
 });
 
 export const DepthRangeSchema = z
-  .object({ min: positiveFinite("depthRange.min"), max: positiveFinite("depthRange.max") })
+  .object({
+    min: positiveFinite("depthRange.min", BOUNDS.distanceM),
+    max: positiveFinite("depthRange.max", BOUNDS.distanceM),
+  })
   .refine((r) => r.min < r.max, { message: "depthRange.min must be below depthRange.max" });
 
 export const CaptureSchema = z
@@ -59,7 +89,18 @@ export const CaptureSchema = z
   .superRefine((c, ctx) => {
     const seenFocus = new Map<number, number>();
     const seenFile = new Map<string, number>();
+    const bound = focusDistanceBound(c.focusUnit);
     c.frames.forEach((f, i) => {
+      if (
+        Number.isFinite(f.focusDistance) &&
+        f.focusDistance > 0 &&
+        (f.focusDistance < bound.min || f.focusDistance > bound.max)
+      )
+        ctx.addIssue({
+          code: "custom",
+          path: ["frames", i, "focusDistance"],
+          message: `focusDistance ${f.focusDistance} must be ${rangeText(bound)} (focusUnit "${c.focusUnit}")`,
+        });
       const dup = seenFocus.get(f.focusDistance);
       if (dup !== undefined) {
         ctx.addIssue({

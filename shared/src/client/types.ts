@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { PipelineResult } from "../pipeline/result.ts";
+import type { ResultFormat } from "../service/outputs.ts";
 import type { CreateCaptureSchema, FRAME_CONTENT_TYPES } from "../service/uploadSchema.ts";
 
 /**
@@ -35,7 +36,8 @@ export interface CreatedCapture {
 }
 
 /** Result formats of `GET /v1/captures/:id/depth?format=`. */
-export type DepthFormat = "json" | "f32" | "npy" | "png16" | "preview" | "confidence";
+/** `?format=` values (the outputs table). */
+export type DepthFormat = ResultFormat;
 
 /** `GET /v1/captures/:id`. */
 export interface CaptureStatus {

@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { CaptureSchema, STAGES } from "../capture/schema.ts";
 
-/** What `POST /v1/fuse` can send back, by part name. */
-export const OUTPUTS = ["result", "depth", "confidence", "preview", "depth_png", "aif"] as const;
-export type OutputName = (typeof OUTPUTS)[number];
+import { OUTPUTS } from "./outputs.ts";
+
+/** What `POST /v1/fuse` can send back, by part name: the outputs table (outputs.ts). */
+export { OUTPUT_CONTENT_TYPES, OUTPUTS, type OutputName } from "./outputs.ts";
 
 export const JOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -47,17 +48,3 @@ export const InlineFuseJobSchema = z.object(jobBase);
 export type FuseJob = z.infer<typeof FuseJobSchema>;
 export type InlineFuseJob = z.infer<typeof InlineFuseJobSchema>;
 export type FuseOptions = z.infer<typeof FuseOptionsSchema>;
-
-/**
- * Binary layout of the answer's parts (multipart/form-data): `result` JSON (result.json);
- * `depth` little-endian float32 metres, row-major, width × height from `result`; `confidence`
- * uint8 (255 = sure); `preview`, `aif` PNG; `depth_png` 16-bit PNG of millimetres.
- */
-export const OUTPUT_CONTENT_TYPES: Record<OutputName, string> = {
-  result: "application/json",
-  depth: "application/octet-stream",
-  confidence: "application/octet-stream",
-  preview: "image/png",
-  depth_png: "image/png",
-  aif: "image/png",
-};

@@ -4,9 +4,11 @@ import type { WorkerEnv } from "../env.ts";
 import { captureStub } from "./captures.ts";
 
 /**
- * A frame's bytes are in R2 at `key` (by signed PUT or tus): its first bytes must be the declared
- * image type, and its capture must still take uploads. Then it is recorded with its digest;
- * otherwise the object is removed and the refusal thrown.
+ * A frame's bytes are in R2 at `key`, an object of this upload alone (by signed PUT or tus):
+ * its first bytes must be the declared image type, and its capture must still take uploads.
+ * Then the record switches to it and the frame it replaces is removed; otherwise only this
+ * upload's object is removed and the refusal thrown. An accepted frame is never lost to a
+ * refused one.
  */
 export async function admitFrame(
   env: WorkerEnv,
@@ -21,10 +23,15 @@ export async function admitFrame(
     );
   }
   const { sha256, bytes } = inspected;
-  const after = await captureStub(env, frame.captureId).frameStored(frame.index, { sha256, bytes });
-  if (after?.state !== "uploading") {
+  const stored = await captureStub(env, frame.captureId).frameStored(frame.index, {
+    sha256,
+    bytes,
+    key: frame.key,
+  });
+  if (!stored.accepted) {
     // Finalized (or deleted) while the bytes streamed: the frame no longer belongs to it.
     await env.BUCKET.delete(frame.key);
     throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
   }
+  if (stored.replaced) await env.BUCKET.delete(stored.replaced);
 }

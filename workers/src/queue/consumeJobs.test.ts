@@ -62,6 +62,19 @@ describe("queue consumer with the GPU service", () => {
     expect(depth.status).toBe(409);
   });
 
+  it("a depth that is not finite everywhere is never served as done", async () => {
+    const { id } = await finalized(["inf-0.jpg", "inf-1.jpg"], 16);
+    const failed = await waitForState(id, ["done", "failed"]);
+    expect(failed).toMatchObject({
+      state: "failed",
+      error: {
+        code: "depth_not_finite",
+        message: "depth: 1 of 8 values are not finite (first at index 3, Infinity)",
+      },
+    });
+    expect((await api(`/v1/captures/${id}/depth?format=f32`)).status).toBe(409);
+  });
+
   it("a second capture with the same frames, metadata and options is a cache hit that never reaches the GPU service", async () => {
     const first = await finalized(["same-0.jpg", "same-1.jpg"], 14);
     expect((await waitForState(first.id, ["done", "failed"])).state).toBe("done");
@@ -79,30 +92,27 @@ describe("queue consumer with the GPU service", () => {
   });
 
   it("the dead-letter queue's consumer marks a job that exhausted its retries as failed", async () => {
-    const frames = [jpegBytes(300, 15), jpegBytes(310, 15)];
-    const created = await createCapture(frames);
-    await uploadAll(created, frames);
-    const stub = testEnv.CAPTURES.get(testEnv.CAPTURES.idFromName(created.id));
-    await stub.finalized("f".repeat(64), false, undefined);
-    // What an earlier delivery recorded when the GPU service answered 503.
-    await stub.transition("queued", {
-      error: { code: "retrying", message: "GPU service answered 503 overloaded: busy" },
-    });
+    // The GPU stub answers 503 to this job many times: it is still being retried.
+    const { id, body } = await finalized(["fail99-0.jpg", "fail99-1.jpg"], 15);
+    const address = body.address as string;
+    // Until the first delivery has recorded why it will retry.
+    for (let i = 0; i < 100; i++) {
+      const s = (await (await api(`/v1/captures/${id}`)).json()) as { error?: { code: string } };
+      if (s.error?.code === "retrying") break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const batch = createMessageBatch("hybriddepth-jobs-dev-dlq", [
       {
         id: "m1",
         timestamp: new Date(),
         attempts: 7,
-        body: { captureId: created.id, address: "f".repeat(64) },
+        body: { captureId: id, generation: 1, address },
       },
     ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, testEnv, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["m1"]);
-    const status = (await (await api(`/v1/captures/${created.id}`)).json()) as Record<
-      string,
-      unknown
-    >;
+    const status = (await (await api(`/v1/captures/${id}`)).json()) as Record<string, unknown>;
     expect(status).toMatchObject({
       state: "failed",
       error: {
@@ -112,7 +122,7 @@ describe("queue consumer with the GPU service", () => {
     });
     // A late dead letter for a capture already finished changes nothing.
     await worker.queue(batch, testEnv, createExecutionContext());
-    expect(await (await api(`/v1/captures/${created.id}`)).json()).toEqual(status);
+    expect(await (await api(`/v1/captures/${id}`)).json()).toEqual(status);
   });
 });
 

@@ -1,23 +1,26 @@
 import { signRequest } from "#shared/auth/requestSignature.ts";
-import { ERRORS } from "#shared/errors.ts";
+import { ERRORS, type HybridDepthError } from "#shared/errors.ts";
 import { encodeNpyFloat32 } from "#shared/format/npy.ts";
+import { assertFinite } from "#shared/pipeline/finite.ts";
 import type { FuseJob } from "#shared/service/fuseJob.ts";
-import type { CaptureRecord } from "../captureObject.ts";
+import { EDGE_PARTS, outputByPart } from "#shared/service/outputs.ts";
+import { type CaptureRecord, type JobBinding, ownerScope } from "../captureObject.ts";
 import type { JobMessage, WorkerEnv } from "../env.ts";
 import { captureStub } from "../lib/captures.ts";
-import { type ResultFile, resultKey } from "../lib/r2Keys.ts";
+import { gpuFetch } from "../lib/gpuService.ts";
+import {
+  computedBy,
+  privateResultPrefix,
+  type ResultFile,
+  resultKey,
+  resultRefKey,
+  sharedResultPrefix,
+} from "../lib/r2Keys.ts";
+import { releaseResult } from "../lib/results.ts";
 import { frameClaims, signUrl } from "../lib/signedUrl.ts";
 
 /** How long the GPU service may take to fetch a job's frames. */
 const FRAME_URL_TTL_MS = 30 * 60 * 1000;
-/** GPU answer part → R2 result file. */
-const PARTS: Record<string, ResultFile> = {
-  result: "result.json",
-  depth: "depth.f32",
-  depth_png: "depth.png",
-  preview: "preview.png",
-  confidence: "confidence.u8",
-};
 
 /** Backoff for the queue's redelivery: base, 2×base, 4×base … capped (5 s … 5 min by default). */
 export function retryDelaySeconds(
@@ -51,39 +54,43 @@ async function consumeOne(
   env: WorkerEnv,
   deadLetter: boolean,
 ): Promise<void> {
-  const stub = captureStub(env, msg.body.captureId);
+  const job = msg.body;
+  const stub = captureStub(env, job.captureId);
   if (deadLetter) {
     const current = await stub.get();
-    if (current && current.state !== "done" && current.state !== "failed") {
-      // The first reason a retry recorded is the real cause; the dead letter itself is not one.
-      const cause =
-        current.error?.code === RETRYING
-          ? current.error.message
-          : "the GPU service stayed unavailable";
-      await stub.transition("failed", {
-        error: {
-          code: ERRORS.GPU_UNAVAILABLE.code,
-          message: `gave up after ${msg.attempts} attempts; first cause: ${cause}`,
-        },
-      });
-    }
+    // The first reason a retry recorded is the real cause; the dead letter itself is not one.
+    const cause =
+      current?.error?.code === RETRYING
+        ? current.error.message
+        : "the GPU service stayed unavailable";
+    // Refused (and only acknowledged) when the capture finished or changed meanwhile.
+    await stub.advance(job, "failed", {
+      error: {
+        code: ERRORS.GPU_UNAVAILABLE.code,
+        message: `gave up after ${msg.attempts} attempts; first cause: ${cause}`,
+      },
+    });
     msg.ack();
     return;
   }
-  const record = await stub.transition("processing", { attempts: msg.attempts });
-  if (!record || record.state === "done" || record.state === "failed") {
-    msg.ack(); // deleted, or finished by an earlier delivery: nothing to do
+  // Refused when the capture was deleted or recreated, its frames differ from the ones the
+  // address was computed from, or it is finished: nothing of this job may touch it.
+  const started = await stub.advance(job, "processing", { attempts: msg.attempts });
+  if (!started.ok) {
+    msg.ack();
     return;
   }
-  const outcome = await runOnGpu(record, msg.body.address, env);
+  const outcome = await runOnGpu(started.record, job, env);
   if (outcome.kind === "done") msg.ack();
   else if (outcome.kind === "failed") {
-    await stub.transition("failed", { error: { code: outcome.code, message: outcome.message } });
+    await stub.advance(job, "failed", { error: { code: outcome.code, message: outcome.message } });
     msg.ack();
   } else {
-    // Keep the first retry's reason: later ones are often its echo (timeouts after an outage).
-    const first = record.error?.code === RETRYING ? record.error.message : outcome.reason;
-    await stub.transition("queued", { error: { code: RETRYING, message: first } });
+    // Still processing: the state never goes back, the reason is reported beside it. The first
+    // retry's reason is kept: later ones are often its echo (timeouts after an outage).
+    const prior = started.record.error;
+    const first = prior?.code === RETRYING ? prior.message : outcome.reason;
+    await stub.advance(job, "processing", { error: { code: RETRYING, message: first } });
     msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, env) });
   }
 }
@@ -101,7 +108,7 @@ async function errorBody(res: Response): Promise<{ code: string; message: string
   return { code: code.slice(0, 64), message: message.slice(0, 500) };
 }
 
-async function runOnGpu(r: CaptureRecord, address: string, env: WorkerEnv): Promise<Outcome> {
+async function runOnGpu(r: CaptureRecord, job: JobBinding, env: WorkerEnv): Promise<Outcome> {
   const expiresAt = Date.now() + FRAME_URL_TTL_MS;
   const frames = await Promise.all(
     r.meta.frames.map(async (f, index) => ({
@@ -115,28 +122,23 @@ async function runOnGpu(r: CaptureRecord, address: string, env: WorkerEnv): Prom
     })),
   );
   const { options, ...metaFields } = r.meta;
-  const job: FuseJob = {
+  const fuseJob: FuseJob = {
     jobId: r.id,
     capture: {
       ...metaFields,
       frames: r.meta.frames.map(({ file, focusDistance }) => ({ file, focusDistance })),
     },
     frames,
-    options: { stage: options.stage, outputs: ["depth", "depth_png", "preview", "confidence"] },
+    options: { stage: options.stage, outputs: EDGE_PARTS },
   };
-  const body = JSON.stringify(job);
-  const url = new URL("/v1/fuse", env.GPU_SERVICE_URL);
+  const body = JSON.stringify(fuseJob);
   const headers = {
     "content-type": "application/json",
-    ...(await signRequest(env.GPU_SERVICE_SECRET, "POST", url.pathname, body)),
+    ...(await signRequest(env.GPU_SERVICE_SECRET, "POST", "/v1/fuse", body)),
   };
   let res: Response;
   try {
-    const init = { method: "POST", headers, body };
-    // A service binding when configured, else the network (the global fetch, called unbound).
-    res = await (env.GPU_SERVICE
-      ? env.GPU_SERVICE.fetch(url.toString(), init)
-      : fetch(url.toString(), init));
+    res = await gpuFetch(env, "/v1/fuse", { method: "POST", headers, body });
   } catch (e) {
     return { kind: "retry", reason: `GPU service unreachable (${(e as Error).message})` };
   }
@@ -164,30 +166,64 @@ async function runOnGpu(r: CaptureRecord, address: string, env: WorkerEnv): Prom
   if (!result || typeof result === "string")
     return { kind: "retry", reason: "GPU service answer has no result part" };
   const resultBytes = await (result as Blob).arrayBuffer();
-  const {
-    timingsMs: timings,
-    width,
-    height,
-  } = JSON.parse(new TextDecoder().decode(resultBytes)) as {
+  const answer = JSON.parse(new TextDecoder().decode(resultBytes)) as {
     timingsMs?: Record<string, number>;
     width: number;
     height: number;
+    stage?: string;
+    model?: string | null;
   };
-  for (const [part, file] of Object.entries(PARTS)) {
-    const value = form.get(part) as unknown;
-    if (part === "result" || !value || typeof value === "string") continue;
-    const bytes = await (value as Blob).arrayBuffer();
-    await env.BUCKET.put(resultKey(address, file), bytes);
-    // The same depth as NumPy reads it, so `format=npy` is a plain (rangeable) object too.
-    if (part === "depth" && bytes.byteLength === width * height * 4) {
-      const npy = encodeNpyFloat32(new Float32Array(bytes), [height, width]);
-      await env.BUCKET.put(resultKey(address, "depth.npy"), npy);
+  const { timingsMs: timings, width, height } = answer;
+  // A depth that is not finite everywhere is no answer: never stored, never served as done.
+  const depthPart = form.get("depth") as unknown;
+  if (depthPart && typeof depthPart !== "string") {
+    const depth = new Float32Array(await (depthPart as Blob).arrayBuffer());
+    try {
+      assertFinite("depth", depth);
+    } catch (e) {
+      const err = e as HybridDepthError;
+      return { kind: "failed", code: err.code, message: err.message };
     }
   }
-  // result.json last: its presence is what marks the address as computed (the cache check).
-  await env.BUCKET.put(resultKey(address, "result.json"), resultBytes, {
-    httpMetadata: { contentType: "application/json" },
+  // A result is shared (a cache hit for the tenant's next capture) only as the answer to the
+  // stage it reached, by the prior that computed it; a fallback stays this capture's own.
+  const asked = r.meta.options.stage;
+  const prefix =
+    answer.stage === asked
+      ? sharedResultPrefix(
+          await ownerScope(r.owner),
+          job.address,
+          computedBy(asked, answer.model ?? null),
+        )
+      : privateResultPrefix(r.id, r.generation);
+  const stub = captureStub(env, r.id);
+  // Deleted (or recreated) while the GPU worked: store nothing.
+  const current = await stub.get();
+  if (current?.generation !== r.generation || current.address !== job.address)
+    return { kind: "done" };
+  const put = async (key: string, bytes: ArrayBuffer | Uint8Array, type?: string) => {
+    await env.BUCKET.put(key, bytes, type ? { httpMetadata: { contentType: type } } : undefined);
+  };
+  await put(resultRefKey(prefix, r.id), new Uint8Array(0));
+  for (const part of EDGE_PARTS) {
+    const value = form.get(part) as unknown;
+    if (!value || typeof value === "string") continue;
+    const bytes = await (value as Blob).arrayBuffer();
+    await put(resultKey(prefix, outputByPart(part).file as ResultFile), bytes);
+    // The same depth as NumPy reads it, so `format=npy` is a plain (rangeable) object too.
+    if (part === "depth" && bytes.byteLength === width * height * 4)
+      await put(
+        resultKey(prefix, "depth.npy"),
+        encodeNpyFloat32(new Float32Array(bytes), [height, width]),
+      );
+  }
+  // result.json last: its presence is what marks the result as computed (the cache check).
+  await put(resultKey(prefix, "result.json"), resultBytes, "application/json");
+  const done = await stub.advance(job, "done", {
+    resultPrefix: prefix,
+    ...(timings ? { timings } : {}),
   });
-  await captureStub(env, r.id).transition("done", { ...(timings ? { timings } : {}) });
+  // Deleted while storing: take back what this job wrote (shared outputs only if no one else uses them).
+  if (!done.ok && done.reason !== "illegal") await releaseResult(env, prefix, r.id);
   return { kind: "done" };
 }

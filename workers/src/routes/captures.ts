@@ -6,9 +6,10 @@ import { HybridDepthError } from "#shared/errors.ts";
 import { CreateCaptureSchema } from "#shared/service/uploadSchema.ts";
 import type { AppEnv } from "../env.ts";
 import { captureStub, ownedCapture } from "../lib/captures.ts";
-import { contentAddress } from "../lib/contentAddress.ts";
+import { currentPrior } from "../lib/gpuService.ts";
 import { captureIdForKey, idempotencyKey } from "../lib/idempotency.ts";
-import { capturePrefix, RESULT_FILES, resultKey, resultPrefix } from "../lib/r2Keys.ts";
+import { capturePrefix, RESULT_FILES } from "../lib/r2Keys.ts";
+import { deletePrefix, releaseResult } from "../lib/results.ts";
 import { frameClaims, signUrl } from "../lib/signedUrl.ts";
 
 /** Capture metadata is small: 64 frames of a few fields each. */
@@ -111,38 +112,28 @@ export const captureRoutes = new Hono<AppEnv>()
   })
   .post("/v1/captures/:id/finalize", async (c) => {
     const id = c.req.param("id");
-    await ownedCapture(c.env, id, c.get("principal"));
+    const owned = await ownedCapture(c.env, id, c.get("principal"));
     const key = idempotencyKey(c.req.header("idempotency-key"));
-    const stub = captureStub(c.env, id);
-    const check = await stub.checkFinalize(key);
-    if (!check) throw new HybridDepthError("CAPTURE_NOT_FOUND", "no capture with that id");
-    if (check.kind === "missing")
+    // Asked before the atomic step (it is I/O to another service); dff needs no prior.
+    const prior = owned.meta.options.stage === "dff" ? null : await currentPrior(c.env);
+    const outcome = await captureStub(c.env, id).finalize(key, prior);
+    if (!outcome) throw new HybridDepthError("CAPTURE_NOT_FOUND", "no capture with that id");
+    if (outcome.kind === "missing")
       throw new HybridDepthError(
         "FRAMES_MISSING",
-        `frames not uploaded yet: ${check.frames.join(", ")}`,
+        `frames not uploaded yet: ${outcome.frames.join(", ")}`,
       );
-    if (check.kind === "already") return c.json({ id, state: check.state }, 200);
-    const record = (await stub.get())!;
-    const address = await contentAddress(record);
-    const cached = (await c.env.BUCKET.head(resultKey(address, "result.json"))) !== null;
-    const after = (await stub.finalized(address, cached, key))!;
-    // Only the call that moved it out of "uploading" enqueues: a repeat finds it queued.
-    if (after.state === "queued" && record.state === "uploading")
-      await c.env.JOBS.send({ captureId: id, address });
-    return c.json({ id, state: after.state, address, cacheHit: cached }, cached ? 200 : 202);
+    if (outcome.kind === "already") return c.json({ id, state: outcome.state }, 200);
+    const { state, address, cacheHit } = outcome;
+    return c.json({ id, state, address, cacheHit }, cacheHit ? 200 : 202);
   })
   .delete("/v1/captures/:id", async (c) => {
     const id = c.req.param("id");
     const r = await ownedCapture(c.env, id, c.get("principal"));
-    // The user's data right: frames, the result computed from them, and the record.
-    for (const prefix of [capturePrefix(id), ...(r.address ? [resultPrefix(r.address)] : [])]) {
-      let cursor: string | undefined;
-      do {
-        const list = await c.env.BUCKET.list({ prefix, ...(cursor ? { cursor } : {}) });
-        if (list.objects.length) await c.env.BUCKET.delete(list.objects.map((o) => o.key));
-        cursor = list.truncated ? list.cursor : undefined;
-      } while (cursor);
-    }
+    // The record goes first, so a job still in flight finds no capture and stores nothing.
     await captureStub(c.env, id).destroy();
+    // The user's data right: the frames, and the tenant's result unless another of their captures uses it.
+    await deletePrefix(c.env, capturePrefix(id));
+    if (r.resultPrefix) await releaseResult(c.env, r.resultPrefix, id);
     return c.body(null, 204);
   });

@@ -69,7 +69,8 @@ export const frameRoutes = new Hono<AppEnv>()
     // Stream: hash and sniff while counting to exactly `bytes` (FixedLengthStream refuses more or less).
     const inspector = frameInspector(frame.bytes);
     const fixed = new FixedLengthStream(frame.bytes);
-    const key = frameKey(id, index);
+    // This upload's own object: a refused or cut-off body never touches the accepted frame.
+    const key = frameKey(id, index, crypto.randomUUID());
     const [piped, stored] = await Promise.allSettled([
       body.pipeThrough(inspector.stream).pipeTo(fixed.writable),
       c.env.BUCKET.put(key, fixed.readable, { httpMetadata: { contentType: frame.contentType } }),
@@ -91,8 +92,9 @@ export const frameRoutes = new Hono<AppEnv>()
     return c.json({ index, bytes: inspected.bytes, sha256: inspected.sha256 }, 201);
   })
   .get("/v1/frames/:id/:index", async (c) => {
-    const { id, index, frame } = await signedFrame(c, "GET");
-    const obj = await c.env.BUCKET.get(frameKey(id, index));
+    const { index, record, frame } = await signedFrame(c, "GET");
+    const key = record.frames[index]?.key;
+    const obj = key ? await c.env.BUCKET.get(key) : null;
     if (!obj) throw new HybridDepthError("FRAME_MISSING", `frame ${index} is not stored`);
     return new Response(obj.body, {
       headers: {

@@ -37,14 +37,19 @@ describe("GET /v1/captures/:id/depth", () => {
       png16: "image/png",
       preview: "image/png",
     };
+    const tags = new Set<string>();
     for (const [format, type] of Object.entries(types)) {
       const res = await api(`/v1/captures/${id}/depth?format=${format}`);
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe(type);
-      expect(res.headers.get("etag")).toBe(`"${status.address}.${format}"`);
+      // Strong, one per output, and naming nothing of the storage layout.
+      const etag = res.headers.get("etag")!;
+      expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
+      tags.add(etag);
       expect(res.headers.get("cache-control")).toContain("immutable");
       await res.arrayBuffer();
     }
+    expect(tags.size).toBe(Object.keys(types).length);
     const json = (await (await api(`/v1/captures/${id}/depth?format=json`)).json()) as {
       width: number;
     };
@@ -104,6 +109,16 @@ describe("GET /v1/captures/:id/depth", () => {
     expect(res.headers.get("x-cache")).toBe("hit");
     expect(new Uint8Array(await res.arrayBuffer()).subarray(0, 4)).toEqual(
       new Uint8Array([0x89, 0x50, 0x4e, 0x47]),
+    );
+  });
+
+  it("without ?format= serves f32, the SDK's default too (one default, from the outputs table)", async () => {
+    const plain = await api(`/v1/captures/${id}/depth`);
+    expect(plain.headers.get("content-type")).toBe("application/octet-stream");
+    const f32 = await api(`/v1/captures/${id}/depth?format=f32`);
+    expect(plain.headers.get("etag")).toBe(f32.headers.get("etag"));
+    expect(new Uint8Array(await plain.arrayBuffer())).toEqual(
+      new Uint8Array(await f32.arrayBuffer()),
     );
   });
 

@@ -1,8 +1,11 @@
 import { Hono } from "hono";
+import { sha256Hex } from "#shared/auth/hmac.ts";
 import { HybridDepthError } from "#shared/errors.ts";
+import { DEFAULT_FORMAT } from "#shared/service/outputs.ts";
 import type { AppEnv } from "../env.ts";
 import { ownedCapture } from "../lib/captures.ts";
 import { RESULT_FILES, type ResultFormat, resultKey } from "../lib/r2Keys.ts";
+import { resultCache, resultCacheKey } from "../lib/results.ts";
 
 /**
  * Serves a finished capture's outputs from R2: strong ETag (content address + format), 304 on
@@ -11,16 +14,17 @@ import { RESULT_FILES, type ResultFormat, resultKey } from "../lib/r2Keys.ts";
  */
 export const resultRoutes = new Hono<AppEnv>().get("/v1/captures/:id/depth", async (c) => {
   const r = await ownedCapture(c.env, c.req.param("id"), c.get("principal"));
-  const format = (c.req.query("format") ?? "png16") as ResultFormat;
+  const format = (c.req.query("format") ?? DEFAULT_FORMAT) as ResultFormat;
   const spec = Object.hasOwn(RESULT_FILES, format) ? RESULT_FILES[format] : undefined;
   if (!spec)
     throw new HybridDepthError(
       "INVALID_ARGUMENT",
       `format must be one of ${Object.keys(RESULT_FILES).join(", ")}`,
     );
-  if (r.state !== "done" || !r.address)
+  if (r.state !== "done" || !r.address || !r.resultPrefix)
     throw new HybridDepthError("RESULT_NOT_READY", `capture is ${r.state}`);
-  const etag = `"${r.address}.${format}"`;
+  // Names what computed it too (tenant, prior, stage reached): a new prior's result is a new tag.
+  const etag = `"${(await sha256Hex(`${r.resultPrefix}${format}`)).slice(0, 32)}"`;
   const headers = {
     etag,
     "cache-control": "private, max-age=31536000, immutable",
@@ -31,8 +35,8 @@ export const resultRoutes = new Hono<AppEnv>().get("/v1/captures/:id/depth", asy
   if (inm?.split(",").some((t) => t.trim() === etag)) return c.body(null, 304, headers);
 
   const range = c.req.header("range");
-  const cacheKey = new Request(`https://results.cache/${r.address}/${format}`);
-  const cache = (caches as unknown as { default: Cache }).default;
+  const cacheKey = resultCacheKey(r.resultPrefix, format);
+  const cache = resultCache();
   if (!range) {
     const hit = await cache.match(cacheKey);
     if (hit) return new Response(hit.body, { headers: { ...headers, "x-cache": "hit" } });
@@ -40,7 +44,7 @@ export const resultRoutes = new Hono<AppEnv>().get("/v1/captures/:id/depth", asy
   const m = range ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
   if (range && !m)
     throw new HybridDepthError("INVALID_ARGUMENT", "Range must be bytes=<start>-[<end>]");
-  const key = resultKey(r.address, spec.file);
+  const key = resultKey(r.resultPrefix, spec.file);
   if (m) {
     const head = await c.env.BUCKET.head(key);
     if (!head) throw new HybridDepthError("RESULT_NOT_READY", "result file missing from storage");

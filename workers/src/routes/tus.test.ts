@@ -1,6 +1,16 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, createCapture, jpegBytes, pngBytes, sha256, testEnv } from "../../test/api.ts";
+import {
+  api,
+  createCapture,
+  frameObjects,
+  jpegBytes,
+  pngBytes,
+  sha256,
+  storedFrame,
+  testEnv,
+} from "../../test/api.ts";
+import { frameKey } from "../lib/r2Keys.ts";
 import type { TusUpload, UploadObject } from "../uploadObject.ts";
 import { parseUploadMetadata } from "./tus.ts";
 
@@ -156,7 +166,7 @@ describe("tus 1.0", () => {
     const upload = await runInDurableObject(uploadObject(location), (o: UploadObject) => o.get());
     expect(upload!.parts.map((p) => p.bytes)).toEqual([5 * MIB, 5 * MIB, MIB + 123]);
     expect(upload!.state).toBe("completed");
-    const stored = await testEnv.BUCKET.get(`captures/${created.id}/frames/0`);
+    const stored = await storedFrame(created.id, 0);
     expect(await sha256(new Uint8Array(await stored!.arrayBuffer()))).toBe(await sha256(frame));
     expect(await testEnv.BUCKET.head(`captures/${created.id}/tus/${upload!.id}/tail`)).toBeNull();
     const status = (await (await api(`/v1/captures/${created.id}`)).json()) as {
@@ -179,7 +189,7 @@ describe("tus 1.0", () => {
     const resumed = await patch(location, offset, frame.slice(offset));
     expect(resumed.status).toBe(204);
     expect(resumed.headers.get("upload-offset")).toBe(String(frame.byteLength));
-    const stored = await testEnv.BUCKET.get(`captures/${created.id}/frames/0`);
+    const stored = await storedFrame(created.id, 0);
     expect(await sha256(new Uint8Array(await stored!.arrayBuffer()))).toBe(await sha256(frame));
   });
 
@@ -193,7 +203,7 @@ describe("tus 1.0", () => {
     const res = await patch(location, 0, pngBytes(1000));
     expect(res.status).toBe(415);
     expect(((await res.json()) as ErrorBody).error.code).toBe("content_type_mismatch");
-    expect(await testEnv.BUCKET.head(`captures/${created.id}/frames/0`)).toBeNull();
+    expect(await frameObjects(created.id, 0)).toEqual([]);
   });
 
   it("terminates an upload (DELETE) and expires an abandoned one", async () => {
@@ -221,7 +231,9 @@ describe("tus 1.0", () => {
     expect((await patch(location, 0, frame)).status).toBe(204);
     expect((await head(location)).status).toBe(200);
     expect((await api(location, { method: "DELETE", headers: TUS })).status).toBe(204);
-    expect(await testEnv.BUCKET.head(`captures/${created.id}/frames/0`)).toBeNull();
+    expect(
+      await testEnv.BUCKET.head(frameKey(created.id, 0, location.split("/").pop()!)),
+    ).toBeNull();
     const h = await head(location);
     expect(h.status).toBe(404);
     expect(h.headers.get("upload-offset")).toBeNull();
@@ -241,7 +253,7 @@ describe("tus 1.0", () => {
     const rest = await patch(location, 400, frame.slice(400));
     expect(rest.status).toBe(204);
     expect(rest.headers.get("upload-offset")).toBe("1000");
-    const stored = await testEnv.BUCKET.get(`captures/${created.id}/frames/0`);
+    const stored = await testEnv.BUCKET.get(frameKey(created.id, 0, location.split("/").pop()!));
     expect(await sha256(new Uint8Array(await stored!.arrayBuffer()))).toBe(await sha256(frame));
   });
 

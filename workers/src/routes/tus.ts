@@ -1,6 +1,7 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { HybridDepthError } from "#shared/errors.ts";
 import { MAX_FRAME_BYTES } from "#shared/service/uploadSchema.ts";
+import { acceptsFrames } from "../capture/stateMachine.ts";
 import type { AppEnv, WorkerEnv } from "../env.ts";
 import { admitFrame } from "../lib/admitFrame.ts";
 import { captureStub, ownedCapture, UUID_V4 } from "../lib/captures.ts";
@@ -139,7 +140,8 @@ export const tusRoutes = new Hono<AppEnv>()
       );
 
     const id = crypto.randomUUID();
-    const key = frameKey(captureId, index);
+    // The upload's own object: the record switches to it only once it is validated.
+    const key = frameKey(captureId, index, id);
     // tus creation: "The Server MUST acknowledge a successful upload creation with the 201 Created
     // status. The Server MUST set the Location header to the URL of the created resource."
     const multipart = await c.env.BUCKET.createMultipartUpload(key, {
@@ -189,6 +191,10 @@ export const tusRoutes = new Hono<AppEnv>()
   })
   .patch("/v1/tus/:uploadId", async (c) => {
     const u0 = await ownedUpload(c);
+    // Nothing is written into a finalized capture: its frames are what its address names.
+    const capture = await captureStub(c.env, u0.captureId).get();
+    if (!capture || !acceptsFrames(capture.state))
+      throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
     // tus core: "All PATCH requests MUST use Content-Type: application/offset+octet-stream,
     // otherwise the server SHOULD return a 415 Unsupported Media Type status."
     if (
@@ -242,7 +248,7 @@ export const tusRoutes = new Hono<AppEnv>()
     const u = await ownedUpload(c);
     if (u.state === "completed") {
       // The frame is in place: terminating removes it, while the capture still takes uploads.
-      const removed = await captureStub(c.env, u.captureId).frameRemoved(u.index);
+      const removed = await captureStub(c.env, u.captureId).frameRemoved(u.index, u.key);
       if (!removed) throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
       await c.env.BUCKET.delete(u.key);
     }
