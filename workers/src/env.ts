@@ -24,6 +24,8 @@ interface Limits {
   JWT_MAX_LIFETIME_SECONDS?: string;
   /** Clock skew tolerated on a JWT's exp, nbf and iat, seconds (default 60). */
   JWT_CLOCK_SKEW_SECONDS?: string;
+  /** Longest call to the GPU service's /v1/fuse, answer included, seconds (default 600). */
+  GPU_TIMEOUT_SECONDS?: string;
 }
 
 /** The worker's bindings: `wrangler types` (worker-configuration.d.ts) plus the secrets. */

@@ -50,6 +50,13 @@ describe("queue consumer with the GPU service", () => {
     expect(done.error).toBeUndefined();
   });
 
+  it("a GPU call that does not answer in time is abandoned and retried", async () => {
+    const { id } = await finalized(["hang-0.jpg", "hang-1.jpg"], 21);
+    const done = await waitForState(id, ["done", "failed"], 6000);
+    expect(done.state).toBe("done");
+    expect((await gpuCalls())[id]).toBe(2);
+  });
+
   it("marks the capture failed with the GPU service's reason when a frame is refused", async () => {
     const { id } = await finalized(["reject-0.jpg", "reject-1.jpg"], 13);
     const failed = await waitForState(id, ["done", "failed"]);

@@ -95,6 +95,12 @@ async function consumeOne(
   }
 }
 
+/** How long one call to the GPU service may take, answer included (GPU_TIMEOUT_SECONDS, default 600). */
+export function gpuTimeoutMs(env: Pick<WorkerEnv, "GPU_TIMEOUT_SECONDS">): number {
+  const s = Number(env.GPU_TIMEOUT_SECONDS);
+  return (Number.isFinite(s) && s > 0 ? s : 600) * 1000;
+}
+
 /** The error code recorded on a capture waiting for its next delivery. */
 const RETRYING = "retrying";
 
@@ -138,7 +144,10 @@ async function runOnGpu(r: CaptureRecord, job: JobBinding, env: WorkerEnv): Prom
   };
   let res: Response;
   try {
-    res = await gpuFetch(env, "/v1/fuse", { method: "POST", headers, body });
+    // A hung service must not keep the capture processing for good: the signal also bounds
+    // reading the answer, and a timeout is retried like any outage.
+    const signal = AbortSignal.timeout(gpuTimeoutMs(env));
+    res = await gpuFetch(env, "/v1/fuse", { method: "POST", headers, body, signal });
   } catch (e) {
     return { kind: "retry", reason: `GPU service unreachable (${(e as Error).message})` };
   }
