@@ -56,6 +56,7 @@ export default defineConfig({
                 // Fast queue redelivery and small R2 parts keep the tests short.
                 RETRY_BASE_SECONDS: "1",
                 RETRY_MAX_SECONDS: "1",
+                GPU_TIMEOUT_SECONDS: "1",
                 TUS_PART_MIB: "5",
               },
               ratelimits: {

@@ -18,9 +18,20 @@ interface Secrets {
   JWT_AUDIENCE?: string;
 }
 
+/** Limits with defaults in code; wrangler.toml [vars] may set them (README: "Edge limits"). */
+interface Limits {
+  /** Longest accepted JWT lifetime, seconds (default 86400). */
+  JWT_MAX_LIFETIME_SECONDS?: string;
+  /** Clock skew tolerated on a JWT's exp, nbf and iat, seconds (default 60). */
+  JWT_CLOCK_SKEW_SECONDS?: string;
+  /** Longest call to the GPU service's /v1/fuse, answer included, seconds (default 600). */
+  GPU_TIMEOUT_SECONDS?: string;
+}
+
 /** The worker's bindings: `wrangler types` (worker-configuration.d.ts) plus the secrets. */
 export type WorkerEnv = Omit<Env, "CAPTURES" | "UPLOADS" | "JOBS"> &
-  Secrets & {
+  Secrets &
+  Limits & {
     CAPTURES: DurableObjectNamespace<CaptureObject>;
     UPLOADS: DurableObjectNamespace<UploadObject>;
     JOBS: Queue<JobMessage>;

@@ -121,7 +121,10 @@ export class UploadObject extends DurableObject<WorkerEnv> {
     await this.save(u);
   }
 
-  /** Termination (and expiry): abort the multipart upload and drop the tail. */
+  /**
+   * Termination (and expiry): abort the multipart upload and drop the tail. A DELETE ends an
+   * upload in any state, so a completed one answers 404 afterwards; expiry ends active ones only.
+   */
   async terminate(state: "terminated" | "expired" = "terminated"): Promise<TusUpload | undefined> {
     const u = await this.load();
     if (!u) return undefined;
@@ -130,9 +133,9 @@ export class UploadObject extends DurableObject<WorkerEnv> {
         .abort()
         .catch(() => undefined); // already gone
       await this.env.BUCKET.delete(u.tailKey);
-      u.state = state;
       delete u.lease;
     }
+    if (u.state === "active" || state === "terminated") u.state = state;
     await this.ctx.storage.deleteAlarm();
     return this.save(u);
   }

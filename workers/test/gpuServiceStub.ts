@@ -39,6 +39,9 @@ export async function gpuServiceStub(request: Request): Promise<Response> {
   // slow<ms>-: the answer takes that long (a job still in flight while the test acts).
   const slow = Number(/^slow(\d+)-/.exec(job.capture.frames[0]!.file)?.[1] ?? 0);
   if (slow) await new Promise((r) => setTimeout(r, slow));
+  // `hang-`: the first call never answers in time (the edge's GPU_TIMEOUT_SECONDS is 1 in tests).
+  if (n === 1 && job.capture.frames[0]!.file.startsWith("hang-"))
+    await new Promise((r) => setTimeout(r, 8000));
   if (job.capture.frames[0]!.file.startsWith("reject-"))
     return Response.json(
       { error: { code: "frame_unreadable", message: "frame 0 (reject-a.jpg): cannot decode" } },

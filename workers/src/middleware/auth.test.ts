@@ -1,6 +1,7 @@
-import { exportJWK, generateKeyPair } from "jose";
+import { exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { api, createCapture, jpegBytes, signJwt } from "../../test/api.ts";
+import { api, createCapture, jpegBytes, signJwt, testEnv } from "../../test/api.ts";
+import { ConfigError, parseAuthConfig } from "./authConfig.ts";
 
 const UNKNOWN = "/v1/captures/00000000-0000-4000-8000-000000000000";
 
@@ -66,6 +67,89 @@ describe("authentication", () => {
         })
       ).status,
     ).toBe(404);
+  });
+});
+
+/** A JWT from the trusted test key with exactly these claims (no defaults added). */
+async function rawJwt(claims: Record<string, unknown>): Promise<string> {
+  const key = await importJWK(JSON.parse(testEnv.TEST_JWT_PRIVATE_JWK), "ES256");
+  return new SignJWT({ iss: "https://auth.test", aud: "hybriddepth", sub: "user-1", ...claims })
+    .setProtectedHeader({ alg: "ES256", kid: "test" })
+    .sign(key);
+}
+
+describe("JWT lifetime", () => {
+  const now = Math.floor(Date.now() / 1000);
+  const HOUR = 3600;
+
+  it("refuses a JWT without exp, issued in the future, not yet valid, or living past 24 h", async () => {
+    const refused = {
+      "no exp": await rawJwt({ iat: now }),
+      "iat a year ahead": await rawJwt({ iat: now + 365 * 24 * HOUR, exp: now + 366 * 24 * HOUR }),
+      "iat 10 min ahead": await rawJwt({ iat: now + 600, exp: now + 1200 }),
+      "nbf 10 min ahead": await rawJwt({ iat: now, nbf: now + 600, exp: now + HOUR }),
+      "exp a century away": await rawJwt({ iat: now, exp: now + 100 * 365 * 24 * HOUR }),
+      "exp a century away, no iat": await rawJwt({ exp: now + 100 * 365 * 24 * HOUR }),
+      "25 h lifetime": await rawJwt({ iat: now - HOUR, exp: now + 24 * HOUR }),
+    };
+    for (const [what, token] of Object.entries(refused))
+      expect(await errorOf(await api(UNKNOWN, { auth: token })), what).toEqual({
+        status: 401,
+        code: "unauthorized",
+      });
+  });
+
+  it("accepts a token within the lifetime and the clock skew", async () => {
+    for (const token of [
+      await rawJwt({ iat: now, exp: now + 24 * HOUR }),
+      await rawJwt({ iat: now + 30, exp: now + HOUR }), // 30 s of skew
+      await rawJwt({ exp: now + HOUR }),
+    ])
+      expect(await errorOf(await api(UNKNOWN, { auth: token }))).toEqual({
+        status: 404,
+        code: "capture_not_found",
+      });
+  });
+});
+
+describe("auth configuration (checked at startup)", () => {
+  const jwks = JSON.stringify({ keys: [] });
+  const good = { JWT_JWKS: jwks, JWT_ISSUER: "https://auth.test", JWT_AUDIENCE: "hd" };
+
+  it("refuses staging and production without issuer and audience", () => {
+    for (const ENVIRONMENT of ["staging", "production"] as const) {
+      expect(() => parseAuthConfig({ ENVIRONMENT, JWT_JWKS: jwks })).toThrow(ConfigError);
+      expect(() =>
+        parseAuthConfig({ ENVIRONMENT, JWT_JWKS: jwks, JWT_ISSUER: "https://auth.test" }),
+      ).toThrow(/JWT_ISSUER and JWT_AUDIENCE are required/);
+      expect(parseAuthConfig({ ENVIRONMENT, ...good }).issuer).toBe("https://auth.test");
+    }
+    expect(parseAuthConfig({ ENVIRONMENT: "dev", JWT_JWKS: jwks }).jwks).toBeDefined();
+  });
+
+  it("a malformed JWT_JWKS, JWKS URL or lifetime is a configuration error", () => {
+    for (const bad of ["{not json", '{"keys": 3}', "[]"])
+      expect(() => parseAuthConfig({ ENVIRONMENT: "dev", JWT_JWKS: bad })).toThrow(
+        /JWT_JWKS is not a JSON Web Key Set/,
+      );
+    expect(() => parseAuthConfig({ ENVIRONMENT: "dev", JWT_JWKS_URL: "nope" })).toThrow(
+      ConfigError,
+    );
+    expect(() =>
+      parseAuthConfig({
+        ENVIRONMENT: "production",
+        ...good,
+        JWT_JWKS: undefined,
+        JWT_JWKS_URL: "http://keys.test/jwks",
+      }),
+    ).toThrow(/https/);
+    expect(() =>
+      parseAuthConfig({ ENVIRONMENT: "dev", JWT_MAX_LIFETIME_SECONDS: "forever" }),
+    ).toThrow(ConfigError);
+    expect(parseAuthConfig({ ENVIRONMENT: "dev" })).toEqual({
+      maxLifetimeSeconds: 86400,
+      skewSeconds: 60,
+    });
   });
 });
 

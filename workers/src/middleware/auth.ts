@@ -1,22 +1,30 @@
 import type { MiddlewareHandler } from "hono";
-import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { type JWTPayload, jwtVerify } from "jose";
 import { sha256Hex } from "#shared/auth/hmac.ts";
 import { HybridDepthError } from "#shared/errors.ts";
-import type { AppEnv, WorkerEnv } from "../env.ts";
+import type { AppEnv } from "../env.ts";
+import { type AuthConfig, authConfig } from "./authConfig.ts";
 
-/** The key set, built once per isolate for the configured JWKS (or its URL), not per request. */
-let cachedJwks: { source: string; set: JWTVerifyGetKey } | undefined;
+const encoder = new TextEncoder();
 
-function jwks(env: WorkerEnv): JWTVerifyGetKey | undefined {
-  const source = env.JWT_JWKS || env.JWT_JWKS_URL;
-  if (!source) return undefined;
-  if (cachedJwks?.source !== source) {
-    const set = env.JWT_JWKS
-      ? createLocalJWKSet(JSON.parse(env.JWT_JWKS))
-      : createRemoteJWKSet(new URL(source));
-    cachedJwks = { source, set };
-  }
-  return cachedJwks.set;
+/** Equal-length hex digests compared in constant time (workerd's crypto.subtle.timingSafeEqual). */
+function digestEquals(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
+}
+
+/**
+ * What jose leaves to us: a token must expire, live no longer than the configured lifetime,
+ * and not be issued in the future (jose checks iat only together with maxTokenAge).
+ */
+function checkLifetime(p: JWTPayload, cfg: AuthConfig, now = Math.floor(Date.now() / 1000)): void {
+  const exp = p.exp!; // required by jwtVerify's requiredClaims
+  if (p.iat !== undefined && p.iat > now + cfg.skewSeconds)
+    throw new Error('"iat" is in the future');
+  const lifetime = p.iat !== undefined ? exp - p.iat : exp - now;
+  if (lifetime > cfg.maxLifetimeSeconds || exp - now > cfg.maxLifetimeSeconds + cfg.skewSeconds)
+    throw new Error(`lifetime over ${cfg.maxLifetimeSeconds} s`);
 }
 
 /**
@@ -33,14 +41,16 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     const token = m[1]!;
     const env = c.env;
     if (token.split(".").length === 3) {
-      const keys = jwks(env);
-      if (!keys) throw new HybridDepthError("UNAUTHORIZED", "JWTs are not accepted here");
+      const cfg = authConfig(env);
+      if (!cfg.jwks) throw new HybridDepthError("UNAUTHORIZED", "JWTs are not accepted here");
       try {
-        const { payload } = await jwtVerify(token, keys, {
-          ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
-          ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
+        const { payload } = await jwtVerify(token, cfg.jwks, {
+          requiredClaims: ["exp", "sub"],
+          clockTolerance: cfg.skewSeconds,
+          ...(cfg.issuer ? { issuer: cfg.issuer } : {}),
+          ...(cfg.audience ? { audience: cfg.audience } : {}),
         });
-        if (!payload.sub) throw new Error("no subject");
+        checkLifetime(payload, cfg);
         c.set("principal", `jwt:${payload.sub}`);
       } catch (e) {
         throw new HybridDepthError("UNAUTHORIZED", `invalid token (${(e as Error).message})`);
@@ -52,9 +62,11 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
       .split(",")
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean);
-    const devKey = env.ENVIRONMENT === "dev" && env.DEV_API_KEY && token === env.DEV_API_KEY;
-    if (!accepted.includes(digest) && !devKey)
-      throw new HybridDepthError("UNAUTHORIZED", "unknown API key");
+    // Every configured digest is compared (no early exit), each in constant time.
+    let known = accepted.reduce((hit, d) => digestEquals(d, digest) || hit, false);
+    if (env.ENVIRONMENT === "dev" && env.DEV_API_KEY)
+      known = digestEquals(await sha256Hex(env.DEV_API_KEY), digest) || known;
+    if (!known) throw new HybridDepthError("UNAUTHORIZED", "unknown API key");
     c.set("principal", `key:${digest.slice(0, 16)}`);
     return next();
   };

@@ -50,6 +50,13 @@ describe("queue consumer with the GPU service", () => {
     expect(done.error).toBeUndefined();
   });
 
+  it("a GPU call that does not answer in time is abandoned and retried", async () => {
+    const { id } = await finalized(["hang-0.jpg", "hang-1.jpg"], 21);
+    const done = await waitForState(id, ["done", "failed"], 6000);
+    expect(done.state).toBe("done");
+    expect((await gpuCalls())[id]).toBe(2);
+  });
+
   it("marks the capture failed with the GPU service's reason when a frame is refused", async () => {
     const { id } = await finalized(["reject-0.jpg", "reject-1.jpg"], 13);
     const failed = await waitForState(id, ["done", "failed"]);
@@ -95,6 +102,12 @@ describe("queue consumer with the GPU service", () => {
     // The GPU stub answers 503 to this job many times: it is still being retried.
     const { id, body } = await finalized(["fail99-0.jpg", "fail99-1.jpg"], 15);
     const address = body.address as string;
+    // Until the first delivery has recorded why it will retry.
+    for (let i = 0; i < 100; i++) {
+      const s = (await (await api(`/v1/captures/${id}`)).json()) as { error?: { code: string } };
+      if (s.error?.code === "retrying") break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const batch = createMessageBatch("hybriddepth-jobs-dev-dlq", [
       {
         id: "m1",
@@ -107,7 +120,16 @@ describe("queue consumer with the GPU service", () => {
     await worker.queue(batch, testEnv, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["m1"]);
     const status = (await (await api(`/v1/captures/${id}`)).json()) as Record<string, unknown>;
-    expect(status).toMatchObject({ state: "failed", error: { code: "gpu_unavailable" } });
+    expect(status).toMatchObject({
+      state: "failed",
+      error: {
+        code: "gpu_unavailable",
+        message: "gave up after 7 attempts; first cause: GPU service answered 503 overloaded: busy",
+      },
+    });
+    // A late dead letter for a capture already finished changes nothing.
+    await worker.queue(batch, testEnv, createExecutionContext());
+    expect(await (await api(`/v1/captures/${id}`)).json()).toEqual(status);
   });
 });
 

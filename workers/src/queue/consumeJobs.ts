@@ -57,10 +57,17 @@ async function consumeOne(
   const job = msg.body;
   const stub = captureStub(env, job.captureId);
   if (deadLetter) {
+    const current = await stub.get();
+    // The first reason a retry recorded is the real cause; the dead letter itself is not one.
+    const cause =
+      current?.error?.code === RETRYING
+        ? current.error.message
+        : "the GPU service stayed unavailable";
+    // Refused (and only acknowledged) when the capture finished or changed meanwhile.
     await stub.advance(job, "failed", {
       error: {
         code: ERRORS.GPU_UNAVAILABLE.code,
-        message: `gave up after ${msg.attempts} attempts: the GPU service stayed unavailable`,
+        message: `gave up after ${msg.attempts} attempts; first cause: ${cause}`,
       },
     });
     msg.ack();
@@ -79,10 +86,32 @@ async function consumeOne(
     await stub.advance(job, "failed", { error: { code: outcome.code, message: outcome.message } });
     msg.ack();
   } else {
-    // Still processing: the state never goes back, the reason is reported beside it.
-    await stub.advance(job, "processing", { error: { code: "retrying", message: outcome.reason } });
+    // Still processing: the state never goes back, the reason is reported beside it. The first
+    // retry's reason is kept: later ones are often its echo (timeouts after an outage).
+    const prior = started.record.error;
+    const first = prior?.code === RETRYING ? prior.message : outcome.reason;
+    await stub.advance(job, "processing", { error: { code: RETRYING, message: first } });
     msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, env) });
   }
+}
+
+/** How long one call to the GPU service may take, answer included (GPU_TIMEOUT_SECONDS, default 600). */
+export function gpuTimeoutMs(env: Pick<WorkerEnv, "GPU_TIMEOUT_SECONDS">): number {
+  const s = Number(env.GPU_TIMEOUT_SECONDS);
+  return (Number.isFinite(s) && s > 0 ? s : 600) * 1000;
+}
+
+/** The error code recorded on a capture waiting for its next delivery. */
+const RETRYING = "retrying";
+
+/** The `{error:{code,message}}` of a GPU service answer, if it has one (short strings only). */
+async function errorBody(res: Response): Promise<{ code: string; message: string } | undefined> {
+  const body = (await res.json().catch(() => undefined)) as
+    | { error?: { code?: unknown; message?: unknown } }
+    | undefined;
+  const { code, message } = body?.error ?? {};
+  if (typeof code !== "string" || typeof message !== "string") return undefined;
+  return { code: code.slice(0, 64), message: message.slice(0, 500) };
 }
 
 async function runOnGpu(r: CaptureRecord, job: JobBinding, env: WorkerEnv): Promise<Outcome> {
@@ -121,22 +150,25 @@ async function runOnGpu(r: CaptureRecord, job: JobBinding, env: WorkerEnv): Prom
   };
   let res: Response;
   try {
-    res = await gpuFetch(env, "/v1/fuse", { method: "POST", headers, body });
+    // A hung service must not keep the capture processing for good: the signal also bounds
+    // reading the answer, and a timeout is retried like any outage.
+    const signal = AbortSignal.timeout(gpuTimeoutMs(env));
+    res = await gpuFetch(env, "/v1/fuse", { method: "POST", headers, body, signal });
   } catch (e) {
     return { kind: "retry", reason: `GPU service unreachable (${(e as Error).message})` };
   }
+  // 429 and 5xx are the service's trouble (retried); any other 4xx is the job's own fault: final.
   if (res.status === 429 || res.status >= 500) {
-    await res.body?.cancel();
-    return { kind: "retry", reason: `GPU service answered ${res.status}` };
+    const err = await errorBody(res);
+    const what = err ? ` ${err.code}: ${err.message}` : "";
+    return { kind: "retry", reason: `GPU service answered ${res.status}${what}` };
   }
   if (res.status !== 200) {
-    const err = (await res.json().catch(() => undefined)) as
-      | { error?: { code: string; message: string } }
-      | undefined;
+    const err = await errorBody(res);
     return {
       kind: "failed",
-      code: err?.error?.code ?? `gpu_http_${res.status}`,
-      message: err?.error?.message ?? `GPU service answered ${res.status}`,
+      code: err?.code ?? `gpu_http_${res.status}`,
+      message: err?.message ?? `GPU service answered ${res.status}`,
     };
   }
   let form: FormData;

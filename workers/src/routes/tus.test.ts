@@ -10,6 +10,7 @@ import {
   storedFrame,
   testEnv,
 } from "../../test/api.ts";
+import { frameKey } from "../lib/r2Keys.ts";
 import type { TusUpload, UploadObject } from "../uploadObject.ts";
 import { parseUploadMetadata } from "./tus.ts";
 
@@ -67,6 +68,18 @@ function cutBody(bytes: Uint8Array): ReadableStream<Uint8Array> {
     start(ctl) {
       for (let i = 0; i < bytes.byteLength; i += MIB) ctl.enqueue(bytes.slice(i, i + MIB));
       ctl.close();
+    },
+  });
+}
+
+/** A body of unknown length arriving as these chunks, a moment apart. */
+function chunked(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    async pull(ctl) {
+      if (i === chunks.length) return ctl.close();
+      if (i) await new Promise((r) => setTimeout(r, 20));
+      ctl.enqueue(chunks[i++]!);
     },
   });
 }
@@ -211,6 +224,55 @@ describe("tus 1.0", () => {
     expect(await testEnv.BUCKET.head(u.tailKey)).toBeNull();
   });
 
+  it("after DELETE of a completed upload, HEAD and PATCH answer 404 (tus termination)", async () => {
+    const frame = jpegBytes(1000, 5);
+    const created = await createCapture([frame, jpegBytes(100)]);
+    const location = (await createUpload(created.id, 0, 1000)).headers.get("location")!;
+    expect((await patch(location, 0, frame)).status).toBe(204);
+    expect((await head(location)).status).toBe(200);
+    expect((await api(location, { method: "DELETE", headers: TUS })).status).toBe(204);
+    expect(
+      await testEnv.BUCKET.head(frameKey(created.id, 0, location.split("/").pop()!)),
+    ).toBeNull();
+    const h = await head(location);
+    expect(h.status).toBe(404);
+    expect(h.headers.get("upload-offset")).toBeNull();
+    expect((await patch(location, 1000, new Uint8Array(0))).status).toBe(404);
+    expect((await api(location, { method: "DELETE", headers: TUS })).status).toBe(404);
+  });
+
+  it("a 413 keeps the bytes that arrived before the overflowing chunk", async () => {
+    const frame = jpegBytes(1000, 6);
+    const created = await createCapture([frame, jpegBytes(100)]);
+    const location = (await createUpload(created.id, 0, 1000)).headers.get("location")!;
+    // No Content-Length: 400 bytes, then a chunk that runs 100 bytes past Upload-Length.
+    const res = await patch(location, 0, chunked([frame.slice(0, 400), jpegBytes(700)]));
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as ErrorBody).error.code).toBe("upload_too_large");
+    expect((await head(location)).headers.get("upload-offset")).toBe("400");
+    const rest = await patch(location, 400, frame.slice(400));
+    expect(rest.status).toBe(204);
+    expect(rest.headers.get("upload-offset")).toBe("1000");
+    const stored = await testEnv.BUCKET.get(frameKey(created.id, 0, location.split("/").pop()!));
+    expect(await sha256(new Uint8Array(await stored!.arrayBuffer()))).toBe(await sha256(frame));
+  });
+
+  it("a 413 whose earlier chunks fill the upload still completes the frame", async () => {
+    const frame = jpegBytes(1000, 7);
+    const created = await createCapture([frame, jpegBytes(100)]);
+    const location = (await createUpload(created.id, 0, 1000)).headers.get("location")!;
+    const res = await patch(location, 0, chunked([frame, jpegBytes(10)]));
+    expect(res.status).toBe(413);
+    const h = await head(location);
+    expect(h.headers.get("upload-offset")).toBe("1000");
+    const u = await runInDurableObject(uploadObject(location), (o: UploadObject) => o.get());
+    expect(u!.state).toBe("completed");
+    const status = (await (await api(`/v1/captures/${created.id}`)).json()) as {
+      frames: { sha256?: string }[];
+    };
+    expect(status.frames[0]!.sha256).toBe(await sha256(frame));
+  });
+
   it("answers 404 for someone else's upload", async () => {
     const created = await createCapture([jpegBytes(1000), jpegBytes(100)]);
     const location = (await createUpload(created.id, 0, 1000)).headers.get("location")!;
@@ -230,5 +292,19 @@ describe("parseUploadMetadata", () => {
     });
     expect(() => parseUploadMetadata("a b c")).toThrow(/malformed/);
     expect(() => parseUploadMetadata("a !!!")).toThrow(/base64/);
+  });
+
+  it("refuses a key given twice (All keys MUST be unique)", () => {
+    expect(() => parseUploadMetadata(`a ${btoa("1")},b,a ${btoa("2")}`)).toThrow(/unique/);
+  });
+
+  it("refuses a POST whose Upload-Metadata repeats captureId", async () => {
+    const created = await createCapture([jpegBytes(100), jpegBytes(100)]);
+    const other = await createCapture([jpegBytes(100), jpegBytes(100)]);
+    const res = await createUpload(created.id, 0, 100, {
+      "upload-metadata": `${metadata(created.id, 0)},captureId ${b64(other.id)}`,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error.code).toBe("invalid_argument");
   });
 });

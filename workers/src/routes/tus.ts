@@ -33,12 +33,19 @@ const uploadTtlMs = (env: WorkerEnv) => Number(env.TUS_UPLOAD_TTL_SECONDS ?? "86
 
 /** `Upload-Metadata`: comma-separated `key base64value` pairs. */
 export function parseUploadMetadata(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a key such as `__proto__` is just a key.
+  const out: Record<string, string> = Object.create(null);
   for (const pair of (header ?? "").split(",")) {
     const [key, value, extra] = pair.trim().split(" ");
     if (!key) continue;
+    // tus creation: "The key and value MUST be separated by a space. The key MUST NOT contain
+    // spaces and commas and MUST NOT be empty."
     if (extra !== undefined || !/^[\x21-\x2b\x2d-\x7e]+$/.test(key))
       throw new HybridDepthError("INVALID_ARGUMENT", "Upload-Metadata: malformed pair");
+    // tus creation: "All keys MUST be unique." (else which captureId counts is a guess)
+    if (Object.hasOwn(out, key))
+      throw new HybridDepthError("INVALID_ARGUMENT", `Upload-Metadata: key ${key} is not unique`);
+    // tus creation: "the value MUST be Base64 encoded".
     try {
       out[key] = value
         ? new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
@@ -57,7 +64,10 @@ function uploadStub(env: WorkerEnv, uploadId: string) {
   return env.UPLOADS.get(env.UPLOADS.idFromName(uploadId));
 }
 
-/** The upload, if it exists and belongs to the caller. */
+/**
+ * The upload, if it exists and belongs to the caller. tus termination: "For all future requests
+ * to this URL, the Server SHOULD respond with the 404 Not Found or 410 Gone status."
+ */
 async function ownedUpload(c: Ctx): Promise<TusUpload> {
   const u = await uploadStub(c.env, c.req.param("uploadId")!).get();
   if (!u || u.owner !== c.get("principal") || u.state === "terminated")
@@ -89,7 +99,11 @@ export const tusDiscovery: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 export const tusRoutes = new Hono<AppEnv>()
   .use("/v1/tus/*", async (c, next) => {
+    // tus core: "The Tus-Resumable header MUST be included in every request and response except
+    // for OPTIONS requests."
     c.header("Tus-Resumable", TUS_VERSION);
+    // "If the Client requested version is not supported by the Server, it MUST respond with the
+    // 412 Precondition Failed status and MUST include the Tus-Version header into the response."
     if (c.req.header("tus-resumable") !== TUS_VERSION) {
       c.header("Tus-Version", TUS_VERSION);
       throw new HybridDepthError("TUS_VERSION_UNSUPPORTED");
@@ -128,6 +142,8 @@ export const tusRoutes = new Hono<AppEnv>()
     const id = crypto.randomUUID();
     // The upload's own object: the record switches to it only once it is validated.
     const key = frameKey(captureId, index, id);
+    // tus creation: "The Server MUST acknowledge a successful upload creation with the 201 Created
+    // status. The Server MUST set the Location header to the URL of the created resource."
     const multipart = await c.env.BUCKET.createMultipartUpload(key, {
       httpMetadata: { contentType: frame.contentType },
     });
@@ -162,6 +178,10 @@ export const tusRoutes = new Hono<AppEnv>()
       throw new HybridDepthError("UPLOAD_EXPIRED");
     if (u.state === "rejected")
       throw new HybridDepthError("CONTENT_TYPE_MISMATCH", `the upload is not ${u.contentType}`);
+    // tus core: "The Server MUST always include the Upload-Offset header in the response for a
+    // HEAD request, even if the offset is 0, or the upload is already considered completed."
+    // "The Server MUST prevent the client and/or proxies from caching the response by adding the
+    // Cache-Control: no-store header to the response."
     return c.body(null, 200, {
       "Upload-Offset": String(u.offset),
       "Upload-Length": String(u.length),
@@ -175,6 +195,8 @@ export const tusRoutes = new Hono<AppEnv>()
     const capture = await captureStub(c.env, u0.captureId).get();
     if (!capture || !acceptsFrames(capture.state))
       throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
+    // tus core: "All PATCH requests MUST use Content-Type: application/offset+octet-stream,
+    // otherwise the server SHOULD return a 415 Unsupported Media Type status."
     if (
       (c.req.header("content-type") ?? "").split(";")[0]!.trim() !==
       "application/offset+octet-stream"
@@ -195,6 +217,9 @@ export const tusRoutes = new Hono<AppEnv>()
     const stub = uploadStub(c.env, u0.id);
     const got = (await stub.acquire(offset, token))!;
     if (got.kind === "locked") throw new HybridDepthError("UPLOAD_LOCKED");
+    // tus core: "The Upload-Offset header's value MUST be equal to the current offset of the
+    // resource. [...] If the offsets do not match, the Server MUST respond with the 409 Conflict
+    // status without modifying the upload resource."
     if (got.kind === "offset")
       throw new HybridDepthError(
         "UPLOAD_OFFSET_MISMATCH",
@@ -211,6 +236,9 @@ export const tusRoutes = new Hono<AppEnv>()
     const work = writeChunk(c.env, got.upload, token, c.req.raw.body);
     c.executionCtx.waitUntil(work.catch(() => undefined));
     const after = await work;
+    // tus core: "The Server MUST acknowledge successful PATCH requests with the 204 No Content
+    // status. It MUST include the Upload-Offset header containing the new offset." Expiration:
+    // "This header MUST be included in every PATCH response if the upload is going to expire."
     return c.body(null, 204, {
       "Upload-Offset": String(after.offset),
       ...(after.state === "active" ? { "Upload-Expires": expires(after) } : {}),
@@ -224,6 +252,9 @@ export const tusRoutes = new Hono<AppEnv>()
       if (!removed) throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
       await c.env.BUCKET.delete(u.key);
     }
+    // tus termination: "When receiving a DELETE request for an existing upload the Server SHOULD
+    // free associated resources and MUST respond with the 204 No Content status confirming that
+    // the upload was terminated." A completed upload is terminated too (not left "completed").
     await uploadStub(c.env, u.id).terminate();
     return c.body(null, 204);
   });
@@ -289,8 +320,12 @@ async function writeChunk(
     failure = e; // a dropped connection: keep what arrived, so HEAD reports it
   }
   const pending = buffer.pending;
+  // Bytes past Upload-Length are refused, but what came before the overflowing chunk is kept:
+  // when it fills the upload, the frame completes and the PATCH still answers 413.
+  const overflow = failure instanceof HybridDepthError && failure.kind === "UPLOAD_TOO_LARGE";
   const complete =
-    !failure && state.parts.reduce((s, p) => s + p.bytes, 0) + pending.byteLength === u.length;
+    (!failure || overflow) &&
+    state.parts.reduce((s, p) => s + p.bytes, 0) + pending.byteLength === u.length;
   if (complete) {
     if (pending.byteLength) {
       const partNumber = state.parts.length + 1;
@@ -299,7 +334,9 @@ async function writeChunk(
     }
     await multipart.complete(state.parts.map(({ partNumber, etag }) => ({ partNumber, etag })));
     await env.BUCKET.delete(u.tailKey);
-    return verifyCompleted(env, state, token);
+    const done = await verifyCompleted(env, state, token);
+    if (overflow) throw failure;
+    return done;
   }
   // Pending bytes are the old tail plus what came after the last full part. Writing the tail
   // before recording it is safe: a crash in between leaves the old, shorter count in force.
