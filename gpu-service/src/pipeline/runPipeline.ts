@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { focusDiopters, referenceIndex } from "#shared/capture/parse.ts";
-import type { Capture, Stage } from "#shared/capture/schema.ts";
+import type { Stage } from "#shared/capture/schema.ts";
 import { DffAccumulator } from "#shared/dff/accumulator.ts";
 import { defaultWindowRadius } from "#shared/dff/focusMeasure.ts";
 import { describeBlur } from "#shared/dff/lensCurve.ts";
@@ -20,7 +20,7 @@ import { PIPELINE_VERSION } from "#shared/pipeline/version.ts";
 import { MAX_WORK_PIXELS, workSize } from "#shared/pipeline/workSize.ts";
 import type { Registration } from "#shared/registration/similarity.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
-import { DEFAULT_MAX_FRAME_PIXELS, type ImageSize, probeImage } from "../io/decodeImage.ts";
+import { DEFAULT_MAX_FRAME_PIXELS, probeImage } from "../io/decodeImage.ts";
 import { captureOptics } from "../io/exifOptics.ts";
 import { frameRunner } from "../parallel/framePool.ts";
 import type { Prior } from "../prior/priorRunner.ts";
@@ -278,6 +278,7 @@ export async function runPipeline(
     scale: alignment && alignment.fallback !== "none" ? alignment.scale : null,
     shift: alignment && alignment.fallback !== "none" ? alignment.shift : null,
     model: prior ? o.prior!.name : null,
+    modelSha256: prior ? (o.prior!.sha256 ?? null) : null,
     provider: prior ? o.prior!.provider : null,
     alignment: alignment
       ? {

@@ -48,6 +48,7 @@ export function batchingPrior(prior: Prior, options: BatchingOptions): Prior {
 
   return {
     name: prior.name,
+    ...(prior.sha256 ? { sha256: prior.sha256 } : {}),
     provider: prior.provider,
     maxBatch: prior.maxBatch,
     inferBatch: (images) => Promise.all(images.map((rgb) => enqueue(rgb))),

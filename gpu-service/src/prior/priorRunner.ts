@@ -4,11 +4,13 @@ import { resizeBilinear } from "#shared/image/resample.ts";
 import type { RgbImage } from "#shared/image/types.ts";
 import { type ModelSpec, modelInputSize, toRelativeInverseDepth } from "#shared/models/registry.ts";
 import { floatToBytes } from "../io/encodeImage.ts";
-import type { ResolvedModel } from "./modelStore.ts";
+import { type ResolvedModel, sha256File } from "./modelStore.ts";
 
 /** A loaded single-image depth prior. */
 export interface Prior {
   readonly name: string;
+  /** sha256 of the weights file the session was built from: part of a result's identity. */
+  readonly sha256?: string;
   /** Execution provider the session really runs on. */
   readonly provider: string;
   /** Relative inverse depth (larger = nearer) at the image's size. */
@@ -97,8 +99,10 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
         : resizeBilinear(inverse, ow, oh, rgb.width, rgb.height);
     });
   };
+  const sha256 = await sha256File(path);
   return {
     name: spec.name,
+    sha256,
     provider,
     maxBatch: batchable ? Number.POSITIVE_INFINITY : 1,
     async infer(rgb) {

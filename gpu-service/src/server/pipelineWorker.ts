@@ -32,7 +32,12 @@ async function start(): Promise<void> {
     const w = 64;
     await loaded.infer({ width: w, height: w, data: new Float32Array(w * w * 3).fill(0.5) });
   }
-  post({ type: "ready", model: prior?.name ?? null, provider: prior?.provider ?? null });
+  post({
+    type: "ready",
+    model: prior?.name ?? null,
+    sha256: prior?.sha256 ?? null,
+    provider: prior?.provider ?? null,
+  });
 }
 
 const wire = (e: unknown): WireError =>

@@ -8,7 +8,7 @@ import { signRequest } from "#shared/auth/requestSignature.ts";
 import { parseCapture } from "#shared/capture/parse.ts";
 import { loadCaptureDir } from "../capture/loadCaptureDir.ts";
 import { runPipeline } from "../pipeline/runPipeline.ts";
-import { resolveModel } from "../prior/modelStore.ts";
+import { resolveModel, sha256File } from "../prior/modelStore.ts";
 import { loadPrior } from "../prior/priorRunner.ts";
 import { type FrameServer, startFrameServer } from "../testing/frameServer.ts";
 import { signedFetch } from "../testing/signedFetch.ts";
@@ -76,9 +76,15 @@ describe("GPU service: health and metadata", () => {
   it("describes the model and exposes Prometheus metrics (signed)", async () => {
     const meta = (await (await signedFetch(base, SECRET, "/v2/models/hybriddepth")).json()) as {
       name: string;
-      prior: { provider: string | null };
+      prior: { model: string | null; sha256: string | null; provider: string | null };
     };
     expect(meta.name).toBe("hybriddepth");
+    // The prior's identity names its weights: the sha256 of the file the session was built from.
+    const model = await resolveModel();
+    if (model) {
+      expect(meta.prior.model).toBe(model.spec.name);
+      expect(meta.prior.sha256).toBe(await sha256File(model.path));
+    } else expect(meta.prior.sha256).toBeNull();
     const text = await (await signedFetch(base, SECRET, "/metrics")).text();
     for (const m of [
       "hybriddepth_queue_depth",

@@ -29,7 +29,13 @@ export async function startService(
   logger: Logger = pino({ level: config.LOG_LEVEL }),
 ): Promise<Service> {
   const metrics = createMetrics();
-  const state: ServiceState = { ready: false, draining: false, model: null, provider: null };
+  const state: ServiceState = {
+    ready: false,
+    draining: false,
+    model: null,
+    modelSha256: null,
+    provider: null,
+  };
   const gate = new JobGate(config.MAX_IN_FLIGHT, config.MAX_QUEUE);
   const budget = new ByteBudget(config.FRAME_BUDGET_BYTES);
   metrics.frameBudget.set(budget.total);
@@ -109,8 +115,9 @@ export async function startService(
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, secret: config.GPU_SERVICE_SECRET ? "set" : "NONE (dev mode)" }, "listening");
 
-  const warm = worker.ready.then(({ model, provider }) => {
+  const warm = worker.ready.then(({ model, sha256, provider }) => {
     state.model = model;
+    state.modelSha256 = sha256;
     state.provider = provider;
     if (model) metrics.provider.set({ provider: provider ?? "none", model }, 1);
     else logger.warn("no depth prior model found: jobs asking for aligned/full fall back to dff");

@@ -5,5 +5,7 @@ export interface ServiceState {
   /** SIGTERM received: finishing in-flight jobs, taking no new ones. */
   draining: boolean;
   model: string | null;
+  /** sha256 of the prior's weights. */
+  modelSha256: string | null;
   provider: string | null;
 }

@@ -48,7 +48,7 @@ const wire = (e: unknown): WireError =>
  * replaced, so no timed-out job keeps computing or holding memory.
  */
 export class PipelineWorker {
-  ready!: Promise<{ model: string | null; provider: string | null }>;
+  ready!: Promise<{ model: string | null; sha256: string | null; provider: string | null }>;
   private worker!: Worker;
   private readonly running = new Map<string, Running>();
   private seq = 0;
@@ -71,7 +71,7 @@ export class PipelineWorker {
     this.exited = false;
     this.ready = new Promise((resolve, reject) => {
       worker.on("message", (m: FromWorker) => {
-        if (m.type === "ready") resolve({ model: m.model, provider: m.provider });
+        if (m.type === "ready") resolve({ model: m.model, sha256: m.sha256, provider: m.provider });
         else if (m.type === "start-failed")
           reject(new Error(`pipeline worker failed to start: ${m.message}`));
         else if (m.type === "batch") this.hooks.onBatch?.(m.size);

@@ -29,7 +29,7 @@ export type ToWorker =
   | { type: "frame-error"; id: string; index: number; error: WireError };
 
 export type FromWorker =
-  | { type: "ready"; model: string | null; provider: string | null }
+  | { type: "ready"; model: string | null; sha256: string | null; provider: string | null }
   | { type: "start-failed"; message: string }
   | { type: "batch"; size: number }
   /** The job wants these frames (fetched ahead of its reads). */

@@ -50,6 +50,8 @@ export const ResultSchema = z.object({
   scale: z.number().nullable(),
   shift: z.number().nullable(),
   model: z.string().nullable(),
+  /** sha256 of the prior's weights (with `model`, the identity of what computed the result). */
+  modelSha256: z.string().nullable().optional(),
   /** Execution provider the prior ran on. */
   provider: z.string().nullable(),
   alignment: AlignmentSchema.nullable(),

@@ -1,4 +1,5 @@
 import { signRequest } from "#shared/auth/requestSignature.ts";
+import { priorIdentity } from "#shared/service/priorIdentity.ts";
 import type { WorkerEnv } from "../env.ts";
 
 /** A request to the GPU service: the service binding when configured, else the network. */
@@ -28,9 +29,8 @@ export async function currentPrior(env: WorkerEnv): Promise<string | null> {
       await res.body?.cancel();
       return null;
     }
-    const meta = (await res.json()) as { prior?: { model?: unknown } };
-    const model = meta.prior?.model;
-    return typeof model === "string" && /^[a-z0-9][a-z0-9.-]*$/.test(model) ? model : null;
+    const meta = (await res.json()) as { prior?: { model?: unknown; sha256?: unknown } };
+    return priorIdentity(meta.prior?.model, meta.prior?.sha256);
   } catch {
     return null;
   }

@@ -4,6 +4,7 @@ import { encodeNpyFloat32 } from "#shared/format/npy.ts";
 import { assertFinite } from "#shared/pipeline/finite.ts";
 import type { FuseJob } from "#shared/service/fuseJob.ts";
 import { EDGE_PARTS, outputByPart } from "#shared/service/outputs.ts";
+import { priorIdentity } from "#shared/service/priorIdentity.ts";
 import { type CaptureRecord, type JobBinding, ownerScope } from "../captureObject.ts";
 import type { JobMessage, WorkerEnv } from "../env.ts";
 import { captureStub } from "../lib/captures.ts";
@@ -187,6 +188,7 @@ async function runOnGpu(r: CaptureRecord, job: JobBinding, env: WorkerEnv): Prom
     height: number;
     stage?: string;
     model?: string | null;
+    modelSha256?: string | null;
   };
   const { timingsMs: timings, width, height } = answer;
   // A depth that is not finite everywhere is no answer: never stored, never served as done.
@@ -208,7 +210,7 @@ async function runOnGpu(r: CaptureRecord, job: JobBinding, env: WorkerEnv): Prom
       ? sharedResultPrefix(
           await ownerScope(r.owner),
           job.address,
-          computedBy(asked, answer.model ?? null),
+          computedBy(asked, priorIdentity(answer.model, answer.modelSha256)),
         )
       : privateResultPrefix(r.id, r.generation);
   const stub = captureStub(env, r.id);

@@ -11,7 +11,7 @@ export function modelRoutes(state: ServiceState): Hono {
       name: "hybriddepth",
       versions: [PIPELINE_VERSION],
       platform: "onnxruntime-node",
-      prior: { model: state.model, provider: state.provider },
+      prior: { model: state.model, sha256: state.modelSha256, provider: state.provider },
       stages: STAGES,
       inputs: [
         {
