@@ -3,6 +3,7 @@ import { exports } from "cloudflare:workers";
 import { importJWK, SignJWT } from "jose";
 import { sha256Hex } from "#shared/auth/hmac.ts";
 import type { WorkerEnv } from "../src/env.ts";
+import { framePath, signUrl } from "../src/lib/signedUrl.ts";
 
 /** The bindings the tests see, with the test-only API key (vitest.config.mts). */
 export const testEnv = env as unknown as WorkerEnv & {
@@ -165,4 +166,23 @@ export async function storedFrame(id: string, index: number): Promise<R2ObjectBo
 export async function frameObjects(id: string, index: number): Promise<string[]> {
   const list = await testEnv.BUCKET.list({ prefix: `captures/${id}/frames/${index}/` });
   return list.objects.map((o) => o.key);
+}
+
+/** A frame fetched as the GPU service would (a signed GET URL of the edge's own). */
+export async function signedFrameGet(id: string, index: number, bytes: number): Promise<Response> {
+  const claims = {
+    method: "GET" as const,
+    path: framePath(id, index),
+    captureId: id,
+    index,
+    bytes,
+    contentType: "image/jpeg",
+  };
+  const url = await signUrl(
+    testEnv.UPLOAD_SIGNING_KEY,
+    "https://edge.test",
+    claims,
+    Date.now() + 60_000,
+  );
+  return api(url, { auth: null });
 }

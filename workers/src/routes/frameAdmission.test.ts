@@ -6,9 +6,9 @@ import {
   jpegBytes,
   pngBytes,
   sha256,
+  signedFrameGet,
   testEnv,
 } from "../../test/api.ts";
-import { framePath, signUrl } from "../lib/signedUrl.ts";
 
 const TUS = { "tus-resumable": "1.0.0" };
 const put = (url: string, body: BodyInit, headers: Record<string, string>) =>
@@ -16,22 +16,7 @@ const put = (url: string, body: BodyInit, headers: Record<string, string>) =>
 
 /** The frame as the GPU service would download it (signed GET), and the digest the record keeps. */
 async function stored(id: string, index: number, bytes: number) {
-  const path = framePath(id, index);
-  const claims = {
-    method: "GET" as const,
-    path,
-    captureId: id,
-    index,
-    bytes,
-    contentType: "image/jpeg",
-  };
-  const url = await signUrl(
-    testEnv.UPLOAD_SIGNING_KEY,
-    "https://edge.test",
-    claims,
-    Date.now() + 60_000,
-  );
-  const res = await api(url, { auth: null });
+  const res = await signedFrameGet(id, index, bytes);
   const body = res.status === 200 ? new Uint8Array(await res.arrayBuffer()) : undefined;
   const status = (await (await api(`/v1/captures/${id}`)).json()) as {
     frames: { sha256?: string }[];
