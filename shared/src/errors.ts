@@ -129,6 +129,26 @@ export const ERRORS = {
     message: "The depth is not computed yet",
   },
   RATE_LIMITED: { status: 429, code: "rate_limited", message: "Too many requests" },
+  TOO_MANY_OPEN_CAPTURES: {
+    status: 429,
+    code: "too_many_open_captures",
+    message: "Too many unfinalized captures: finalize or delete one first",
+  },
+  STORAGE_QUOTA_EXCEEDED: {
+    status: 413,
+    code: "storage_quota_exceeded",
+    message: "The captures' declared bytes would exceed this principal's storage quota",
+  },
+  CAPTURE_EXPIRED: {
+    status: 410,
+    code: "capture_expired",
+    message: "The capture expired: its record, frames and result are removed",
+  },
+  PROCESSING_DEADLINE_EXCEEDED: {
+    status: 504,
+    code: "processing_deadline_exceeded",
+    message: "The capture made no progress before its deadline, through every re-send",
+  },
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,
     code: "idempotency_key_reused",

@@ -1,10 +1,20 @@
 import { DurableObject } from "cloudflare:workers";
 import { sha256Hex } from "#shared/auth/hmac.ts";
+import { ERRORS } from "#shared/errors.ts";
 import type { CaptureState } from "#shared/service/captureState.ts";
 import type { CreateCapture } from "#shared/service/uploadSchema.ts";
-import { acceptsFrames, canTransition } from "./capture/stateMachine.ts";
+import {
+  acceptsFrames,
+  awaitsJob,
+  canTransition,
+  isFinal,
+  nextState,
+  RETRYING,
+} from "./capture/stateMachine.ts";
 import type { JobMessage, WorkerEnv } from "./env.ts";
+import { type RemovedCapture, releaseCaptureStorage } from "./lib/captureStorage.ts";
 import { contentAddress } from "./lib/contentAddress.ts";
+import { captureLimits } from "./lib/limits.ts";
 import { computedBy, resultKey, resultRefKey, sharedResultPrefix } from "./lib/r2Keys.ts";
 
 export type { CaptureState };
@@ -35,6 +45,8 @@ export interface CaptureRecord {
   /** R2 prefix of the stored outputs, once done. */
   resultPrefix?: string;
   attempts: number;
+  /** Times the deadline alarm sent this generation's job again (a lost or stuck message). */
+  redrives?: number;
   error?: { code: string; message: string };
   timings?: Record<string, number>;
   createdAt: number;
@@ -57,6 +69,21 @@ export type Advance =
   | { ok: true; record: CaptureRecord }
   | { ok: false; reason: "gone" | "stale" | "illegal"; record?: CaptureRecord };
 
+/**
+ * What the one alarm of a capture is for, each with its due time: the deadline of a queued or
+ * processing capture, the expiry of one never finalized, the retention of a finished one.
+ */
+export type DueKind = "deadline" | "expiry" | "retention";
+type Due = Partial<Record<DueKind, number>>;
+const DUE_KINDS: DueKind[] = ["deadline", "expiry", "retention"];
+
+/** What is left of a capture removed by expiry or retention: GET answers 410 to its owner. */
+export interface ExpiredCapture {
+  owner: string;
+  at: number;
+  reason: string;
+}
+
 /** The tenant scope of results: a digest of the owner, so no principal string names a key. */
 export const ownerScope = async (owner: string) =>
   (await sha256Hex(`results-scope\n${owner}`)).slice(0, 32);
@@ -73,6 +100,33 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
     return r;
   }
 
+  private limits() {
+    return captureLimits(this.env);
+  }
+
+  /**
+   * One alarm serves every due time: `set` and `clear` change them, and the alarm is set to the
+   * earliest left (or removed when none is).
+   */
+  private async schedule(set: Due, clear: DueKind[] = []): Promise<void> {
+    const due: Due = { ...((await this.ctx.storage.get<Due>("due")) ?? {}), ...set };
+    for (const k of clear) delete due[k];
+    await this.ctx.storage.put("due", due);
+    const times = Object.values(due);
+    if (times.length) await this.ctx.storage.setAlarm(Math.min(...times));
+    else await this.ctx.storage.deleteAlarm();
+  }
+
+  /** The due times that follow from a state just entered. */
+  private async scheduleFor(state: CaptureState): Promise<void> {
+    const now = Date.now();
+    const { deadlineMs, ttlMs, retentionMs } = this.limits();
+    if (state === "uploading")
+      await this.schedule({ expiry: now + ttlMs }, ["deadline", "retention"]);
+    else if (awaitsJob(state)) await this.schedule({ deadline: now + deadlineMs }, ["expiry"]);
+    else await this.schedule({ retention: now + retentionMs }, ["deadline", "expiry"]);
+  }
+
   /** Creates the record unless one exists; returns the existing one (an idempotent retry). */
   async createOnce(
     record: Omit<CaptureRecord, "createdAt" | "updatedAt" | "generation">,
@@ -82,11 +136,30 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
     const generation = ((await this.ctx.storage.get<number>("generation")) ?? 0) + 1;
     await this.ctx.storage.put("generation", generation);
     await this.save({ ...record, generation, createdAt: Date.now(), updatedAt: Date.now() });
+    await this.ctx.storage.delete(["expired", "tus"]);
+    await this.scheduleFor(record.state);
     return undefined;
   }
 
   async get(): Promise<CaptureRecord | undefined> {
     return this.load();
+  }
+
+  /** The record, or what is left of it when it expired. */
+  async lookup(): Promise<{ record?: CaptureRecord; expired?: ExpiredCapture }> {
+    const record = await this.load();
+    if (record) return { record };
+    const expired = await this.ctx.storage.get<ExpiredCapture>("expired");
+    return expired ? { expired } : {};
+  }
+
+  /** A tus upload started for one of its frames (removed with the capture). False: too late. */
+  async tusStarted(uploadId: string): Promise<boolean> {
+    const r = await this.load();
+    if (!r || !acceptsFrames(r.state)) return false;
+    const tus = (await this.ctx.storage.get<string[]>("tus")) ?? [];
+    await this.ctx.storage.put("tus", [...tus, uploadId]);
+    return true;
   }
 
   /**
@@ -158,7 +231,9 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
       }
       const outcome: FinalizeOutcome = { kind: "finalized", state: r.state, address, cacheHit };
       if (idempotencyKey) r.idempotent[idempotencyKey] = { kind: "already", state: r.state };
+      r.redrives = 0;
       await this.save(r);
+      await this.scheduleFor(r.state);
       return outcome;
     });
   }
@@ -184,12 +259,86 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
         return { ok: false, reason: "stale", record: r };
       Object.assign(r, extra, { state: to });
       if (to === "done") delete r.error; // a retry's reason is history once the result exists
-      return { ok: true, record: await this.save(r) };
+      await this.save(r);
+      // Each step of a job is progress: the deadline runs from the latest.
+      await this.scheduleFor(to);
+      return { ok: true, record: r };
     });
   }
 
-  /** Removes the record; the generation count stays so the id never returns to an old history. */
-  async destroy(): Promise<void> {
-    await this.ctx.storage.delete("record");
+  /**
+   * Removes the record and its due times, and says what it held (for releaseCaptureStorage);
+   * the generation count stays so the id never returns to an old history. `expired`: leave a
+   * note so the owner is told 410 rather than 404.
+   */
+  async destroy(expired?: string): Promise<RemovedCapture | undefined> {
+    const record = await this.load();
+    if (!record) return undefined;
+    const tusUploads = (await this.ctx.storage.get<string[]>("tus")) ?? [];
+    await this.ctx.storage.delete(["record", "tus", "due"]);
+    await this.ctx.storage.deleteAlarm();
+    if (expired)
+      await this.ctx.storage.put("expired", {
+        owner: record.owner,
+        at: Date.now(),
+        reason: expired,
+      } satisfies ExpiredCapture);
+    return { record, tusUploads };
+  }
+
+  /**
+   * The alarm: whatever is due. A fired alarm always handles its earliest entry (a test's
+   * runDurableObjectAlarm runs it early); the others wait for their own time.
+   */
+  override async alarm(): Promise<void> {
+    const due = (await this.ctx.storage.get<Due>("due")) ?? {};
+    const times = Object.values(due);
+    if (!times.length) return;
+    const now = Math.max(Date.now(), Math.min(...times));
+    const isDue = (k: DueKind) => due[k] !== undefined && due[k] <= now;
+    const r = await this.load();
+    if (!r) return this.schedule({}, DUE_KINDS);
+    if (isDue("deadline")) await this.deadlinePassed();
+    else if (isDue("expiry") && acceptsFrames(r.state))
+      await this.remove("never finalized in time");
+    else if (isDue("retention") && isFinal(r.state)) await this.remove("retention period ended");
+    else await this.scheduleFor(r.state); // a stale entry: re-derive from the state
+  }
+
+  /**
+   * Queued or processing with no progress for the deadline: the job message was lost (or its
+   * consumer died), so the same job is sent again. A repeat finalize never does this (it
+   * answers `already`): only the deadline re-drives, so at most one re-send per deadline. After
+   * the budget the capture fails, keeping the first real cause a retry recorded.
+   */
+  private async deadlinePassed(): Promise<void> {
+    await this.ctx.blockConcurrencyWhile(async () => {
+      const r = await this.load();
+      if (!r || !awaitsJob(r.state) || !r.address) return this.scheduleFor(r?.state ?? "failed");
+      const { deadlineMs, redriveAttempts } = this.limits();
+      const sent = r.redrives ?? 0;
+      if (sent < redriveAttempts) {
+        await this.env.JOBS.send({ captureId: r.id, generation: r.generation, address: r.address });
+        r.redrives = sent + 1;
+        await this.save(r);
+        await this.schedule({ deadline: Date.now() + deadlineMs });
+        return;
+      }
+      const cause =
+        r.error?.code === RETRYING ? r.error.message : (r.error?.message ?? "none recorded");
+      r.state = nextState(r.state, "failed");
+      r.error = {
+        code: ERRORS.PROCESSING_DEADLINE_EXCEEDED.code,
+        message: `no progress within ${deadlineMs / 1000} s, ${sent} re-sends included; first cause: ${cause}`,
+      };
+      await this.save(r);
+      await this.scheduleFor(r.state);
+    });
+  }
+
+  /** Expiry and retention: removed as DELETE removes it, with a note for the owner's 410. */
+  private async remove(reason: string): Promise<void> {
+    const removed = await this.destroy(reason);
+    if (removed) await releaseCaptureStorage(this.env, removed);
   }
 }

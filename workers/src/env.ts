@@ -26,6 +26,18 @@ interface Limits {
   JWT_CLOCK_SKEW_SECONDS?: string;
   /** Longest call to the GPU service's /v1/fuse, answer included, seconds (default 600). */
   GPU_TIMEOUT_SECONDS?: string;
+  /** A queued/processing capture without progress this long is re-sent, seconds (default 900). */
+  CAPTURE_DEADLINE_SECONDS?: string;
+  /** Re-sends before such a capture fails (default 3). */
+  CAPTURE_REDRIVE_ATTEMPTS?: string;
+  /** Lifetime of a capture never finalized, seconds (default 86400). */
+  CAPTURE_TTL_SECONDS?: string;
+  /** Lifetime of a finished capture and its result, seconds (default 30 days). */
+  RESULT_RETENTION_SECONDS?: string;
+  /** Unfinalized captures one principal may hold (default 20). */
+  MAX_OPEN_CAPTURES_PER_PRINCIPAL?: string;
+  /** Declared frame bytes one principal may hold (default 2 GiB). */
+  MAX_STORED_BYTES_PER_PRINCIPAL?: string;
 }
 
 /** The worker's bindings: `wrangler types` (worker-configuration.d.ts) plus the secrets. */

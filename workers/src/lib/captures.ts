@@ -17,8 +17,12 @@ export async function ownedCapture(
   id: string,
   principal: string,
 ): Promise<CaptureRecord> {
-  const r = await captureStub(env, id).get();
-  if (!r || r.owner !== principal)
-    throw new HybridDepthError("CAPTURE_NOT_FOUND", "no capture with that id");
-  return r;
+  const { record: r, expired } = await captureStub(env, id).lookup();
+  if (r?.owner === principal) return r;
+  if (!r && expired?.owner === principal)
+    throw new HybridDepthError(
+      "CAPTURE_EXPIRED",
+      `capture expired ${new Date(expired.at).toISOString()} (${expired.reason}); its frames and result are removed`,
+    );
+  throw new HybridDepthError("CAPTURE_NOT_FOUND", "no capture with that id");
 }

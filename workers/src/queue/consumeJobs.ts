@@ -5,6 +5,7 @@ import { assertFinite } from "#shared/pipeline/finite.ts";
 import type { FuseJob } from "#shared/service/fuseJob.ts";
 import { EDGE_PARTS, outputByPart } from "#shared/service/outputs.ts";
 import { priorIdentity } from "#shared/service/priorIdentity.ts";
+import { RETRYING } from "../capture/stateMachine.ts";
 import { type CaptureRecord, type JobBinding, ownerScope } from "../captureObject.ts";
 import type { JobMessage, WorkerEnv } from "../env.ts";
 import { captureStub } from "../lib/captures.ts";
@@ -101,9 +102,6 @@ export function gpuTimeoutMs(env: Pick<WorkerEnv, "GPU_TIMEOUT_SECONDS">): numbe
   const s = Number(env.GPU_TIMEOUT_SECONDS);
   return (Number.isFinite(s) && s > 0 ? s : 600) * 1000;
 }
-
-/** The error code recorded on a capture waiting for its next delivery. */
-const RETRYING = "retrying";
 
 /** The `{error:{code,message}}` of a GPU service answer, if it has one (short strings only). */
 async function errorBody(res: Response): Promise<{ code: string; message: string } | undefined> {

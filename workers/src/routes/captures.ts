@@ -5,11 +5,11 @@ import { describeIssues } from "#shared/capture/parse.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import { CreateCaptureSchema } from "#shared/service/uploadSchema.ts";
 import type { AppEnv } from "../env.ts";
+import { releaseCaptureStorage } from "../lib/captureStorage.ts";
 import { captureStub, ownedCapture } from "../lib/captures.ts";
 import { currentPrior } from "../lib/gpuService.ts";
 import { captureIdForKey, idempotencyKey } from "../lib/idempotency.ts";
-import { capturePrefix, RESULT_FILES } from "../lib/r2Keys.ts";
-import { deletePrefix, releaseResult } from "../lib/results.ts";
+import { RESULT_FILES } from "../lib/r2Keys.ts";
 import { frameClaims, signUrl } from "../lib/signedUrl.ts";
 
 /** Capture metadata is small: 64 frames of a few fields each. */
@@ -129,11 +129,11 @@ export const captureRoutes = new Hono<AppEnv>()
   })
   .delete("/v1/captures/:id", async (c) => {
     const id = c.req.param("id");
-    const r = await ownedCapture(c.env, id, c.get("principal"));
+    await ownedCapture(c.env, id, c.get("principal"));
     // The record goes first, so a job still in flight finds no capture and stores nothing.
-    await captureStub(c.env, id).destroy();
-    // The user's data right: the frames, and the tenant's result unless another of their captures uses it.
-    await deletePrefix(c.env, capturePrefix(id));
-    if (r.resultPrefix) await releaseResult(c.env, r.resultPrefix, id);
+    const removed = await captureStub(c.env, id).destroy();
+    // The user's data right: the frames, tus uploads, and the tenant's result unless another
+    // of their captures uses it.
+    if (removed) await releaseCaptureStorage(c.env, removed);
     return c.body(null, 204);
   });

@@ -165,6 +165,11 @@ export const tusRoutes = new Hono<AppEnv>()
       state: "active",
     };
     await uploadStub(c.env, id).create(upload);
+    // The capture removes its tus uploads with it (DELETE, expiry); one finalized meanwhile refuses.
+    if (!(await captureStub(c.env, captureId).tusStarted(id))) {
+      await uploadStub(c.env, id).terminate();
+      throw new HybridDepthError("CAPTURE_NOT_UPLOADING");
+    }
     return c.body(null, 201, {
       Location: `${new URL(c.req.url).origin}/v1/tus/${id}`,
       "Upload-Expires": expires(upload),
