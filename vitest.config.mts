@@ -58,6 +58,10 @@ export default defineConfig({
                 RETRY_MAX_SECONDS: "1",
                 GPU_TIMEOUT_SECONDS: "1",
                 TUS_PART_MIB: "5",
+                // The suite's one API key creates many captures per file and storage outlives a
+                // test: no quota here. workers/src/routes/quota.test.ts runs the app with the defaults.
+                MAX_OPEN_CAPTURES_PER_PRINCIPAL: "1000000",
+                MAX_STORED_BYTES_PER_PRINCIPAL: String(2 ** 50),
               },
               ratelimits: {
                 API_RATE_LIMIT: { namespace_id: "1001", simple: { limit: 300, period: 60 } },

@@ -15,6 +15,7 @@ import type { JobMessage, WorkerEnv } from "./env.ts";
 import { type RemovedCapture, releaseCaptureStorage } from "./lib/captureStorage.ts";
 import { contentAddress } from "./lib/contentAddress.ts";
 import { captureLimits } from "./lib/limits.ts";
+import { quotaStub } from "./lib/quota.ts";
 import { computedBy, resultKey, resultRefKey, sharedResultPrefix } from "./lib/r2Keys.ts";
 
 export type { CaptureState };
@@ -154,12 +155,15 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
   }
 
   /** A tus upload started for one of its frames (removed with the capture). False: too late. */
-  async tusStarted(uploadId: string): Promise<boolean> {
-    const r = await this.load();
-    if (!r || !acceptsFrames(r.state)) return false;
-    const tus = (await this.ctx.storage.get<string[]>("tus")) ?? [];
-    await this.ctx.storage.put("tus", [...tus, uploadId]);
-    return true;
+  tusStarted(uploadId: string): Promise<boolean> {
+    // One step: concurrent tus creations for two frames must not overwrite each other's id.
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const r = await this.load();
+      if (!r || !acceptsFrames(r.state)) return false;
+      const tus = (await this.ctx.storage.get<string[]>("tus")) ?? [];
+      await this.ctx.storage.put("tus", [...tus, uploadId]);
+      return true;
+    });
   }
 
   /**
@@ -198,6 +202,19 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
    * sent. `prior` is the prior the GPU service now runs (null: unknown, so no cache hit above dff).
    */
   async finalize(
+    idempotencyKey: string | undefined,
+    prior: string | null,
+  ): Promise<FinalizeOutcome | undefined> {
+    const outcome = await this.finalizeOnce(idempotencyKey, prior);
+    // No longer open: the principal's slot is free (again, harmlessly, on a repeat finalize).
+    if (outcome?.kind === "finalized" || outcome?.kind === "already") {
+      const r = await this.load();
+      if (r) await quotaStub(this.env, r.owner).close(r.id);
+    }
+    return outcome;
+  }
+
+  private finalizeOnce(
     idempotencyKey: string | undefined,
     prior: string | null,
   ): Promise<FinalizeOutcome | undefined> {
@@ -271,7 +288,11 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
    * the generation count stays so the id never returns to an old history. `expired`: leave a
    * note so the owner is told 410 rather than 404.
    */
-  async destroy(expired?: string): Promise<RemovedCapture | undefined> {
+  destroy(expired?: string): Promise<RemovedCapture | undefined> {
+    return this.ctx.blockConcurrencyWhile(() => this.destroyNow(expired));
+  }
+
+  private async destroyNow(expired?: string): Promise<RemovedCapture | undefined> {
     const record = await this.load();
     if (!record) return undefined;
     const tusUploads = (await this.ctx.storage.get<string[]>("tus")) ?? [];

@@ -1,4 +1,5 @@
 import type { CaptureObject } from "./captureObject.ts";
+import type { PrincipalQuota } from "./quotaObject.ts";
 import type { UploadObject } from "./uploadObject.ts";
 
 /** Secrets: `.dev.vars` locally, `wrangler secret put` in staging and production. */
@@ -41,11 +42,12 @@ interface Limits {
 }
 
 /** The worker's bindings: `wrangler types` (worker-configuration.d.ts) plus the secrets. */
-export type WorkerEnv = Omit<Env, "CAPTURES" | "UPLOADS" | "JOBS"> &
+export type WorkerEnv = Omit<Env, "CAPTURES" | "UPLOADS" | "QUOTAS" | "JOBS"> &
   Secrets &
   Limits & {
     CAPTURES: DurableObjectNamespace<CaptureObject>;
     UPLOADS: DurableObjectNamespace<UploadObject>;
+    QUOTAS: DurableObjectNamespace<PrincipalQuota>;
     JOBS: Queue<JobMessage>;
     /** Optional service binding to the GPU service (else GPU_SERVICE_URL over the network). */
     GPU_SERVICE?: Fetcher;

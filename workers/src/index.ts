@@ -5,6 +5,7 @@ import { authConfig } from "./middleware/authConfig.ts";
 import { consumeJobs } from "./queue/consumeJobs.ts";
 
 export { CaptureObject } from "./captureObject.ts";
+export { PrincipalQuota } from "./quotaObject.ts";
 export { UploadObject } from "./uploadObject.ts";
 
 // Configuration is checked at startup: a malformed JWT_JWKS, or staging/production without

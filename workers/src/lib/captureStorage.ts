@@ -1,5 +1,6 @@
 import type { CaptureRecord } from "../captureObject.ts";
 import type { WorkerEnv } from "../env.ts";
+import { quotaStub } from "./quota.ts";
 import { capturePrefix } from "./r2Keys.ts";
 import { deletePrefix, releaseResult } from "./results.ts";
 
@@ -13,7 +14,7 @@ export interface RemovedCapture {
 /**
  * Frees what a removed capture held, the one way DELETE, expiry and retention all do: its tus
  * uploads (so they answer 404 and their multipart parts go), its frames, and its use of a result
- * (the tenant's shared result goes only when no other capture references it).
+ * (the tenant's shared result goes only when no other capture references it), then its quota.
  */
 export async function releaseCaptureStorage(
   env: WorkerEnv,
@@ -25,4 +26,5 @@ export async function releaseCaptureStorage(
   );
   await deletePrefix(env, capturePrefix(r.id));
   if (r.resultPrefix) await releaseResult(env, r.resultPrefix, r.id);
+  await quotaStub(env, r.owner).release(r.id);
 }

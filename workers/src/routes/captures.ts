@@ -9,6 +9,7 @@ import { releaseCaptureStorage } from "../lib/captureStorage.ts";
 import { captureStub, ownedCapture } from "../lib/captures.ts";
 import { currentPrior } from "../lib/gpuService.ts";
 import { captureIdForKey, idempotencyKey } from "../lib/idempotency.ts";
+import { quotaStub, reserveCapture } from "../lib/quota.ts";
 import { RESULT_FILES } from "../lib/r2Keys.ts";
 import { frameClaims, signUrl } from "../lib/signedUrl.ts";
 
@@ -44,17 +45,24 @@ export const captureRoutes = new Hono<AppEnv>()
       const id = key ? await captureIdForKey(principal, key) : crypto.randomUUID();
       const origin = new URL(c.req.url).origin;
       const requestDigest = await sha256Hex(JSON.stringify(meta));
-      const existing = await captureStub(c.env, id).createOnce({
-        id,
-        owner: principal,
-        origin,
-        meta,
-        frames: meta.frames.map(() => null),
-        state: "uploading",
-        attempts: 0,
-        idempotent: {},
-        requestDigest,
-      });
+      // The quota first (a retried create holds nothing more), so no capture exists past it.
+      await reserveCapture(c.env, principal, id, meta);
+      const existing = await captureStub(c.env, id)
+        .createOnce({
+          id,
+          owner: principal,
+          origin,
+          meta,
+          frames: meta.frames.map(() => null),
+          state: "uploading",
+          attempts: 0,
+          idempotent: {},
+          requestDigest,
+        })
+        .catch(async (e) => {
+          await quotaStub(c.env, principal).release(id);
+          throw e;
+        });
       if (existing && existing.requestDigest !== requestDigest)
         throw new HybridDepthError("IDEMPOTENCY_KEY_REUSED");
       if (existing && existing.state !== "uploading")
