@@ -65,6 +65,7 @@ export default defineConfig({
               },
               ratelimits: {
                 API_RATE_LIMIT: { namespace_id: "1001", simple: { limit: 300, period: 60 } },
+                SIGNED_RATE_LIMIT: { namespace_id: "1002", simple: { limit: 40, period: 60 } },
               },
               serviceBindings: { GPU_SERVICE: gpuServiceStub },
             },

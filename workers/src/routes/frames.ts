@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { HybridDepthError } from "#shared/errors.ts";
 import { MAX_SIGNED_PUT_BYTES } from "#shared/service/uploadSchema.ts";
 import type { AppEnv } from "../env.ts";
@@ -7,6 +7,7 @@ import { captureStub } from "../lib/captures.ts";
 import { frameInspector } from "../lib/frameInspector.ts";
 import { frameKey } from "../lib/r2Keys.ts";
 import { frameClaims, type UrlCheck, verifyUrl } from "../lib/signedUrl.ts";
+import { spendRequest } from "../middleware/rateLimit.ts";
 
 const URL_ERRORS: Record<Exclude<UrlCheck, "ok">, HybridDepthError> = {
   missing: new HybridDepthError(
@@ -17,11 +18,11 @@ const URL_ERRORS: Record<Exclude<UrlCheck, "ok">, HybridDepthError> = {
   expired: new HybridDepthError("URL_EXPIRED"),
 };
 
-/** Looks up the frame a signed URL names and checks the signature against what was declared. */
-async function signedFrame(
-  c: { env: AppEnv["Bindings"]; req: { url: string; param: (k: "id" | "index") => string } },
-  method: "PUT" | "GET",
-) {
+/**
+ * Looks up the frame a signed URL names, checks the signature against what was declared, and
+ * spends one request of the capture's rate limit.
+ */
+async function signedFrame(c: Context<AppEnv, "/:id/:index">, method: "PUT" | "GET") {
   const id = c.req.param("id");
   const index = Number(c.req.param("index"));
   const record = await captureStub(c.env, id).get();
@@ -33,6 +34,8 @@ async function signedFrame(
   const claims = { ...frameClaims(method, id, index, frame), path: url.pathname };
   const check = await verifyUrl(c.env.UPLOAD_SIGNING_KEY, url, claims);
   if (check !== "ok") throw URL_ERRORS[check];
+  // Per capture, counted only once the signature holds: no one without its URLs spends its budget.
+  await spendRequest(c, c.env.SIGNED_RATE_LIMIT, `capture:${id}`, "this capture's signed URLs");
   return { id, index, record, frame };
 }
 
