@@ -10,6 +10,7 @@ import { type CaptureRecord, type JobBinding, ownerScope } from "../captureObjec
 import type { JobMessage, WorkerEnv } from "../env.ts";
 import { captureStub } from "../lib/captures.ts";
 import { gpuFetch } from "../lib/gpuService.ts";
+import { gpuTimeoutMs } from "../lib/limits.ts";
 import {
   computedBy,
   privateResultPrefix,
@@ -95,12 +96,6 @@ async function consumeOne(
     await stub.advance(job, "processing", { error: { code: RETRYING, message: first } });
     msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, env) });
   }
-}
-
-/** How long one call to the GPU service may take, answer included (GPU_TIMEOUT_SECONDS, default 600). */
-export function gpuTimeoutMs(env: Pick<WorkerEnv, "GPU_TIMEOUT_SECONDS">): number {
-  const s = Number(env.GPU_TIMEOUT_SECONDS);
-  return (Number.isFinite(s) && s > 0 ? s : 600) * 1000;
 }
 
 /** The `{error:{code,message}}` of a GPU service answer, if it has one (short strings only). */
