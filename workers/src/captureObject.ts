@@ -72,11 +72,14 @@ export type Advance =
 
 /**
  * What the one alarm of a capture is for, each with its due time: the deadline of a queued or
- * processing capture, the expiry of one never finalized, the retention of a finished one.
+ * processing capture, the expiry of one never finalized, the retention of a finished one, and
+ * the storage of a removed one, should its remover stop before it freed everything.
  */
-export type DueKind = "deadline" | "expiry" | "retention";
+export type DueKind = "deadline" | "expiry" | "retention" | "cleanup";
 type Due = Partial<Record<DueKind, number>>;
-const DUE_KINDS: DueKind[] = ["deadline", "expiry", "retention"];
+const DUE_KINDS: DueKind[] = ["deadline", "expiry", "retention", "cleanup"];
+/** How long a remover has to free a removed capture's storage before the alarm does it. */
+const CLEANUP_GRACE_MS = 60_000;
 
 /** What is left of a capture removed by expiry or retention: GET answers 410 to its owner. */
 export interface ExpiredCapture {
@@ -134,12 +137,28 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
   ): Promise<CaptureRecord | undefined> {
     const existing = await this.load();
     if (existing) return existing;
+    // The previous generation's storage is freed first: it shares this id's R2 prefix.
+    await this.finishRemoval();
     const generation = ((await this.ctx.storage.get<number>("generation")) ?? 0) + 1;
     await this.ctx.storage.put("generation", generation);
     await this.save({ ...record, generation, createdAt: Date.now(), updatedAt: Date.now() });
     await this.ctx.storage.delete(["expired", "tus"]);
     await this.scheduleFor(record.state);
     return undefined;
+  }
+
+  /** A removed capture's storage is free (releaseCaptureStorage finished): nothing left to redo. */
+  async removed(): Promise<void> {
+    await this.ctx.storage.delete("removing");
+    await this.schedule({}, ["cleanup"]);
+  }
+
+  /** Frees what a removal left behind, if it did (its remover stopped midway). */
+  private async finishRemoval(): Promise<void> {
+    const removing = await this.ctx.storage.get<RemovedCapture>("removing");
+    if (!removing) return;
+    await releaseCaptureStorage(this.env, removing);
+    await this.removed();
   }
 
   async get(): Promise<CaptureRecord | undefined> {
@@ -284,9 +303,10 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
   }
 
   /**
-   * Removes the record and its due times, and says what it held (for releaseCaptureStorage);
-   * the generation count stays so the id never returns to an old history. `expired`: leave a
-   * note so the owner is told 410 rather than 404.
+   * Removes the record and its due times, and says what it held: the caller frees it
+   * (releaseCaptureStorage) and reports `removed()`; until then the alarm holds it as `cleanup`,
+   * so storage is freed even when the caller stops midway. The generation count stays so the id
+   * never returns to an old history. `expired`: leave a note so the owner is told 410, not 404.
    */
   destroy(expired?: string): Promise<RemovedCapture | undefined> {
     return this.ctx.blockConcurrencyWhile(() => this.destroyNow(expired));
@@ -296,15 +316,17 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
     const record = await this.load();
     if (!record) return undefined;
     const tusUploads = (await this.ctx.storage.get<string[]>("tus")) ?? [];
+    const removed: RemovedCapture = { record, tusUploads };
     await this.ctx.storage.delete(["record", "tus", "due"]);
-    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.put("removing", removed);
+    await this.schedule({ cleanup: Date.now() + CLEANUP_GRACE_MS });
     if (expired)
       await this.ctx.storage.put("expired", {
         owner: record.owner,
         at: Date.now(),
         reason: expired,
       } satisfies ExpiredCapture);
-    return { record, tusUploads };
+    return removed;
   }
 
   /**
@@ -317,6 +339,7 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
     if (!times.length) return;
     const now = Math.max(Date.now(), Math.min(...times));
     const isDue = (k: DueKind) => due[k] !== undefined && due[k] <= now;
+    if (isDue("cleanup")) await this.finishRemoval();
     const r = await this.load();
     if (!r) return this.schedule({}, DUE_KINDS);
     if (isDue("deadline")) await this.deadlinePassed();
@@ -360,6 +383,8 @@ export class CaptureObject extends DurableObject<WorkerEnv> {
   /** Expiry and retention: removed as DELETE removes it, with a note for the owner's 410. */
   private async remove(reason: string): Promise<void> {
     const removed = await this.destroy(reason);
-    if (removed) await releaseCaptureStorage(this.env, removed);
+    if (!removed) return;
+    await releaseCaptureStorage(this.env, removed);
+    await this.removed();
   }
 }

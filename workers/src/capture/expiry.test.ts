@@ -112,4 +112,24 @@ describe("capture expiry and result retention (the capture's alarm)", () => {
     expect((await api(`/v1/captures/${id}`)).status).toBe(200);
     expect((await stubOf(id).get())!.generation).toBe(2);
   });
+
+  it("a DELETE that stops once the record is gone: the capture's alarm frees the rest", async () => {
+    const frames = [jpegBytes(620, 44), jpegBytes(630, 44)];
+    const created = await createCapture(frames);
+    await uploadAll(created, frames);
+    const id = created.id;
+    expect((await keys(`captures/${id}/`)).length).toBe(2);
+    // DELETE's first step only, as if its request died right after it.
+    expect(await stubOf(id).destroy()).toBeDefined();
+    expect((await api(`/v1/captures/${id}`)).status).toBe(404);
+    expect((await keys(`captures/${id}/`)).length).toBe(2);
+    expect(await runDurableObjectAlarm(stubOf(id))).toBe(true);
+    expect(await keys(`captures/${id}/`)).toEqual([]);
+    // A DELETE that completes leaves no alarm behind.
+    const other = await createCapture(frames);
+    await uploadAll(other, frames);
+    expect((await api(`/v1/captures/${other.id}`, { method: "DELETE" })).status).toBe(204);
+    expect(await keys(`captures/${other.id}/`)).toEqual([]);
+    expect(await runDurableObjectAlarm(stubOf(other.id))).toBe(false);
+  });
 });

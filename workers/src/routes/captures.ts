@@ -139,9 +139,13 @@ export const captureRoutes = new Hono<AppEnv>()
     const id = c.req.param("id");
     await ownedCapture(c.env, id, c.get("principal"));
     // The record goes first, so a job still in flight finds no capture and stores nothing.
-    const removed = await captureStub(c.env, id).destroy();
+    const stub = captureStub(c.env, id);
+    const removed = await stub.destroy();
     // The user's data right: the frames, tus uploads, and the tenant's result unless another
-    // of their captures uses it.
-    if (removed) await releaseCaptureStorage(c.env, removed);
+    // of their captures uses it (the capture's alarm finishes this should the request stop).
+    if (removed) {
+      await releaseCaptureStorage(c.env, removed);
+      await stub.removed();
+    }
     return c.body(null, 204);
   });
