@@ -81,10 +81,20 @@ export async function startGpuService(
   opts: { port?: number; readyTimeoutMs?: number } = {},
 ): Promise<GpuService> {
   const port = opts.port ?? (await freePort());
+  // A job-id ledger of its own unless one is given (a restart on the same one), so job ids of
+  // one run or suite never meet another's answers.
+  const ownLedger = env.JOB_LEDGER_DIR
+    ? undefined
+    : await mkdtemp(join(tmpdir(), "hybriddepth-jobs-"));
   const proc = await startProcess(
     process.execPath,
     [join(process.cwd(), "bin/gpu-service.mjs")],
-    { PORT: String(port), HOST: "127.0.0.1", ...env },
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ...(ownLedger ? { JOB_LEDGER_DIR: ownLedger } : {}),
+      ...env,
+    },
     `http://127.0.0.1:${port}/v2/health/ready`,
     opts.readyTimeoutMs ?? 120_000,
   );
@@ -92,7 +102,10 @@ export async function startGpuService(
     url: `http://127.0.0.1:${port}`,
     port,
     log: proc.log,
-    stop: () => proc.signal("SIGTERM"),
+    stop: async () => {
+      await proc.signal("SIGTERM");
+      if (ownLedger) await rm(ownLedger, { recursive: true, force: true });
+    },
     kill: () => proc.signal("SIGKILL"),
   };
 }
