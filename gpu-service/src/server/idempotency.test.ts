@@ -4,7 +4,7 @@
  * after a restart on the same JOB_LEDGER_DIR) gets the stored answer — and a new job id runs.
  * Runs are counted twice: the pipeline's done counter in /metrics and the frames served.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,11 +43,15 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const job = (jobId: string, options: unknown = { stage: "dff", outputs: ["depth"] }) =>
+const job = (
+  jobId: string,
+  options: unknown = { stage: "dff", outputs: ["depth"] },
+  path = (file: string) => `/frames/${file}`,
+) =>
   JSON.stringify({
     jobId,
     capture,
-    frames: capture.frames.map((f) => ({ url: `${frames.base}/frames/${f.file}` })),
+    frames: capture.frames.map((f) => ({ url: frames.base + path(f.file) })),
     options,
   });
 /** Frames served so far: each pipeline run fetches every frame once. */
@@ -126,4 +130,49 @@ describe("GPU service: /v1/fuse runs a job id once", () => {
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe("job_id_conflict");
     expect((await counters(gpu)).runs).toBe(after.runs);
   });
+
+  it("a job running in another process sharing the ledger is not run twice; a dead one's is taken over", async () => {
+    // A second replica on the same directory, quick to give up on a frame that never comes.
+    const other = await start({ FETCH_TIMEOUT_MS: "1000", FETCH_RETRIES: "0" });
+    try {
+      // Every frame from the server's /slow, which never answers: the job stays running in `gpu`.
+      const body = job("shared", undefined, () => "/slow");
+      const inFirst = send(gpu, body, 1).catch(() => undefined);
+      for (let t = Date.now(); ; ) {
+        if (
+          await access(join(dir, "shared.json")).then(
+            () => true,
+            () => false,
+          )
+        )
+          break;
+        if (Date.now() - t > 30_000) throw new Error("the job never reached the ledger");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const busy = await send(other, body, 2);
+      expect(busy.status).toBe(503);
+      expect(busy.headers.get("retry-after")).toBe("5");
+      expect(((await busy.json()) as { error: { code: string } }).error.code).toBe(
+        "job_in_progress",
+      );
+      const slowBefore = frames.hits.get("/slow") ?? 0;
+      // The first process dies mid-job: its entry goes stale, and the job runs in the other.
+      await gpu.kill();
+      await inFirst;
+      let r: Response;
+      for (let attempt = 3; ; attempt++) {
+        r = await send(other, body, attempt);
+        if (r.status !== 503) break;
+        await r.body?.cancel();
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+      expect(r.status).toBe(504);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe(
+        "frame_fetch_timeout",
+      );
+      expect(frames.hits.get("/slow") ?? 0).toBeGreaterThan(slowBefore);
+    } finally {
+      await other.stop();
+    }
+  }, 120_000);
 });
