@@ -78,9 +78,12 @@ describe("JobLedger", () => {
     ]);
   });
 
-  it("forgets entries past the retention", async () => {
+  it("forgets entries past the retention, and a crash's leftovers", async () => {
     const ledger = await JobLedger.open(dir, { ...opts, retentionMs: 200 });
     await ledger.once("j", "f", async () => answer("first"));
+    // What a crash leaves: a temporary file, an answer without its entry.
+    await writeFile(join(dir, "k.json.someone.tmp"), "{");
+    await writeFile(join(dir, "l.answer"), "orphan");
     await new Promise((r) => setTimeout(r, 300));
     await ledger.prune();
     expect(await readdir(dir)).toEqual([]);

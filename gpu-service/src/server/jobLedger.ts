@@ -201,8 +201,18 @@ export class JobLedger {
   private async prunePass(): Promise<void> {
     const now = Date.now();
     const kept: { id: string; finishedAt: number; bytes: number; entry: Entry }[] = [];
-    for (const name of await readdir(this.dir)) {
-      if (!name.endsWith(ENTRY)) continue;
+    const names = await readdir(this.dir);
+    const entries = new Set(names.filter((n) => n.endsWith(ENTRY)));
+    for (const name of names) {
+      if (!name.endsWith(ENTRY)) {
+        // A crash's leftovers: a temporary file, or an answer whose entry was never written.
+        const id = name.slice(0, name.indexOf("."));
+        if (entries.has(id + ENTRY) && !name.endsWith(".tmp")) continue;
+        const st = await stat(join(this.dir, name)).catch(() => undefined);
+        if (st && now - st.mtimeMs > this.opts.retentionMs)
+          await unlink(join(this.dir, name)).catch(() => {});
+        continue;
+      }
       const id = name.slice(0, -ENTRY.length);
       const found = await this.read(id);
       if (!found) continue;
