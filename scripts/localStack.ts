@@ -210,9 +210,12 @@ export async function startLocalStack(
     DEV_API_KEY: opts.apiKey ?? randomSecret(),
   };
   const gpuPort = opts.gpuPort ?? (await freePort());
+  // One job-id ledger for the stack, kept across GPU service restarts (as a volume would be).
+  const jobLedger = await mkdtemp(join(tmpdir(), "hd-stack-jobs-"));
   const gpuEnv = {
     GPU_SERVICE_SECRET: secrets.GPU_SERVICE_SECRET,
     LOG_LEVEL: "warn",
+    JOB_LEDGER_DIR: jobLedger,
     ...opts.gpuEnv,
   };
   const persistTo = await mkdtemp(join(tmpdir(), "hd-stack-"));
@@ -240,6 +243,7 @@ export async function startLocalStack(
     async stop() {
       await Promise.all([stack.edge.stop(), stack.gpu.stop()]);
       await rm(persistTo, { recursive: true, force: true });
+      await rm(jobLedger, { recursive: true, force: true });
     },
   };
   return stack;
