@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -348,6 +348,19 @@ describe("GPU service process", () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/GPU_SERVICE_SECRET is required/);
+  });
+
+  it("refuses to start, in one line, when JOB_LEDGER_DIR cannot be a directory", async () => {
+    const file = join(JOB_LEDGER_DIR, "a-file");
+    await writeFile(file, "");
+    const r = await runService(
+      { GPU_SERVICE_SECRET: SECRET, JOB_LEDGER_DIR: join(file, "jobs") },
+      async () => undefined,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(
+      /^gpu-service: JOB_LEDGER_DIR .*a-file\/jobs is not a writable directory \(ENOTDIR/,
+    );
   });
 
   it("on SIGTERM finishes the job in flight, then exits 0", async () => {

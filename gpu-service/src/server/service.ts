@@ -45,6 +45,10 @@ export async function startService(
     retentionMs: config.JOB_LEDGER_RETENTION_SECONDS * 1000,
     maxAnswerBytes: config.JOB_LEDGER_MAX_BYTES,
     heartbeatMs: LEDGER_HEARTBEAT_MS,
+  }).catch((e: Error) => {
+    throw new Error(
+      `JOB_LEDGER_DIR ${config.JOB_LEDGER_DIR} is not a writable directory (${e.message})`,
+    );
   });
   // Entries age out even while no job finishes (each finished job prunes too).
   const pruner = setInterval(() => void ledger.prune(), LEDGER_PRUNE_MS);
