@@ -81,10 +81,20 @@ export async function startGpuService(
   opts: { port?: number; readyTimeoutMs?: number } = {},
 ): Promise<GpuService> {
   const port = opts.port ?? (await freePort());
+  // A job-id ledger of its own unless one is given (a restart on the same one), so job ids of
+  // one run or suite never meet another's answers.
+  const ownLedger = env.JOB_LEDGER_DIR
+    ? undefined
+    : await mkdtemp(join(tmpdir(), "hybriddepth-jobs-"));
   const proc = await startProcess(
     process.execPath,
     [join(process.cwd(), "bin/gpu-service.mjs")],
-    { PORT: String(port), HOST: "127.0.0.1", ...env },
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ...(ownLedger ? { JOB_LEDGER_DIR: ownLedger } : {}),
+      ...env,
+    },
     `http://127.0.0.1:${port}/v2/health/ready`,
     opts.readyTimeoutMs ?? 120_000,
   );
@@ -92,7 +102,10 @@ export async function startGpuService(
     url: `http://127.0.0.1:${port}`,
     port,
     log: proc.log,
-    stop: () => proc.signal("SIGTERM"),
+    stop: async () => {
+      await proc.signal("SIGTERM");
+      if (ownLedger) await rm(ownLedger, { recursive: true, force: true });
+    },
     kill: () => proc.signal("SIGKILL"),
   };
 }
@@ -197,9 +210,12 @@ export async function startLocalStack(
     DEV_API_KEY: opts.apiKey ?? randomSecret(),
   };
   const gpuPort = opts.gpuPort ?? (await freePort());
+  // One job-id ledger for the stack, kept across GPU service restarts (as a volume would be).
+  const jobLedger = await mkdtemp(join(tmpdir(), "hd-stack-jobs-"));
   const gpuEnv = {
     GPU_SERVICE_SECRET: secrets.GPU_SERVICE_SECRET,
     LOG_LEVEL: "warn",
+    JOB_LEDGER_DIR: jobLedger,
     ...opts.gpuEnv,
   };
   const persistTo = await mkdtemp(join(tmpdir(), "hd-stack-"));
@@ -227,6 +243,7 @@ export async function startLocalStack(
     async stop() {
       await Promise.all([stack.edge.stop(), stack.gpu.stop()]);
       await rm(persistTo, { recursive: true, force: true });
+      await rm(jobLedger, { recursive: true, force: true });
     },
   };
   return stack;

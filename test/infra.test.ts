@@ -742,6 +742,19 @@ describe("infra/k8s/gpu-service.yaml", () => {
     expect(envOf(main).MODELS_PULL).toBe("never");
   });
 
+  it("keeps the job-id ledger in a volume of its own, big enough for the answers it keeps", () => {
+    const { pod, main } = k8s();
+    const config = ConfigSchema.parse({ ...envOf(main), GPU_SERVICE_SECRET: SECRET_PLACEHOLDER });
+    const mount = main.volumeMounts.find((m) => m.mountPath === config.JOB_LEDGER_DIR);
+    expect(mount, "JOB_LEDGER_DIR is a mounted volume (not the 1 Gi /tmp)").toBeDefined();
+    const volume = pod.volumes.find((v) => v.name === mount!.name);
+    const limit = /^(\d+)Gi$/.exec(String(volume?.emptyDir?.sizeLimit ?? ""));
+    if (volume?.emptyDir) {
+      expect(limit, "the ledger's emptyDir has a sizeLimit in Gi").not.toBeNull();
+      expect(Number(limit![1]) * 1024 ** 3).toBeGreaterThan(config.JOB_LEDGER_MAX_BYTES);
+    }
+  });
+
   it("autoscales the Deployment on a gauge the service really registers, documented", () => {
     const { deployment } = k8s();
     const hpa = Hpa.parse(ofKind("HorizontalPodAutoscaler"));

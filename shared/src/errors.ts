@@ -86,6 +86,16 @@ export const ERRORS = {
     code: "job_id_conflict",
     message: "A different job with this job id is running",
   },
+  JOB_IN_PROGRESS: {
+    status: 503,
+    code: "job_in_progress",
+    message: "This job is running in another GPU service process; retry later for its answer",
+  },
+  JOB_ALREADY_DONE: {
+    status: 409,
+    code: "job_already_done",
+    message: "This job ran already and its answer is no longer kept; send a new job id",
+  },
   UNAUTHORIZED: { status: 401, code: "unauthorized", message: "Missing or invalid credentials" },
   OVERLOADED: { status: 503, code: "overloaded", message: "Too many jobs queued; retry later" },
   JOB_TIMEOUT: { status: 504, code: "job_timeout", message: "The job did not finish in time" },

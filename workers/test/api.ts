@@ -146,6 +146,14 @@ export async function signJwt(
 }
 
 /** How many fuse calls the stubbed GPU service got for each job. */
+/** The job ids each capture's calls to the GPU service stub carried, in order. */
+export async function gpuJobIds(): Promise<Record<string, string[]>> {
+  return (await (await testEnv.GPU_SERVICE!.fetch("http://gpu/job-ids")).json()) as Record<
+    string,
+    string[]
+  >;
+}
+
 export async function gpuCalls(): Promise<Record<string, number>> {
   return (await (await testEnv.GPU_SERVICE!.fetch("http://gpu/calls")).json()) as Record<
     string,

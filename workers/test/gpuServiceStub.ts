@@ -1,15 +1,20 @@
 /**
  * A stand-in for the GPU service, run by miniflare as the GPU_SERVICE service binding (Node
  * side). A job whose first frame file starts with `fail<N>-` is answered 503 N times, then
- * fuses; one starting with `slow<ms>-` is answered after that many ms. `GET /calls` reports how many fuse calls each job made; `POST /prior?model=` swaps
+ * fuses; one starting with `slow<ms>-` is answered after that many ms. `GET /calls` reports how many fuse calls each capture made (`GET /job-ids`: their job ids); `POST /prior?model=` swaps
  * the prior it reports (none: it falls back to depth from focus).
  */
+import { captureIdOfJobId } from "#shared/service/fuseJob.ts";
+
 const calls = new Map<string, number>();
+/** The job ids each capture's fuse calls carried, in order. */
+const jobIds = new Map<string, string[]>();
 let prior: string | null = "pydnet-pp";
 
 export async function gpuServiceStub(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/calls") return Response.json(Object.fromEntries(calls));
+  if (url.pathname === "/job-ids") return Response.json(Object.fromEntries(jobIds));
   // The prior the stub "runs": tests deploy another with POST /prior?model=<name>.
   if (url.pathname === "/prior" && request.method === "POST") {
     prior = url.searchParams.get("model") || null;
@@ -28,8 +33,11 @@ export async function gpuServiceStub(request: Request): Promise<Response> {
     frames: { url: string }[];
     options: { stage: string };
   };
-  const n = (calls.get(job.jobId) ?? 0) + 1;
-  calls.set(job.jobId, n);
+  // Counted per capture (the job id names its generation and address too).
+  const captureId = captureIdOfJobId(job.jobId);
+  const n = (calls.get(captureId) ?? 0) + 1;
+  calls.set(captureId, n);
+  jobIds.set(captureId, [...(jobIds.get(captureId) ?? []), job.jobId]);
   const fails = Number(/^fail(\d+)-/.exec(job.capture.frames[0]!.file)?.[1] ?? 0);
   if (n <= fails)
     return Response.json(

@@ -4,6 +4,7 @@ import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { ServiceConfig } from "./config.ts";
+import type { JobLedger } from "./jobLedger.ts";
 import type { Metrics } from "./metrics.ts";
 import { metricsAuth } from "./middleware/metricsAuth.ts";
 import { verifySignature } from "./middleware/verifySignature.ts";
@@ -19,12 +20,13 @@ export interface AppDeps {
   metrics: Metrics;
   logger: Logger;
   runJob: RunJob;
+  ledger: JobLedger;
 }
 
 /** Seconds a refused client should wait before trying again. */
 export const RETRY_AFTER_SECONDS = 5;
 
-export function createApp({ config, state, metrics, logger, runJob }: AppDeps): Hono {
+export function createApp({ config, state, metrics, logger, runJob, ledger }: AppDeps): Hono {
   const app = new Hono();
   app.use(requestId());
   app.use(async function accessLog(c, next) {
@@ -52,7 +54,10 @@ export function createApp({ config, state, metrics, logger, runJob }: AppDeps): 
   app.use("/metrics", metricsAuth(config.METRICS_TOKEN, signed));
   app.route("/", modelRoutes(state));
   app.route("/", metricsRoutes(metrics));
-  app.route("/", fuseRoutes(config, state, runJob));
+  app.route(
+    "/",
+    fuseRoutes(config, state, runJob, ledger, (outcome) => metrics.jobIds.inc({ outcome })),
+  );
   app.notFound(() => {
     throw new HybridDepthError("NOT_FOUND");
   });
@@ -70,7 +75,7 @@ export function createApp({ config, state, metrics, logger, runJob }: AppDeps): 
       logger.error({ requestId: c.get("requestId"), err }, "unhandled error");
       return c.json(new HybridDepthError("INTERNAL").toJSON(), 500);
     }
-    if (e.code === "overloaded" || e.code === "not_ready")
+    if (e.code === "overloaded" || e.code === "not_ready" || e.code === "job_in_progress")
       c.header("Retry-After", String(RETRY_AFTER_SECONDS));
     return c.json(e.toJSON(), e.status as 400);
   });

@@ -1,4 +1,7 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
+import { MAX_SKEW_SECONDS } from "#shared/auth/requestSignature.ts";
 import { MAX_FRAME_BYTES as EDGE_MAX_FRAME_BYTES } from "#shared/service/uploadSchema.ts";
 import { DEFAULT_FRAME_ORIGINS, parseOriginRules } from "../fetch/frameOrigins.ts";
 
@@ -64,6 +67,15 @@ export const ConfigSchema = z
     MAX_BODY_BYTES: int(512 * 1024 * 1024, 1),
     /** Bodies of every other route (a /v1/fuse job is JSON with URLs) at most this many bytes. */
     MAX_JOB_BYTES: int(1024 * 1024, 1),
+    /**
+     * Where the job-id ledger lives (job ids taken on, and their answers): a job id runs once,
+     * across restarts, and across replicas that share the directory (a shared volume).
+     */
+    JOB_LEDGER_DIR: z.string().min(1).default(join(tmpdir(), "hybriddepth-jobs")),
+    /** How long a finished job id (and its answer) is remembered; at least the replay window. */
+    JOB_LEDGER_RETENTION_SECONDS: int(3600, 2 * MAX_SKEW_SECONDS),
+    /** Answer bytes the ledger keeps at most; beyond, the oldest answers are dropped first. */
+    JOB_LEDGER_MAX_BYTES: int(1024 * 1024 * 1024, 0),
     LOG_LEVEL: z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info"),

@@ -14,7 +14,13 @@ try {
   process.exit(2);
 }
 const logger = pino({ level: config.LOG_LEVEL });
-const service = await startService(config, logger);
+let service: Awaited<ReturnType<typeof startService>>;
+try {
+  service = await startService(config, logger);
+} catch (e) {
+  process.stderr.write(`gpu-service: ${(e as Error).message}\n`);
+  process.exit(2);
+}
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, () => {

@@ -19,6 +19,12 @@ export function createMetrics() {
     labelNames: ["outcome"] as const,
     registers: [registry],
   });
+  const jobIds = new Counter({
+    name: "hybriddepth_job_ids_total",
+    help: "/v1/fuse requests by what their job id got: ran (new), joined (running here), stored (done before)",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
   const batchSize = new Histogram({
     name: "hybriddepth_prior_batch_size",
     help: "Images per prior inference run",
@@ -59,6 +65,7 @@ export function createMetrics() {
     queueDepth,
     inFlight,
     jobs,
+    jobIds,
     batchSize,
     stageSeconds,
     jobSeconds,

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +20,8 @@ const ROOT = join(import.meta.dirname, "..", "..", "..");
 const SAMPLE = join(ROOT, "samples", "redwood-00000");
 const SECRET = "test-secret-0123456789abcdef";
 const silent = { level: "silent" } as const;
+// This file's own job-id ledger: ids of other runs' jobs never answer these.
+const JOB_LEDGER_DIR = await mkdtemp(join(tmpdir(), "hybriddepth-jobs-test-"));
 
 let frames: FrameServer;
 let service: Service;
@@ -40,6 +43,7 @@ beforeAll(async () => {
       FRAME_ORIGINS: frames.base,
       METRICS_TOKEN: "scrape-token-0123456789",
       LOG_LEVEL: "silent",
+      JOB_LEDGER_DIR,
     }),
     (await import("pino")).default(silent),
   );
@@ -52,8 +56,10 @@ afterAll(async () => {
   await frames?.close();
 });
 
+let jobs = 0;
+// Each job its own id: the service runs a job id once and answers a repeat from its ledger.
 const job = (over: Record<string, unknown> = {}) => ({
-  jobId: "job-1",
+  jobId: `job-${++jobs}`,
   capture,
   frames: capture.frames.map((f) => ({ url: `${frames.base}/frames/${f.file}` })),
   ...over,
@@ -147,7 +153,7 @@ describe("GPU service: /v1/fuse", () => {
     (withSha.frames as { sha256?: string }[])[0]!.sha256 = good;
     expect((await post(withSha)).status).toBe(200);
     (withSha.frames as { sha256?: string }[])[0]!.sha256 = "0".repeat(64);
-    const r = await post(withSha);
+    const r = await post({ ...withSha, jobId: "digest-wrong" });
     expect(r.status).toBe(422);
     expect(await errorOf(r)).toMatchObject({ code: "frame_digest_mismatch" });
   });
@@ -344,6 +350,19 @@ describe("GPU service process", () => {
     expect(r.stderr).toMatch(/GPU_SERVICE_SECRET is required/);
   });
 
+  it("refuses to start, in one line, when JOB_LEDGER_DIR cannot be a directory", async () => {
+    const file = join(JOB_LEDGER_DIR, "a-file");
+    await writeFile(file, "");
+    const r = await runService(
+      { GPU_SERVICE_SECRET: SECRET, JOB_LEDGER_DIR: join(file, "jobs") },
+      async () => undefined,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(
+      /^gpu-service: JOB_LEDGER_DIR .*a-file\/jobs is not a writable directory \(ENOTDIR/,
+    );
+  });
+
   it("on SIGTERM finishes the job in flight, then exits 0", async () => {
     let answer: Response | undefined;
     const r = await runService({ GPU_SERVICE_SECRET: SECRET }, async (port, child) => {
@@ -368,7 +387,14 @@ function runService(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, "bin", "gpu-service.mjs")], {
-      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+      env: {
+        ...process.env,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        LOG_LEVEL: "info",
+        JOB_LEDGER_DIR,
+        ...env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -6,6 +6,7 @@ import { ByteBudget } from "./byteBudget.ts";
 import type { ServiceConfig } from "./config.ts";
 import { budgetedFeed } from "./frameFeed.ts";
 import { JobGate } from "./jobGate.ts";
+import { JobLedger } from "./jobLedger.ts";
 import { createMetrics } from "./metrics.ts";
 import type { ServiceState } from "./serviceState.ts";
 import { PipelineWorker } from "./workerPool.ts";
@@ -19,6 +20,10 @@ export interface Service {
   /** Graceful stop: refuse new jobs, finish in-flight ones, close the server and the worker. */
   stop(): Promise<void>;
 }
+
+/** A running job's ledger entry is touched this often (stale, its process dead, after 3×). */
+const LEDGER_HEARTBEAT_MS = 2000;
+const LEDGER_PRUNE_MS = 60_000;
 
 /**
  * Starts the GPU service: HTTP first (liveness answers at once, readiness after warm-up), the
@@ -36,6 +41,18 @@ export async function startService(
     modelSha256: null,
     provider: null,
   };
+  const ledger = await JobLedger.open(config.JOB_LEDGER_DIR, {
+    retentionMs: config.JOB_LEDGER_RETENTION_SECONDS * 1000,
+    maxAnswerBytes: config.JOB_LEDGER_MAX_BYTES,
+    heartbeatMs: LEDGER_HEARTBEAT_MS,
+  }).catch((e: Error) => {
+    throw new Error(
+      `JOB_LEDGER_DIR ${config.JOB_LEDGER_DIR} is not a writable directory (${e.message})`,
+    );
+  });
+  // Entries age out even while no job finishes (each finished job prunes too).
+  const pruner = setInterval(() => void ledger.prune(), LEDGER_PRUNE_MS);
+  pruner.unref();
   const gate = new JobGate(config.MAX_IN_FLIGHT, config.MAX_QUEUE);
   const budget = new ByteBudget(config.FRAME_BUDGET_BYTES);
   metrics.frameBudget.set(budget.total);
@@ -75,6 +92,7 @@ export async function startService(
     state,
     metrics,
     logger,
+    ledger,
     runJob: async (jobId, job, frames) => {
       const started = performance.now();
       const log = logger.child({ jobId });
@@ -133,6 +151,7 @@ export async function startService(
     async stop() {
       state.draining = true;
       state.ready = false;
+      clearInterval(pruner);
       await gate.drained();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.close();

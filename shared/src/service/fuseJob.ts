@@ -8,6 +8,25 @@ export { OUTPUT_CONTENT_TYPES, OUTPUTS, type OutputName } from "./outputs.ts";
 
 export const JOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
+/** Hex digits of the content address a job id keeps (96 bits: ample to tell a capture's addresses apart). */
+const JOB_ID_ADDRESS_CHARS = 24;
+
+/**
+ * The job id of one attempt's work: the capture, its generation and its content address. The GPU
+ * service runs a job id once (a retry or replay gets the same answer), so a new generation or new
+ * content must make a new id, and every redelivery of the same work the same one.
+ */
+export function fuseJobId(captureId: string, generation: number, address: string): string {
+  const id = `${captureId}_g${generation}_${address.slice(0, JOB_ID_ADDRESS_CHARS)}`;
+  if (!JOB_ID.test(id)) throw new Error(`not a valid job id: ${JSON.stringify(id)}`);
+  return id;
+}
+
+/** The capture id a job id made by fuseJobId starts with. */
+export function captureIdOfJobId(jobId: string): string {
+  return jobId.split("_g")[0]!;
+}
+
 export const FuseOptionsSchema = z.object({
   stage: z.enum(STAGES).default("full"),
   /** Parts of the answer; `result` (JSON) is always included. */

@@ -1,9 +1,11 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { fuseJobId } from "#shared/service/fuseJob.ts";
 import {
   api,
   createCapture,
   gpuCalls,
+  gpuJobIds,
   jpegBytes,
   testEnv,
   uploadAll,
@@ -48,6 +50,9 @@ describe("queue consumer with the GPU service", () => {
     expect((await gpuCalls())[id]).toBe(3);
     expect(done.attempts).toBe(3);
     expect(done.error).toBeUndefined();
+    // Every redelivery is the same job to the GPU service: the capture, generation and address.
+    const job = fuseJobId(id, 1, done.address as string);
+    expect((await gpuJobIds())[id]).toEqual([job, job, job]);
   });
 
   it("a GPU call that does not answer in time is abandoned and retried", async () => {

@@ -2,7 +2,7 @@ import { signRequest } from "#shared/auth/requestSignature.ts";
 import { ERRORS, type HybridDepthError } from "#shared/errors.ts";
 import { encodeNpyFloat32 } from "#shared/format/npy.ts";
 import { assertFinite } from "#shared/pipeline/finite.ts";
-import type { FuseJob } from "#shared/service/fuseJob.ts";
+import { type FuseJob, fuseJobId } from "#shared/service/fuseJob.ts";
 import { EDGE_PARTS, outputByPart } from "#shared/service/outputs.ts";
 import { priorIdentity } from "#shared/service/priorIdentity.ts";
 import { RETRYING } from "../capture/stateMachine.ts";
@@ -123,7 +123,9 @@ async function runOnGpu(r: CaptureRecord, job: JobBinding, env: WorkerEnv): Prom
   );
   const { options, ...metaFields } = r.meta;
   const fuseJob: FuseJob = {
-    jobId: r.id,
+    // One id per attempt's work: every redelivery of it is answered from the service's ledger
+    // instead of running again, and a new generation (or new content) is a new job.
+    jobId: fuseJobId(r.id, r.generation, job.address),
     capture: {
       ...metaFields,
       frames: r.meta.frames.map(({ file, focusDistance }) => ({ file, focusDistance })),

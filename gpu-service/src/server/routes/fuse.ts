@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import type { z } from "zod";
 import { describeIssues } from "#shared/capture/parse.ts";
@@ -12,6 +13,7 @@ import { fetchFrame } from "../../fetch/fetchFrame.ts";
 import type { JobOutputs } from "../../service/executeJob.ts";
 import type { ServiceConfig } from "../config.ts";
 import type { FrameSource } from "../frameFeed.ts";
+import type { JobLedger, LedgerOutcome, StoredAnswer } from "../jobLedger.ts";
 import type { ServiceState } from "../serviceState.ts";
 
 export type RunJob = (
@@ -42,7 +44,32 @@ function multipart(out: JobOutputs): Response {
   return new Response(form, { status: 200 });
 }
 
-export function fuseRoutes(config: ServiceConfig, state: ServiceState, runJob: RunJob): Hono {
+/**
+ * What a job computes, for telling two jobs under one id apart: capture, options and each frame's
+ * sha256 (or its URL without the query, which carries the edge's per-attempt signature and expiry).
+ */
+export function jobFingerprint(job: z.infer<typeof FuseJobSchema>): string {
+  const frames = job.frames.map((f) => f.sha256 ?? f.url.split("?")[0]);
+  return createHash("sha256")
+    .update(JSON.stringify({ capture: job.capture, options: job.options, frames }))
+    .digest("hex");
+}
+
+async function stored(res: Response): Promise<StoredAnswer> {
+  return {
+    status: res.status,
+    contentType: res.headers.get("content-type") ?? "application/octet-stream",
+    body: new Uint8Array(await res.arrayBuffer()),
+  };
+}
+
+export function fuseRoutes(
+  config: ServiceConfig,
+  state: ServiceState,
+  runJob: RunJob,
+  ledger: JobLedger,
+  onJobId: (outcome: LedgerOutcome) => void = () => {},
+): Hono {
   const admit = () => {
     if (state.draining)
       throw new HybridDepthError("NOT_READY", "shutting down: send the job elsewhere");
@@ -76,7 +103,15 @@ export function fuseRoutes(config: ServiceConfig, state: ServiceState, runJob: R
             },
           ),
       };
-      return multipart(await runJob(job.jobId, job, frames));
+      // A job id runs once: a duplicate joins it, a replay gets its answer (jobLedger.ts).
+      const { answer, outcome } = await ledger.once(job.jobId, jobFingerprint(job), async () =>
+        stored(multipart(await runJob(job.jobId, job, frames))),
+      );
+      onJobId(outcome);
+      return new Response(answer.body as Uint8Array<ArrayBuffer>, {
+        status: answer.status,
+        headers: { "content-type": answer.contentType },
+      });
     })
     .post("/v1/fuse/inline", async (c) => {
       admit();
