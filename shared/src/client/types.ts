@@ -90,6 +90,13 @@ export interface UploadOptions {
    * (resumable, with the client's credentials). Default: by size against `tusThresholdBytes`.
    */
   via?: "put" | "tus";
+  /**
+   * tus only: the upload URL of an earlier try (e.g. kept in storage across a page reload or
+   * an app restart): the upload HEADs it and goes on from the offset the server holds.
+   */
+  resumeUrl?: string;
+  /** tus only: told the upload URL as soon as the server made it, to keep for `resumeUrl`. */
+  onUploadUrl?: (url: string) => void;
 }
 
 export interface UploadedFrame {
