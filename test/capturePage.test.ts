@@ -331,25 +331,31 @@ async function cutTusMidFrame(page: Page) {
   return t;
 }
 
+/** A capture whose every frame is half uploaded when its connection dies. */
+async function interruptedUpload() {
+  const { page, problems } = await openLensPage();
+  // A working range skips the preview sweep (the e2e test covers it).
+  await page.fill("#near", "1");
+  await page.fill("#far", "2.7");
+  const tus = await cutTusMidFrame(page);
+  await apiKeyInput(page).fill(stack.apiKey);
+  await captureButton(page).click();
+  await waitForPageState(page, ["uploading", "error"], 120_000);
+  const frames = await page.locator("#frameList li").count();
+  expect(frames).toBeGreaterThanOrEqual(5);
+  // Every frame half on the server, the rest of its bytes stuck on a dead connection.
+  await expect.poll(() => tus.hung.length, { timeout: 60_000 }).toBe(frames);
+  const id = await captureIdOf(page);
+  expect(id).toMatch(/\S/);
+  expect(tus.heads).toEqual([]);
+  return { page, problems, tus, frames, id: id! };
+}
+
 describe("capture page, reload mid-upload", () => {
   it("keeps the frames in IndexedDB and resumes each tus upload from the server's offset", async (ctx) => {
     ctx.skip(SKIP_BROWSER, SKIP_BROWSER_REASON);
-    const { page, problems } = await openLensPage();
-    // A working range skips the preview sweep (the e2e test covers it).
-    await page.fill("#near", "1");
-    await page.fill("#far", "2.7");
-    const tus = await cutTusMidFrame(page);
-    await apiKeyInput(page).fill(stack.apiKey);
-    await captureButton(page).click();
-    await waitForPageState(page, ["uploading", "error"], 120_000);
-    const frames = await page.locator("#frameList li").count();
-    expect(frames).toBeGreaterThanOrEqual(5);
-    // Every frame half on the server, the rest of its bytes stuck on a dead connection.
-    await expect.poll(() => tus.hung.length, { timeout: 60_000 }).toBe(frames);
-    const id = await captureIdOf(page);
-    expect(id).toMatch(/\S/);
+    const { page, problems, tus, frames, id } = await interruptedUpload();
     await shot(page, "upload-interrupted");
-    expect(tus.heads).toEqual([]);
 
     tus.cut = false;
     await page.reload();
@@ -384,5 +390,29 @@ describe("capture page, reload mid-upload", () => {
     expect(await pageState(page)).toBe("idle");
     // The dropped connection is the test's doing; nothing else may go wrong.
     expect(problems.all().filter((p) => !/requestfailed: PATCH .*\/v1\/tus\//.test(p))).toEqual([]);
+  });
+
+  it("forgets a capture the server no longer has, in one sentence, and offers a new one", async (ctx) => {
+    ctx.skip(SKIP_BROWSER, SKIP_BROWSER_REASON);
+    const { page, tus, id } = await interruptedUpload();
+    const res = await fetch(`${stack.edge.url}/v1/captures/${id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    });
+    expect(res.status).toBeLessThan(300);
+    tus.cut = false;
+    await page.reload();
+    for (const r of tus.hung) await r.abort().catch(() => undefined);
+    expect(await waitForPageState(page, ["done", "error"], 60_000)).toBe("error");
+    expect(await page.textContent("#error")).toBe(
+      "The unfinished capture is no longer on the server (deleted or expired), so its frames were discarded: press Capture to take a new one.",
+    );
+    expect(await page.locator("#frameList li").count()).toBe(0);
+    await shot(page, "resume-gone");
+    // Discarded: the next visit starts afresh.
+    await page.reload();
+    await page.waitForTimeout(500);
+    expect(await pageState(page)).toBe("idle");
+    expect(await page.isVisible("#error")).toBe(false);
   });
 });

@@ -341,6 +341,8 @@ async function resume(apiKey: string, pending: PendingCapture): Promise<void> {
     if (!isGone(e)) throw e;
     await clearPending();
     delete document.body.dataset.captureId;
+    frameList.replaceChildren();
+    $("bytes").textContent = "";
     throw new CameraRefusal(
       "The unfinished capture is no longer on the server (deleted or expired), so its frames were discarded: press Capture to take a new one.",
     );
