@@ -19,6 +19,7 @@ import {
   tileSharpness,
 } from "../../../../shared/src/client/index.ts";
 import { MAX_WORK_PIXELS } from "../../../../shared/src/pipeline/workSize.ts";
+import { rememberApiKey } from "../../browser/apiKey.ts";
 import {
   browserProblem,
   CameraRefusal,
@@ -41,7 +42,6 @@ import {
 } from "./pending.ts";
 import { showDepth } from "./result.ts";
 
-const KEY_STORE = "hybriddepth.apiKey";
 /** Preview sweep: frames and the tile grid sharpness is measured on. */
 const PREVIEW_FRAMES = 10;
 /**
@@ -75,16 +75,7 @@ function showError(message: string | undefined, offerFiles = false): void {
   $("fallback").hidden = !offerFiles;
 }
 
-try {
-  keyInput.value = localStorage.getItem(KEY_STORE) ?? "";
-} catch {
-  // Private modes may refuse storage: the field still works for this visit.
-}
-keyInput.addEventListener("input", () => {
-  try {
-    localStorage.setItem(KEY_STORE, keyInput.value.trim());
-  } catch {}
-});
+rememberApiKey(keyInput);
 
 interface FrameRow {
   li: HTMLLIElement;
