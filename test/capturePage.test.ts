@@ -263,6 +263,17 @@ describe("capture page with a simulated lens, end to end", () => {
     });
     expect(res.status).toBe(200);
     const pred = new Float32Array(await res.arrayBuffer());
+    // What the page recorded about the device is kept with the capture (DeviceSchema).
+    const status = (await fetch(`${stack.edge.url}/v1/captures/${captureId}`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    }).then((r) => r.json())) as { device?: Record<string, unknown> };
+    expect(status.device).toMatchObject({
+      cameraLabel: "simulated thin lens",
+      focusDistance: focus,
+      focusUnitsMayBeUncalibrated: true,
+      via: log.shots.map(() => "takePhoto"),
+    });
+    expect(status.device?.userAgent).toMatch(/Chrome/);
     expect(pred.length).toBe(scene.width * scene.height);
     const m = depthMetrics(pred, scene.gt);
     console.log(

@@ -55,6 +55,8 @@ export interface CaptureStatus {
   /** Why it failed (state `failed`), or why the last try is being retried (code `retrying`). */
   error?: { code: string; message: string };
   timingsMs?: Record<string, number>;
+  /** The capturing device's description, as the capture was created with it. */
+  device?: CaptureMetadata["device"];
   createdAt: string;
   updatedAt: string;
 }

@@ -5,6 +5,7 @@
  * The page mirrors its progress in `<body data-state>` (tests and people read it).
  */
 
+import { DEVICE_LIMITS } from "../../../../shared/src/capture/deviceLimits.ts";
 import { newIdempotencyKey } from "../../../../shared/src/client/idempotencyKey.ts";
 import {
   CaptureFailedError,
@@ -176,7 +177,7 @@ function metadata(cam: OpenCamera, frames: CapturedFrame[], notes: string[]) {
       contentType: "image/jpeg" as const,
     })),
     options: { stage: "full" as const },
-    // What a server would want to know; the API keeps the fields it knows.
+    // What a server would want to know when a result looks wrong (schema: DeviceSchema).
     device: {
       userAgent: navigator.userAgent,
       cameraLabel: cam.label,
@@ -184,7 +185,8 @@ function metadata(cam: OpenCamera, frames: CapturedFrame[], notes: string[]) {
       focusUnitsMayBeUncalibrated: true,
       orientation: screen.orientation?.type,
       via: frames.map((f) => f.via),
-      notes,
+      // Within the schema's bounds, so a long sweep's notes never cost the capture.
+      notes: notes.slice(0, DEVICE_LIMITS.list).map((n) => n.slice(0, DEVICE_LIMITS.note)),
     },
   };
 }
