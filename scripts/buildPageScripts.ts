@@ -14,6 +14,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Entry points by the constant they become. */
 export const PAGE_SCRIPTS = {
   CAPTURE_SCRIPT: "workers/src/capture/browser/main.ts",
+  PREVIEW_SCRIPT: "workers/src/preview/browser/main.ts",
 } as const;
 
 export const GENERATED = join(ROOT, "workers/src/generated/pageScripts.ts");

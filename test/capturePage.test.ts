@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planFocusSweep } from "#shared/client/index.ts";
 import { linearToSrgb, mapInPlace, srgbToLinear } from "#shared/image/srgb.ts";
@@ -203,27 +203,29 @@ async function sceneRenderer(dir: string) {
   return { width: rgb.width, height: rgb.height, gt, render };
 }
 
+/** A phone-like lens: closest focus 0.25 m, hyperfocal 4 m, 1 mm steps. */
+const PHONE_FOCUS = { min: 0.25, max: 4, step: 0.001 };
+
+/** The capture page on a simulated lens over the redwood-00000 scene. */
+async function openLensPage(settleMs = 350) {
+  const scene = await sceneRenderer(join(SHARED_DATA, "rgbd", "redwood-00000"));
+  const focus = PHONE_FOCUS;
+  // The page's preview sweep is planned by the same SDK function: render those frames ahead,
+  // so the viewfinder shows each new focus as soon as the lens gets there.
+  const preview = planFocusSweep({ capability: focus, minFrames: 10, maxFrames: 10 }); // PREVIEW_FRAMES
+  await Promise.all([focus.max, ...preview.distances].map((d) => scene.render(d)));
+  const opened = await openPage(
+    [],
+    [{ name: "lensSimulator", arg: { settleMs, focus, width: scene.width, height: scene.height } }],
+    (p) => p.exposeFunction("__renderFocus", (d: number) => scene.render(d)),
+  );
+  return { ...opened, scene, focus };
+}
+
 describe("capture page with a simulated lens, end to end", () => {
   it("sweeps, waits for the lens, uploads through the SDK and gets depth that matches the scene", async (ctx) => {
     ctx.skip(SKIP_BROWSER, SKIP_BROWSER_REASON);
-    const scene = await sceneRenderer(join(SHARED_DATA, "rgbd", "redwood-00000"));
-    // A phone-like lens: closest focus 0.25 m, hyperfocal 4 m, 1 mm steps.
-    const focus = { min: 0.25, max: 4, step: 0.001 };
-    // The page's preview sweep is planned by the same SDK function: render those frames ahead,
-    // so the viewfinder shows each new focus as soon as the lens gets there.
-    const preview = planFocusSweep({ capability: focus, minFrames: 10, maxFrames: 10 }); // PREVIEW_FRAMES
-    await Promise.all([focus.max, ...preview.distances].map((d) => scene.render(d)));
-    const settleMs = 350;
-    const { page, problems } = await openPage(
-      [],
-      [
-        {
-          name: "lensSimulator",
-          arg: { settleMs, focus, width: scene.width, height: scene.height },
-        },
-      ],
-      (p) => p.exposeFunction("__renderFocus", (d: number) => scene.render(d)),
-    );
+    const { page, problems, scene, focus } = await openLensPage();
     await page.waitForTimeout(200);
     await shot(page, "idle");
     await apiKeyInput(page).fill(stack.apiKey);
@@ -261,6 +263,17 @@ describe("capture page with a simulated lens, end to end", () => {
     });
     expect(res.status).toBe(200);
     const pred = new Float32Array(await res.arrayBuffer());
+    // What the page recorded about the device is kept with the capture (DeviceSchema).
+    const status = (await fetch(`${stack.edge.url}/v1/captures/${captureId}`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    }).then((r) => r.json())) as { device?: Record<string, unknown> };
+    expect(status.device).toMatchObject({
+      cameraLabel: "simulated thin lens",
+      focusDistance: focus,
+      focusUnitsMayBeUncalibrated: true,
+      via: log.shots.map(() => "takePhoto"),
+    });
+    expect(status.device?.userAgent).toMatch(/Chrome/);
     expect(pred.length).toBe(scene.width * scene.height);
     const m = depthMetrics(pred, scene.gt);
     console.log(
@@ -278,5 +291,139 @@ describe("capture page with a simulated lens, end to end", () => {
     expect(await page.getAttribute("#dlNpy", "href")).toMatch(/^blob:/);
     expect(await problems.csp()).toEqual([]);
     expect(problems.all()).toEqual([]);
+  });
+});
+
+/** The page's capture id (`<body data-capture-id>`). */
+const captureIdOf = (page: Page) =>
+  page.evaluate(
+    () =>
+      (globalThis as unknown as { document: { body: { dataset: { captureId?: string } } } })
+        .document.body.dataset.captureId,
+  );
+
+/**
+ * The tus traffic of a page, with a connection that drops mid-frame: each frame's first PATCH
+ * reaches the server cut to half its bytes (as a link that died mid-body leaves it: tus keeps
+ * what arrived), and its next PATCH hangs until `release()`. Counts what reached the server.
+ */
+async function cutTusMidFrame(page: Page) {
+  const t = {
+    created: 0,
+    bytesToServer: 0,
+    hung: [] as Route[],
+    /** HEADs (resumptions) and the offsets the server answered. */
+    heads: [] as { offset: number; length: number }[],
+    cut: true,
+    cutOnce: new Set<string>(),
+  };
+  await page.route(/\/v1\/tus(\/|$)/, async (route) => {
+    const req = route.request();
+    const method = req.method();
+    if (method === "POST") t.created++;
+    if (method === "HEAD") {
+      const res = await route.fetch();
+      const h = res.headers();
+      t.heads.push({ offset: Number(h["upload-offset"]), length: Number(h["upload-length"]) });
+      return route.fulfill({ response: res });
+    }
+    if (method !== "PATCH") return route.continue();
+    const body = req.postDataBuffer() ?? Buffer.alloc(0);
+    if (!t.cut) {
+      t.bytesToServer += body.length;
+      return route.continue();
+    }
+    if (t.cutOnce.has(req.url())) return void t.hung.push(route);
+    t.cutOnce.add(req.url());
+    const half = body.subarray(0, Math.floor(body.length / 2));
+    t.bytesToServer += half.length;
+    return route.continue({ postData: half });
+  });
+  return t;
+}
+
+/** A capture whose every frame is half uploaded when its connection dies. */
+async function interruptedUpload() {
+  const { page, problems } = await openLensPage();
+  // A working range skips the preview sweep (the e2e test covers it).
+  await page.fill("#near", "1");
+  await page.fill("#far", "2.7");
+  const tus = await cutTusMidFrame(page);
+  await apiKeyInput(page).fill(stack.apiKey);
+  await captureButton(page).click();
+  await waitForPageState(page, ["uploading", "error"], 120_000);
+  const frames = await page.locator("#frameList li").count();
+  expect(frames).toBeGreaterThanOrEqual(5);
+  // Every frame half on the server, the rest of its bytes stuck on a dead connection.
+  await expect.poll(() => tus.hung.length, { timeout: 60_000 }).toBe(frames);
+  const id = await captureIdOf(page);
+  expect(id).toMatch(/\S/);
+  expect(tus.heads).toEqual([]);
+  return { page, problems, tus, frames, id: id! };
+}
+
+describe("capture page, reload mid-upload", () => {
+  it("keeps the frames in IndexedDB and resumes each tus upload from the server's offset", async (ctx) => {
+    ctx.skip(SKIP_BROWSER, SKIP_BROWSER_REASON);
+    const { page, problems, tus, frames, id } = await interruptedUpload();
+    await shot(page, "upload-interrupted");
+
+    tus.cut = false;
+    await page.reload();
+    for (const r of tus.hung) await r.abort().catch(() => undefined);
+    const final = await waitForPageState(page, ["done", "error"], 180_000);
+    expect(final, (await page.textContent("#error")) ?? "").toBe("done");
+    await shot(page, "resumed-done");
+    expect(await captureIdOf(page)).toBe(id);
+
+    // Resumed, not restarted: no frame's upload was made twice, each went on from half way,
+    // and the server received each byte once.
+    expect(tus.created).toBe(frames);
+    expect(tus.heads).toHaveLength(frames);
+    for (const h of tus.heads) {
+      expect(h.offset).toBeGreaterThan(0);
+      expect(h.offset).toBeLessThan(h.length);
+    }
+    const status = await fetch(`${stack.edge.url}/v1/captures/${id}`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    }).then((r) => r.json() as Promise<{ state: string; frames: { bytes?: number }[] }>);
+    expect(status.state).toBe("done");
+    const frameBytes = status.frames.reduce((s, f) => s + (f.bytes ?? 0), 0);
+    expect(tus.bytesToServer).toBe(frameBytes);
+    console.log(
+      `reload mid-upload: ${frames} frames, ${frameBytes} bytes; ${tus.heads.length} uploads resumed at ` +
+        `${tus.heads.map((h) => `${h.offset}/${h.length}`).join(", ")}; bytes sent ${tus.bytesToServer}`,
+    );
+
+    // Done means forgotten: another reload finds nothing to resume.
+    await page.reload();
+    await page.waitForTimeout(500);
+    expect(await pageState(page)).toBe("idle");
+    // The dropped connection is the test's doing; nothing else may go wrong.
+    expect(problems.all().filter((p) => !/requestfailed: PATCH .*\/v1\/tus\//.test(p))).toEqual([]);
+  });
+
+  it("forgets a capture the server no longer has, in one sentence, and offers a new one", async (ctx) => {
+    ctx.skip(SKIP_BROWSER, SKIP_BROWSER_REASON);
+    const { page, tus, id } = await interruptedUpload();
+    const res = await fetch(`${stack.edge.url}/v1/captures/${id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    });
+    expect(res.status).toBeLessThan(300);
+    tus.cut = false;
+    await page.reload();
+    for (const r of tus.hung) await r.abort().catch(() => undefined);
+    expect(await waitForPageState(page, ["done", "error"], 60_000)).toBe("error");
+    expect(await page.textContent("#error")).toBe(
+      "The unfinished capture is no longer on the server (deleted or expired), so its frames were discarded: press Capture to take a new one.",
+    );
+    expect(await page.locator("#frameList li").count()).toBe(0);
+    await shot(page, "resume-gone");
+    // Discarded: the next visit starts afresh.
+    await page.reload();
+    await page.waitForTimeout(500);
+    expect(await pageState(page)).toBe("idle");
+    expect(await page.isVisible("#error")).toBe(false);
   });
 });

@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { DEVICE_LIMITS } from "./deviceLimits.ts";
+
+export { DEVICE_LIMITS };
 
 /** Limits of a capture (DESIGN.md: 2–64 frames). */
 export const MIN_FRAMES = 2;
@@ -74,6 +77,43 @@ export const DepthRangeSchema = z
   })
   .refine((r) => r.min < r.max, { message: "depthRange.min must be below depthRange.max" });
 
+const boundedText = (what: string, max: number) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .max(max, `${what} is longer than ${max} characters`);
+const finite = (what: string) =>
+  z.number({ error: `${what} must be a number` }).refine(Number.isFinite, `${what} must be finite`);
+
+/**
+ * What the capturing device said about itself (the capture page records it): for a server to
+ * read when a result looks wrong, never input to the math. Its focus capability is as the camera
+ * reported it, in the camera's units (an uncalibrated lens reports unphysical numbers), so it
+ * is finite, not range-checked. Unknown fields are dropped.
+ */
+export const DeviceSchema = z.object({
+  userAgent: boundedText("device.userAgent", DEVICE_LIMITS.userAgent).optional(),
+  cameraLabel: boundedText("device.cameraLabel", DEVICE_LIMITS.text).optional(),
+  focusDistance: z
+    .object({
+      min: finite("device.focusDistance.min"),
+      max: finite("device.focusDistance.max"),
+      step: finite("device.focusDistance.step").optional(),
+    })
+    .optional(),
+  /** Android's UNCALIBRATED lenses (and any the page cannot vouch for) report no true metres. */
+  focusUnitsMayBeUncalibrated: z.boolean().optional(),
+  orientation: boundedText("device.orientation", DEVICE_LIMITS.text).optional(),
+  /** How each frame was taken (`takePhoto`, `grabFrame`). */
+  via: z
+    .array(boundedText("device.via[]", DEVICE_LIMITS.text))
+    .max(DEVICE_LIMITS.list, `device.via has at most ${DEVICE_LIMITS.list} entries`)
+    .optional(),
+  notes: z
+    .array(boundedText("device.notes[]", DEVICE_LIMITS.note))
+    .max(DEVICE_LIMITS.list, `device.notes has at most ${DEVICE_LIMITS.list} entries`)
+    .optional(),
+});
+
 export const CaptureSchema = z
   .object({
     version: z.literal(1, { error: "version must be 1" }),
@@ -85,6 +125,9 @@ export const CaptureSchema = z
     reference: z.number().int("reference must be an integer frame index").nonnegative().optional(),
     camera: CameraSchema.optional(),
     depthRange: DepthRangeSchema.optional(),
+    // Not in the content address (workers/src/lib/contentAddress.ts): it does not change the
+    // depth, and two phones sending identical frames should share one result.
+    device: DeviceSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const seenFocus = new Map<number, number>();
@@ -131,4 +174,5 @@ export type Capture = z.infer<typeof CaptureSchema>;
 export type CaptureInput = z.input<typeof CaptureSchema>;
 export type Frame = z.infer<typeof FrameSchema>;
 export type Camera = z.infer<typeof CameraSchema>;
+export type Device = z.infer<typeof DeviceSchema>;
 export type Stage = (typeof STAGES)[number];

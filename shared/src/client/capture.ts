@@ -84,7 +84,7 @@ export class CaptureHandle {
       const stored = await putFrame(this.ctx.transport, target, body, { ...progress, ...signal });
       return { index, bytes: stored.bytes, via, sha256: stored.sha256 };
     }
-    const resumeUrl = this.tusUrls.get(index);
+    const resumeUrl = opts.resumeUrl ?? this.tusUrls.get(index);
     await tusUpload({
       endpoint: this.tusEndpoint,
       captureId: this.id,
@@ -93,7 +93,10 @@ export class CaptureHandle {
       authorization: () => this.ctx.transport.authorization(),
       retry: this.ctx.transport.options.retry,
       ...(resumeUrl ? { resumeUrl } : {}),
-      onUploadUrl: (url) => this.tusUrls.set(index, url),
+      onUploadUrl: (url) => {
+        this.tusUrls.set(index, url);
+        opts.onUploadUrl?.(url);
+      },
       ...progress,
       ...signal,
     });

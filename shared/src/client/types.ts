@@ -55,6 +55,8 @@ export interface CaptureStatus {
   /** Why it failed (state `failed`), or why the last try is being retried (code `retrying`). */
   error?: { code: string; message: string };
   timingsMs?: Record<string, number>;
+  /** The capturing device's description, as the capture was created with it. */
+  device?: CaptureMetadata["device"];
   createdAt: string;
   updatedAt: string;
 }
@@ -90,6 +92,13 @@ export interface UploadOptions {
    * (resumable, with the client's credentials). Default: by size against `tusThresholdBytes`.
    */
   via?: "put" | "tus";
+  /**
+   * tus only: the upload URL of an earlier try (e.g. kept in storage across a page reload or
+   * an app restart): the upload HEADs it and goes on from the offset the server holds.
+   */
+  resumeUrl?: string;
+  /** tus only: told the upload URL as soon as the server made it, to keep for `resumeUrl`. */
+  onUploadUrl?: (url: string) => void;
 }
 
 export interface UploadedFrame {

@@ -1,5 +1,5 @@
+import { PREVIEW_SCRIPT } from "../generated/pageScripts.ts";
 import { pageCsp } from "../lib/pageCsp.ts";
-import { PREVIEW_SCRIPT } from "./script.ts";
 
 /** Environments that serve the preview page; production answers 404 like any unknown route. */
 export const PREVIEW_ENVIRONMENTS: readonly string[] = ["dev", "staging"];
@@ -29,7 +29,7 @@ const API_KEY_HINTS: Record<string, string> = {
   staging: "A staging API key.",
 };
 
-/** The page for `environment` (dev or staging): markup only; behaviour is PREVIEW_SCRIPT. */
+/** The page for `environment` (dev or staging): markup only; behaviour is the bundled PREVIEW_SCRIPT (preview/browser/main.ts). */
 export function renderPreviewPage(environment: string): string {
   return `<!doctype html>
 <html lang="en">

@@ -114,6 +114,7 @@ export const captureRoutes = new Hono<AppEnv>()
       attempts: r.attempts,
       ...(r.error ? { error: r.error } : {}),
       ...(r.timings ? { timingsMs: r.timings } : {}),
+      ...(r.meta.device ? { device: r.meta.device } : {}),
       createdAt: new Date(r.createdAt).toISOString(),
       updatedAt: new Date(r.updatedAt).toISOString(),
     });

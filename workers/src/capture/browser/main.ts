@@ -4,8 +4,12 @@
  * the frames to the pipeline's working size, upload them through the SDK and show the depth.
  * The page mirrors its progress in `<body data-state>` (tests and people read it).
  */
+
+import { DEVICE_LIMITS } from "../../../../shared/src/capture/deviceLimits.ts";
+import { newIdempotencyKey } from "../../../../shared/src/client/idempotencyKey.ts";
 import {
   CaptureFailedError,
+  type CaptureHandle,
   downscaleFrame,
   HybridDepthApiError,
   HybridDepthClient,
@@ -16,6 +20,7 @@ import {
   tileSharpness,
 } from "../../../../shared/src/client/index.ts";
 import { MAX_WORK_PIXELS } from "../../../../shared/src/pipeline/workSize.ts";
+import { rememberApiKey } from "../../browser/apiKey.ts";
 import {
   browserProblem,
   CameraRefusal,
@@ -29,9 +34,15 @@ import {
   settle,
   shoot,
 } from "./camera.ts";
+import {
+  clearPending,
+  loadPending,
+  type PendingCapture,
+  savePending,
+  updatePending,
+} from "./pending.ts";
 import { showDepth } from "./result.ts";
 
-const KEY_STORE = "hybriddepth.apiKey";
 /** Preview sweep: frames and the tile grid sharpness is measured on. */
 const PREVIEW_FRAMES = 10;
 /**
@@ -65,16 +76,7 @@ function showError(message: string | undefined, offerFiles = false): void {
   $("fallback").hidden = !offerFiles;
 }
 
-try {
-  keyInput.value = localStorage.getItem(KEY_STORE) ?? "";
-} catch {
-  // Private modes may refuse storage: the field still works for this visit.
-}
-keyInput.addEventListener("input", () => {
-  try {
-    localStorage.setItem(KEY_STORE, keyInput.value.trim());
-  } catch {}
-});
+rememberApiKey(keyInput);
 
 interface FrameRow {
   li: HTMLLIElement;
@@ -96,7 +98,6 @@ interface CapturedFrame {
   originalBytes: number;
   width: number;
   height: number;
-  row: FrameRow;
 }
 
 /** Preview sweep (video frames): the part of the focus range the scene occupies. */
@@ -159,8 +160,8 @@ async function sweep(cam: OpenCamera, probe: Probe, notes: string[]): Promise<Ca
       originalBytes,
       width: small.width,
       height: small.height,
-      row: frameRow(i, applied, shot.via),
     });
+    frameRow(i, applied, shot.via);
   }
   return frames;
 }
@@ -176,7 +177,7 @@ function metadata(cam: OpenCamera, frames: CapturedFrame[], notes: string[]) {
       contentType: "image/jpeg" as const,
     })),
     options: { stage: "full" as const },
-    // What a server would want to know; the API keeps the fields it knows.
+    // What a server would want to know when a result looks wrong (schema: DeviceSchema).
     device: {
       userAgent: navigator.userAgent,
       cameraLabel: cam.label,
@@ -184,9 +185,89 @@ function metadata(cam: OpenCamera, frames: CapturedFrame[], notes: string[]) {
       focusUnitsMayBeUncalibrated: true,
       orientation: screen.orientation?.type,
       via: frames.map((f) => f.via),
-      notes,
+      // Within the schema's bounds, so a long sweep's notes never cost the capture.
+      notes: notes.slice(0, DEVICE_LIMITS.list).map((n) => n.slice(0, DEVICE_LIMITS.note)),
     },
   };
+}
+
+/** What the page shows for a failure: one sentence, and the file upload path where it helps. */
+function report(e: unknown): void {
+  const offerFiles = e instanceof CameraRefusal;
+  const message =
+    e instanceof CameraRefusal
+      ? e.message
+      : e instanceof HybridDepthApiError || e instanceof CaptureFailedError
+        ? `${e.code}: ${e.message}`
+        : e instanceof NetworkError
+          ? `The connection to the API failed (${e.message}): reload the page to resume the upload.`
+          : `Unexpected failure: ${describe(e)}`;
+  showError(message, offerFiles);
+  // The alert says why; the status line only says that it stopped.
+  setState("error", "stopped");
+}
+
+/** The server no longer has the capture (deleted, expired): its frames cannot go anywhere. */
+const isGone = (e: unknown) =>
+  e instanceof HybridDepthApiError && (e.status === 404 || e.status === 410);
+
+/**
+ * Uploads the stored capture's missing frames (tus, resuming each from the server's offset),
+ * finalizes, waits and shows the depth, then forgets the capture. Used right after a sweep and
+ * after a reload that found one unfinished.
+ */
+async function deliver(apiKey: string, pending: PendingCapture, notes: string[]): Promise<void> {
+  const client = new HybridDepthClient({ baseUrl: location.origin, apiKey });
+  const { frames } = pending;
+  const rows = frames.map((f, i) => frameRow(i, f.focusDistance, f.via));
+  let capture: CaptureHandle;
+  let done = new Set(pending.uploaded);
+  if (pending.id) {
+    capture = client.capture(pending.id);
+    setState("uploading", `resuming capture ${pending.id}`);
+    const s = await capture.status();
+    // The server's word wins: a frame it holds whole is not sent again.
+    done = new Set([...done, ...s.frames.filter((f) => f.uploaded).map((f) => f.index)]);
+    if (s.state !== "uploading") done = new Set(frames.keys());
+  } else {
+    setState("uploading", "creating the capture");
+    capture = await client.createCapture(pending.meta, { idempotencyKey: pending.idempotencyKey });
+    const id = capture.id;
+    await updatePending((p) => (p.id = id));
+  }
+  document.body.dataset.captureId = capture.id;
+  let uploaded = done.size;
+  for (const i of done) rows[i]!.set("uploaded");
+  setState("uploading", `${uploaded}/${frames.length} frames uploaded`);
+  await Promise.all(
+    frames.map(async (f, i) => {
+      if (done.has(i)) return;
+      const resumeUrl = pending.tusUrls[i];
+      rows[i]!.set(resumeUrl ? "resuming" : "uploading");
+      await capture.uploadFrame(i, f.blob, {
+        via: "tus",
+        ...(resumeUrl ? { resumeUrl } : {}),
+        onUploadUrl: (url) => void updatePending((p) => (p.tusUrls[i] = url)),
+      });
+      await updatePending((p) => p.uploaded.push(i));
+      rows[i]!.set("uploaded");
+      setState("uploading", `${++uploaded}/${frames.length} frames uploaded`);
+    }),
+  );
+  await capture.finalize();
+  await capture
+    .waitForDepth({ onProgress: (s) => setState("processing", `${s.state} · ${capture.id}`) })
+    .catch(async (e) => {
+      // A failed capture is finished too: keeping it would retry the same failure on each visit.
+      if (e instanceof CaptureFailedError) await clearPending();
+      throw e;
+    });
+  const reference = frames[Math.floor(frames.length / 2)]!;
+  await showDepth(capture, reference.blob);
+  // Only now may the frames go: the depth is on the server and on the screen.
+  await clearPending();
+  $("notes").textContent = notes.join("; ");
+  setState("done", `depth ready · ${capture.id}`);
 }
 
 async function run(): Promise<void> {
@@ -196,9 +277,14 @@ async function run(): Promise<void> {
   button.disabled = true;
   const notes: string[] = [];
   try {
+    const apiKey = keyInput.value.trim();
+    const unfinished = await loadPending().catch(() => undefined);
+    if (unfinished) {
+      if (!apiKey) throw new CameraRefusal("Enter the API key to finish the upload.");
+      return await resume(apiKey, unfinished);
+    }
     const problem = browserProblem();
     if (problem) throw new CameraRefusal(problem);
-    const apiKey = keyInput.value.trim();
     if (!apiKey) throw new CameraRefusal("Enter an API key first.");
     setState("camera", "opening the camera");
     if (!camera) {
@@ -214,50 +300,63 @@ async function run(): Promise<void> {
     const frames = await sweep(cam, probe, notes);
     const before = frames.reduce((s, f) => s + f.originalBytes, 0);
     const after = frames.reduce((s, f) => s + f.blob.size, 0);
+    const pending: PendingCapture = {
+      idempotencyKey: newIdempotencyKey(),
+      meta: metadata(cam, frames, notes),
+      frames: frames.map((f) => ({ blob: f.blob, focusDistance: f.focusDistance, via: f.via })),
+      tusUrls: {},
+      uploaded: [],
+    };
+    // Kept before anything goes up: from here a reload resumes rather than loses the sweep.
+    await savePending(pending).catch(() => {
+      notes.push("this browser refused to keep the frames: a reload now loses them");
+    });
     $("bytes").textContent =
       `${frames.length} frames · ${Math.round(after / 1024)} KiB uploaded${before ? ` (${Math.round(before / 1024)} KiB as taken)` : ""}`;
-    const client = new HybridDepthClient({ baseUrl: location.origin, apiKey });
-    setState("uploading", "creating the capture");
-    const capture = await client.createCapture(metadata(cam, frames, notes));
-    let uploaded = 0;
-    await Promise.all(
-      frames.map(async (f, i) => {
-        f.row.set("uploading");
-        await capture.uploadFrame(i, f.blob, { via: "tus" });
-        f.row.set("uploaded");
-        setState("uploading", `${++uploaded}/${frames.length} frames uploaded`);
-      }),
-    );
-    await capture.finalize();
-    await capture.waitForDepth({
-      onProgress: (s) => setState("processing", `${s.state} · ${capture.id}`),
-    });
-    const reference = frames[Math.floor(frames.length / 2)]!;
-    await showDepth(capture, reference.blob);
-    $("notes").textContent = notes.join("; ");
-    document.body.dataset.captureId = capture.id;
-    setState("done", `depth ready · ${capture.id}`);
+    frameList.replaceChildren();
+    await deliver(apiKey, pending, notes);
   } catch (e) {
-    const offerFiles = e instanceof CameraRefusal;
-    const message =
-      e instanceof CameraRefusal
-        ? e.message
-        : e instanceof HybridDepthApiError || e instanceof CaptureFailedError
-          ? `${e.code}: ${e.message}`
-          : e instanceof NetworkError
-            ? `The connection to the API failed (${e.message}).`
-            : `Unexpected failure: ${describe(e)}`;
-    showError(message, offerFiles);
-    // The alert below says why; the status line only says that it stopped.
-    setState("error", "stopped");
+    report(e);
   } finally {
     button.disabled = false;
   }
 }
 
-const early = browserProblem();
-if (early) {
-  showError(early, true);
-  setState("unsupported", "cannot capture here");
+/** Finishes a capture a reload interrupted; a capture the server no longer has is forgotten. */
+async function resume(apiKey: string, pending: PendingCapture): Promise<void> {
+  frameList.replaceChildren();
+  const bytes = pending.frames.reduce((s, f) => s + f.blob.size, 0);
+  $("bytes").textContent =
+    `${pending.frames.length} frames · ${Math.round(bytes / 1024)} KiB uploaded`;
+  try {
+    await deliver(apiKey, pending, [`resumed after a reload: capture ${pending.id ?? "(new)"}`]);
+  } catch (e) {
+    if (!isGone(e)) throw e;
+    await clearPending();
+    delete document.body.dataset.captureId;
+    frameList.replaceChildren();
+    $("bytes").textContent = "";
+    throw new CameraRefusal(
+      "The unfinished capture is no longer on the server (deleted or expired), so its frames were discarded: press Capture to take a new one.",
+    );
+  }
 }
+
 button.addEventListener("click", () => void run());
+// An unfinished capture from before a reload goes on at once when the key is known.
+void loadPending()
+  .catch(() => undefined)
+  .then((unfinished) => {
+    if (unfinished && keyInput.value.trim()) return void run();
+    if (unfinished) {
+      showError(
+        "An unfinished capture is waiting: enter the API key and press Capture to finish its upload.",
+      );
+      return;
+    }
+    const early = browserProblem();
+    if (early) {
+      showError(early, true);
+      setState("unsupported", "cannot capture here");
+    }
+  });

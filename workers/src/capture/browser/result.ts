@@ -1,22 +1,12 @@
 /** The depth over the reference image: confidence shading, the distance under the finger, downloads. */
 import type { CaptureHandle } from "../../../../shared/src/client/index.ts";
 import { turbo } from "../../../../shared/src/image/colormap.ts";
+import { depthSpan, isValidDepth, spanPosition } from "../../../../shared/src/image/depthSpan.ts";
 
-/** Colours span these percentiles of the valid depth (outliers must not flatten the scene). */
-const NEAR_Q = 0.02;
-const FAR_Q = 0.98;
 /** How much of the depth colour lies over the reference image. */
 const OVERLAY = 0.6;
 
 const urls: string[] = [];
-
-function percentiles(depth: Float32Array): [number, number] | undefined {
-  const v = Float32Array.from(depth.filter((d) => d > 0 && Number.isFinite(d))).sort();
-  if (!v.length) return undefined;
-  const near = v[Math.round(NEAR_Q * (v.length - 1))]!;
-  const far = v[Math.round(FAR_Q * (v.length - 1))]!;
-  return far > near * 1.01 ? [near, far] : [near * 0.9, near * 1.1];
-}
 
 async function pixelsOf(bytes: Blob, width: number, height: number): Promise<Uint8ClampedArray> {
   const bitmap = await createImageBitmap(bytes);
@@ -51,15 +41,14 @@ export async function showDepth(capture: CaptureHandle, reference: Blob): Promis
   canvas.height = height;
   const ctx = canvas.getContext("2d")!;
   const image = ctx.createImageData(width, height);
-  const span = percentiles(data);
+  const span = depthSpan(data);
   const px = image.data;
   for (let i = 0; i < data.length; i++) {
     const d = data[i]!;
     const shade = conf ? 0.35 + 0.65 * (conf[i]! / 255) : 1; // low confidence: darker
     let rgb: [number, number, number] = [ref[4 * i]!, ref[4 * i + 1]!, ref[4 * i + 2]!];
-    if (span && d > 0 && Number.isFinite(d)) {
-      const t = Math.min(1, Math.max(0, (1 / d - 1 / span[1]) / (1 / span[0] - 1 / span[1])));
-      const c = turbo(t);
+    if (span && isValidDepth(d)) {
+      const c = turbo(spanPosition(d, span));
       rgb = [0, 1, 2].map((k) => (1 - OVERLAY) * rgb[k]! + OVERLAY * c[k]!) as typeof rgb;
     }
     px[4 * i] = rgb[0] * shade;
