@@ -22,6 +22,7 @@ import type { Registration } from "#shared/registration/similarity.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
 import { DEFAULT_MAX_FRAME_PIXELS, probeImage } from "../io/decodeImage.ts";
 import { captureOptics } from "../io/exifOptics.ts";
+import { bandRunner } from "../parallel/bandRunner.ts";
 import { frameRunner } from "../parallel/framePool.ts";
 import type { Prior } from "../prior/priorRunner.ts";
 import { type FrameJob, type FrameOutput, sharedReference } from "./frameWork.ts";
@@ -39,8 +40,8 @@ export interface PipelineOptions {
   /** Focus-measure window radius in work pixels; default scales with the image. */
   windowRadius?: number;
   /**
-   * Threads for the per-frame work (decode, focus, registration, warp): 1 runs it on this
-   * thread; more share the process's pool of that size. Default: HYBRIDDEPTH_THREADS, else
+   * Threads for the per-frame work (decode, focus, registration, warp) and the row bands of
+   * the per-pixel stages: 1 runs it on this thread; more share the process's pool of that size. Default: HYBRIDDEPTH_THREADS, else
    * the cores this process may use. The result does not depend on it.
    */
   threads?: number;
@@ -126,6 +127,7 @@ export async function runPipeline(
   const n = work.width * work.height;
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const runner = frameRunner(o.threads);
+  const bands = bandRunner(o.threads);
   const job: FrameJob = {
     id: `${process.pid}:${randomUUID()}`,
     work: { width: work.width, height: work.height },
@@ -154,7 +156,7 @@ export async function runPipeline(
     work.width,
     work.height,
     order.map((i) => diopters[i]!),
-    lens ? { blur: { kind: "optics", ...lens } } : {},
+    { ...(lens ? { blur: { kind: "optics", ...lens } } : {}), alloc: bands.alloc },
   );
   const registrations: FrameRegistration[] = [];
   // The reference goes first (the others register to it), then the rest in focus order, a
@@ -205,7 +207,7 @@ export async function runPipeline(
   const threadTotal = thread.decode + thread.registration + thread.dff || 1;
   for (const k of ["decode", "registration", "dff"] as const)
     timings[k] = (timings[k] ?? 0) + (framesWall * thread[k]) / threadTotal;
-  const dff = await time("dff", () => acc.finish());
+  const dff = await time("dff", () => acc.finishInBands(bands));
   distrustOutside(dff.confidence, outside, radius);
   clampDepth(dff.depth.data, capture.depthRange);
 
