@@ -1,10 +1,8 @@
-import { type BandRunner, inlineBands, splitRows } from "#shared/pipeline/rowBands.ts";
+import { type BandRunner, inlineBands, runSteps, splitRows } from "#shared/pipeline/rowBands.ts";
 import { defaultThreads, framePool } from "./framePool.ts";
 
 /** Bands per thread: uneven bands (textured rows fit slower) still keep every thread busy. */
 const BANDS_PER_THREAD = 2;
-/** Typed arrays larger than this must be in shared memory: a cloned one would be lost work. */
-const MAX_CLONED_BYTES = 1 << 16;
 
 /**
  * Row bands on the process's frame pool (the same threads as the per-frame work, first come,
@@ -14,22 +12,35 @@ const MAX_CLONED_BYTES = 1 << 16;
 export function bandRunner(threads = defaultThreads()): BandRunner {
   if (threads <= 1) return inlineBands();
   const pool = framePool(threads);
-  return {
+  const alloc = (length: number) => new Float32Array(new SharedArrayBuffer(4 * length));
+  const runner: BandRunner = {
     threads,
     async rows(kernel, args, rows) {
       assertShared(args);
       const bands = splitRows(rows, BANDS_PER_THREAD * threads);
       await Promise.all(bands.map(([y0, y1]) => pool.runRows({ kernel, args, y0, y1 })));
     },
-    alloc: (length) => new Float32Array(new SharedArrayBuffer(4 * length)),
+    steps: (steps) => runSteps(steps, runner.rows),
+    alloc,
+    share(plane) {
+      if (plane.buffer instanceof SharedArrayBuffer) return plane;
+      const copy = alloc(plane.length);
+      copy.set(plane);
+      return copy;
+    },
   };
+  return runner;
 }
 
-/** Throws if a large plane in `args` (to two levels) would be copied to the threads. */
+/**
+ * Throws if a plane (a Float32Array, to two levels into `args`) would be copied to the threads:
+ * what a band writes there would be lost, and a large one read is a copy per band. Float64
+ * tables (a fit's constants) are small and read-only, and are copied.
+ */
 function assertShared(value: unknown, depth = 0): void {
-  if (ArrayBuffer.isView(value)) {
-    if (!(value.buffer instanceof SharedArrayBuffer) && value.byteLength > MAX_CLONED_BYTES)
-      throw new Error("row-band planes must be in shared memory (BandRunner.alloc)");
+  if (value instanceof Float32Array) {
+    if (!(value.buffer instanceof SharedArrayBuffer))
+      throw new Error("row-band planes must be in shared memory (BandRunner.alloc or share)");
     return;
   }
   if (depth > 2 || value === null || typeof value !== "object") return;

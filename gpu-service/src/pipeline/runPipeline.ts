@@ -6,7 +6,7 @@ import { defaultWindowRadius } from "#shared/dff/focusMeasure.ts";
 import { describeBlur } from "#shared/dff/lensCurve.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { Alignment } from "#shared/fusion/alignScaleShift.ts";
-import { alignPrior, refineAligned } from "#shared/fusion/fuse.ts";
+import { alignPrior, refineAlignedInBands } from "#shared/fusion/fuse.ts";
 import { boxMean } from "#shared/image/boxFilter.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import { similarityRotation, similarityScale } from "#shared/image/warp.ts";
@@ -231,7 +231,11 @@ export async function runPipeline(
       dffDepth: dff.depth.data,
       confidence: dff.confidence.data,
       priorInverse,
-      guide: toGray(dff.allInFocus),
+      guide: {
+        width: work.width,
+        height: work.height,
+        data: bands.share(toGray(dff.allInFocus).data),
+      },
       range: capture.depthRange ?? DEFAULT_DEPTH_RANGE,
     };
     const aligned = await time("alignment", () => alignPrior(input));
@@ -244,7 +248,9 @@ export async function runPipeline(
       stageDepths.aligned = aligned.depth;
       let final = aligned.depth;
       if (stage === "full") {
-        const full = await time("refinement", () => refineAligned(input, final));
+        const full = await time("refinement", () =>
+          refineAlignedInBands(input, bands.share(final), bands),
+        );
         stageDepths.full = full;
         final = full;
       }

@@ -54,7 +54,8 @@ export class DffAccumulator {
   /**
    * `diopters`: focus positions, strictly ascending, one per frame to be added; `blur`: how blur
    * follows defocus when known (the capture's optics), else it is fitted to the stack; `alloc`:
-   * where the focus measures are kept (`BandRunner.alloc`, for `finishInBands` on other threads).
+   * where the focus measures, depth and confidence are kept (`BandRunner.alloc`: planes
+   * other threads can share, for `finishInBands` and the stages after it).
    */
   constructor(
     width: number,
@@ -135,8 +136,8 @@ export class DffAccumulator {
 
   private result(fit: LensFitResult): DffResult {
     const n = this.width * this.height;
-    const depth = new Float32Array(n);
-    const confidence = new Float32Array(n);
+    const depth = this.alloc(n);
+    const confidence = this.alloc(n);
     for (let i = 0; i < n; i++) {
       const p = fit.position[i]!;
       depth[i] = 1 / p;
