@@ -5,10 +5,10 @@ import {
   type BlurModel,
   DEFAULT_FOCUS_NOISE,
   type FocusNoise,
-  finishLensFit,
   fitLensCurves,
   type LensFitResult,
   lensFitGrid,
+  lensFitPlanes,
   planLensFit,
 } from "./lensCurve.ts";
 
@@ -123,7 +123,9 @@ export class DffAccumulator {
     const plan = planLensFit(this.focus, floor, this.diopters, this.blur, aif, this.options);
     const grid = lensFitGrid(plan, (length) => bands.alloc(length));
     await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
-    return this.result(finishLensFit(plan, grid));
+    const upsampled = lensFitPlanes(plan, (length) => bands.alloc(length));
+    await bands.rows("lensUpsample", { plan, grid, upsampled }, plan.height);
+    return this.result({ ...upsampled, blur: plan.blur });
   }
 
   private fitInputs(): { floor: Float64Array; aif: Plane } {

@@ -499,31 +499,50 @@ export function fitLensGridRows(
 
 /** The fitted grid upsampled to every pixel. */
 export function finishLensFit(plan: LensFitPlan, grid: LensFitGrid): LensFitResult {
-  const { gw, gh, width: w, height: h } = plan;
+  const upsampled = lensFitPlanes(plan);
+  upsampleLensFitRows({ plan, grid, upsampled }, 0, plan.height);
+  return { ...upsampled, blur: plan.blur };
+}
+
+/** The full-size planes a fit grid is upsampled to (`alloc`: see `lensFitGrid`). */
+export function lensFitPlanes(
+  plan: LensFitPlan,
+  alloc: (length: number) => Float32Array = (length) => new Float32Array(length),
+): LensFitGrid {
+  const n = plan.width * plan.height;
+  return { position: alloc(n), variance: alloc(n) };
+}
+
+/** Image rows [y0, y1) of the upsampled position and variance (rows are independent). */
+export function upsampleLensFitRows(
+  p: { plan: LensFitPlan; grid: LensFitGrid; upsampled: LensFitGrid },
+  y0: number,
+  y1: number,
+): void {
+  const { gw, gh, width: w } = p.plan;
   const S = LENS_FIT_STRIDE;
-  return {
-    position: upsampleGrid(grid.position, gw, gh, w, h, S, false),
-    variance: upsampleGrid(grid.variance, gw, gh, w, h, S, true),
-    blur: plan.blur,
-  };
+  upsampleGrid(p.grid.position, gw, gh, w, S, false, p.upsampled.position, y0, y1);
+  upsampleGrid(p.grid.variance, gw, gh, w, S, true, p.upsampled.variance, y0, y1);
 }
 
 /**
- * Bilinear upsampling of values at the grid points (y·S + S/2, x·S + S/2) to every pixel. With
- * `worst` (variances), a pixel next to an infinite value is infinite too.
+ * Bilinear upsampling of values at the grid points (y·S + S/2, x·S + S/2) to the pixels of rows
+ * [yStart, yEnd) of `out`. With `worst` (variances), a pixel next to an infinite value is
+ * infinite too.
  */
 function upsampleGrid(
   g: Float32Array,
   gw: number,
   gh: number,
   w: number,
-  h: number,
   S: number,
   worst: boolean,
-): Float32Array {
-  const out = new Float32Array(w * h);
+  out: Float32Array,
+  yStart: number,
+  yEnd: number,
+): void {
   const half = S >> 1;
-  for (let y = 0; y < h; y++) {
+  for (let y = yStart; y < yEnd; y++) {
     const fy = Math.min(gh - 1, Math.max(0, (y - half) / S));
     const y0 = Math.floor(fy);
     const y1 = Math.min(gh - 1, y0 + 1);
@@ -543,5 +562,4 @@ function upsampleGrid(
           : (a * (1 - tx) + b * tx) * (1 - ty) + (c * (1 - tx) + d * tx) * ty;
     }
   }
-  return out;
 }

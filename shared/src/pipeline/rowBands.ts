@@ -1,4 +1,9 @@
-import { fitLensGridRows, type LensFitGrid, type LensFitPlan } from "../dff/lensCurve.ts";
+import {
+  fitLensGridRows,
+  type LensFitGrid,
+  type LensFitPlan,
+  upsampleLensFitRows,
+} from "../dff/lensCurve.ts";
 import { refineDepthRows, refineEvidenceRows, refinePassRows } from "../fusion/fuse.ts";
 import { guidedApplyRows, guidedCellRows } from "../fusion/refineScaleMap.ts";
 import type { BandSteps } from "./bandSteps.ts";
@@ -13,6 +18,8 @@ export const ROW_KERNELS = {
   lensFit(a: { plan: LensFitPlan; focus: readonly Float32Array[]; grid: LensFitGrid }, y0, y1) {
     fitLensGridRows(a.plan, a.focus, a.grid, y0, y1);
   },
+  /** The fit grid upsampled to image rows. */
+  lensUpsample: upsampleLensFitRows,
   /** Refinement (`refineAligned`) and its guided filter (`logScaleMap`). */
   refineEvidence: refineEvidenceRows,
   refinePass: refinePassRows,
