@@ -5,12 +5,13 @@
  *    (registration, DFF, alignment, refinement) against the prior's inference;
  *  - the real 12 MP phone stack (../shared/data/focal-real/pixel6pro-desk): the whole pipeline
  *    against sharp decoding the same five JPEGs at full size to raw RGB, one after another;
- *  - thread scaling on that stack: 1, 2 and availableParallelism() threads.
+ *  - thread scaling on that stack: every stage at 1, 2 and availableParallelism() threads, with
+ *    the machine's load average (other work on the machine takes cores from the pool).
  * Per-frame work overlaps across threads; each of decode, registration and dff is charged its
  * share of that phase's wall time, so the stages add up to the total.
  */
 import { readFile } from "node:fs/promises";
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { loadCaptureDir } from "../gpu-service/src/capture/loadCaptureDir.ts";
@@ -38,6 +39,11 @@ const STAGES = [
 ] as const;
 const FUSION = ["registration", "dff", "alignment", "refinement"] as const;
 
+console.log(
+  `load average at start: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} on ${availableParallelism()} cores`,
+);
 const model = await resolveModel();
 const prior = model ? await loadPrior(model) : undefined;
 if (!prior) console.log("no prior model found: timing the dff stage only (npm run models:pull)");
@@ -136,21 +142,26 @@ console.log(
 );
 
 const threadCounts = [...new Set([1, 2, availableParallelism()])];
-const scaling: { threads: number; total: number; frames: number }[] = [];
+const scaling: { threads: number; ms: Record<string, number>; frames: number }[] = [];
 for (const threads of threadCounts) {
   const { ms } = await stageMedians(real, REPEATS_12MP, threads);
-  scaling.push({ threads, total: ms.total!, frames: ms.decode! + ms.registration! + ms.dff! });
+  scaling.push({ threads, ms, frames: ms.decode! + ms.registration! + ms.dff! });
 }
 console.log(
-  `\nthread scaling on the 12 MP stack (median of ${REPEATS_12MP}; the machine is shared)`,
+  `\nthread scaling on the 12 MP stack (HYBRIDDEPTH_THREADS; median of ${REPEATS_12MP}; load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} on ${availableParallelism()} cores: the machine may be shared)`,
 );
-line("threads", ["total ms", "speed-up", "frames ms", "speed-up"]);
+line("threads", [...STAGES, "speed-up", "frames ms", "speed-up"]);
 const one = scaling[0]!;
 for (const s of scaling)
   line(String(s.threads), [
-    s.total.toFixed(0),
-    (one.total / s.total).toFixed(2),
+    ...STAGES.map((k) => s.ms[k]!.toFixed(0)),
+    (one.ms.total! / s.ms.total!).toFixed(2),
     s.frames.toFixed(0),
     (one.frames / s.frames).toFixed(2),
   ]);
+console.log(
+  "frames = decode + registration + dff (per-frame work, then the DFF fit in row bands); refinement's guided filters run in row bands too",
+);
 process.exit(0);

@@ -83,13 +83,15 @@ export async function decodeRgb(
       resolveWithObject: true,
     });
     const values = wide ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : data;
-    const max = wide ? 65535 : 255;
+    // A table of v / max (as float32, the same rounding as the division): a load per sample
+    // instead of a division (about 0.7 of the loop's time on 3 × 3 MP values).
+    const unit = wide ? UNIT16 : UNIT8;
     const out = new Float32Array(info.width * info.height * 3);
     if (info.channels === 3) {
-      for (let i = 0; i < out.length; i++) out[i] = values[i]! / max;
+      for (let i = 0; i < out.length; i++) out[i] = unit[values[i]!]!;
     } else {
       for (let i = 0, n = info.width * info.height; i < n; i++) {
-        const v = values[i * info.channels]! / max;
+        const v = unit[values[i * info.channels]!]!;
         out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = v;
       }
     }
@@ -101,6 +103,9 @@ export async function decodeRgb(
     await done?.();
   }
 }
+
+const UNIT8 = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+const UNIT16 = Float32Array.from({ length: 65536 }, (_, v) => v / 65535);
 
 /**
  * A sharp pipeline on the frame, decoded by libjpeg straight at 1/`shrink` (2, 4, 8) of its

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type ErrorKind, HybridDepthError } from "#shared/errors.ts";
+import type { RowKernel, RowKernelArgs } from "#shared/pipeline/rowBands.ts";
 import {
   type FrameOutput,
   type FrameTask,
@@ -40,19 +41,30 @@ export function defaultThreads(): number {
   return Number.isInteger(v) && v >= 1 ? v : availableParallelism();
 }
 
+/** One row band of a per-pixel stage (`ROW_KERNELS`); its planes live in shared memory. */
+export interface RowTask<K extends RowKernel = RowKernel> {
+  kernel: K;
+  args: RowKernelArgs<K>;
+  y0: number;
+  y1: number;
+}
+
 export type ToFrameWorker =
   | { type: "task"; id: number; task: FrameTask }
+  | { type: "rows"; id: number; rows: RowTask }
   | { type: "forget"; jobId: string };
 
 export type FromFrameWorker =
   | { type: "ready" }
-  | { type: "done"; id: number; out: FrameOutput }
+  | { type: "done"; id: number; out?: FrameOutput }
   | { type: "error"; id: number; error: { kind: ErrorKind | null; message: string } };
+
+type Work = { task: FrameTask } | { rows: RowTask };
 
 interface Pending {
   id: number;
-  task: FrameTask;
-  resolve: (o: FrameOutput) => void;
+  work: Work;
+  resolve: (o: FrameOutput | undefined) => void;
   reject: (e: unknown) => void;
 }
 
@@ -78,9 +90,18 @@ export class FramePool implements FrameRunner {
   }
 
   run(task: FrameTask): Promise<FrameOutput> {
+    return this.enqueue({ task }) as Promise<FrameOutput>;
+  }
+
+  /** Runs one row band on a pool thread, after the work queued before it. */
+  async runRows(rows: RowTask): Promise<void> {
+    await this.enqueue({ rows });
+  }
+
+  private enqueue(work: Work): Promise<FrameOutput | undefined> {
     if (this.closed) return Promise.reject(new Error("frame pool is closed"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: ++this.seq, task, resolve, reject });
+      this.queue.push({ id: ++this.seq, work, resolve, reject });
       this.dispatch();
     });
   }
@@ -144,22 +165,36 @@ export class FramePool implements FrameRunner {
       if (!p) return;
       slot.busy = p;
       slot.worker.ref();
+      if ("rows" in p.work) {
+        // Shared planes are passed by reference: the band writes its rows where the caller reads.
+        slot.worker.postMessage({
+          type: "rows",
+          id: p.id,
+          rows: p.work.rows,
+        } satisfies ToFrameWorker);
+        continue;
+      }
       // The frame's bytes travel in a buffer of their own, moved rather than cloned.
-      const bytes = new Uint8Array(p.task.bytes);
-      const msg: ToFrameWorker = { type: "task", id: p.id, task: { ...p.task, bytes } };
+      const { task } = p.work;
+      const bytes = new Uint8Array(task.bytes);
+      const msg: ToFrameWorker = { type: "task", id: p.id, task: { ...task, bytes } };
       slot.worker.postMessage(msg, [bytes.buffer]);
     }
   }
 }
 
-const pools = new Map<number, FrameRunner>();
+const pools = new Map<number, FramePool>();
 
 /**
  * The process's runner for `threads` threads (default: `defaultThreads()`): one thread runs
  * inline; more share one pool per size, created on first use.
  */
 export function frameRunner(threads = defaultThreads()): FrameRunner {
-  if (threads <= 1) return INLINE_RUNNER;
+  return threads <= 1 ? INLINE_RUNNER : framePool(threads);
+}
+
+/** The process's pool of `threads` (≥ 2) threads, created on first use. */
+export function framePool(threads: number): FramePool {
   let p = pools.get(threads);
   if (!p) {
     p = new FramePool(threads);

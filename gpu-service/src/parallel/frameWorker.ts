@@ -1,6 +1,10 @@
-/** A pool thread: runs per-frame work and hands the planes back by transfer, not copy. */
+/**
+ * A pool thread: runs per-frame work and hands the planes back by transfer, not copy, and row
+ * bands of per-pixel stages on planes in shared memory.
+ */
 import { parentPort } from "node:worker_threads";
 import { HybridDepthError } from "#shared/errors.ts";
+import { ROW_KERNELS } from "#shared/pipeline/rowBands.ts";
 import { forgetJob, processFrame } from "../pipeline/frameWork.ts";
 import type { FromFrameWorker, ToFrameWorker } from "./framePool.ts";
 
@@ -12,6 +16,12 @@ port.on("message", async (m: ToFrameWorker) => {
     return;
   }
   try {
+    if (m.type === "rows") {
+      const { kernel, args, y0, y1 } = m.rows;
+      (ROW_KERNELS[kernel] as (a: typeof args, y0: number, y1: number) => void)(args, y0, y1);
+      port.postMessage({ type: "done", id: m.id } satisfies FromFrameWorker);
+      return;
+    }
     const out = await processFrame(m.task);
     const transfer = [out.color.buffer, out.focus.buffer] as ArrayBuffer[];
     if (out.inside) transfer.push(out.inside.buffer as ArrayBuffer);

@@ -168,18 +168,20 @@ describe("runPipeline (dff)", async () => {
 
   it("gives bit-identical results on one thread and on a pool of several", async () => {
     const one = await runPipeline(memorySource(capture, frames), { threads: 1 });
-    const pooled = await runPipeline(memorySource(capture, frames), { threads: 3 });
-    expect(Buffer.from(pooled.depth.data.buffer).equals(Buffer.from(one.depth.data.buffer))).toBe(
-      true,
-    );
-    expect(
-      Buffer.from(pooled.confidence.data.buffer).equals(Buffer.from(one.confidence.data.buffer)),
-    ).toBe(true);
-    expect(
-      Buffer.from(pooled.allInFocus.data.buffer).equals(Buffer.from(one.allInFocus.data.buffer)),
-    ).toBe(true);
-    expect(pooled.result.registration).toEqual(one.result.registration);
-    expect(pooled.result.registration.some((r) => r.scale !== 1)).toBe(true);
+    for (const threads of [2, 3]) {
+      const pooled = await runPipeline(memorySource(capture, frames), { threads });
+      expect(Buffer.from(pooled.depth.data.buffer).equals(Buffer.from(one.depth.data.buffer))).toBe(
+        true,
+      );
+      expect(
+        Buffer.from(pooled.confidence.data.buffer).equals(Buffer.from(one.confidence.data.buffer)),
+      ).toBe(true);
+      expect(
+        Buffer.from(pooled.allInFocus.data.buffer).equals(Buffer.from(one.allInFocus.data.buffer)),
+      ).toBe(true);
+      expect(pooled.result.registration).toEqual(one.result.registration);
+      expect(pooled.result.registration.some((r) => r.scale !== 1)).toBe(true);
+    }
   });
 
   it("runs concurrent jobs on the one shared pool, each as it would alone", async () => {

@@ -6,7 +6,7 @@ import { defaultWindowRadius } from "#shared/dff/focusMeasure.ts";
 import { describeBlur } from "#shared/dff/lensCurve.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { Alignment } from "#shared/fusion/alignScaleShift.ts";
-import { alignPrior, refineAligned } from "#shared/fusion/fuse.ts";
+import { alignPrior, refineAlignedInBands } from "#shared/fusion/fuse.ts";
 import { boxMean } from "#shared/image/boxFilter.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import { similarityRotation, similarityScale } from "#shared/image/warp.ts";
@@ -22,6 +22,7 @@ import type { Registration } from "#shared/registration/similarity.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
 import { DEFAULT_MAX_FRAME_PIXELS, probeImage } from "../io/decodeImage.ts";
 import { captureOptics } from "../io/exifOptics.ts";
+import { bandRunner } from "../parallel/bandRunner.ts";
 import { frameRunner } from "../parallel/framePool.ts";
 import type { Prior } from "../prior/priorRunner.ts";
 import { type FrameJob, type FrameOutput, sharedReference } from "./frameWork.ts";
@@ -39,8 +40,8 @@ export interface PipelineOptions {
   /** Focus-measure window radius in work pixels; default scales with the image. */
   windowRadius?: number;
   /**
-   * Threads for the per-frame work (decode, focus, registration, warp): 1 runs it on this
-   * thread; more share the process's pool of that size. Default: HYBRIDDEPTH_THREADS, else
+   * Threads for the per-frame work (decode, focus, registration, warp) and the row bands of
+   * the per-pixel stages: 1 runs it on this thread; more share the process's pool of that size. Default: HYBRIDDEPTH_THREADS, else
    * the cores this process may use. The result does not depend on it.
    */
   threads?: number;
@@ -126,6 +127,7 @@ export async function runPipeline(
   const n = work.width * work.height;
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const runner = frameRunner(o.threads);
+  const bands = bandRunner(o.threads);
   const job: FrameJob = {
     id: `${process.pid}:${randomUUID()}`,
     work: { width: work.width, height: work.height },
@@ -154,7 +156,7 @@ export async function runPipeline(
     work.width,
     work.height,
     order.map((i) => diopters[i]!),
-    lens ? { blur: { kind: "optics", ...lens } } : {},
+    { ...(lens ? { blur: { kind: "optics", ...lens } } : {}), alloc: bands.alloc },
   );
   const registrations: FrameRegistration[] = [];
   // The reference goes first (the others register to it), then the rest in focus order, a
@@ -205,7 +207,7 @@ export async function runPipeline(
   const threadTotal = thread.decode + thread.registration + thread.dff || 1;
   for (const k of ["decode", "registration", "dff"] as const)
     timings[k] = (timings[k] ?? 0) + (framesWall * thread[k]) / threadTotal;
-  const dff = await time("dff", () => acc.finish());
+  const dff = await time("dff", () => acc.finishInBands(bands));
   distrustOutside(dff.confidence, outside, radius);
   clampDepth(dff.depth.data, capture.depthRange);
 
@@ -229,7 +231,11 @@ export async function runPipeline(
       dffDepth: dff.depth.data,
       confidence: dff.confidence.data,
       priorInverse,
-      guide: toGray(dff.allInFocus),
+      guide: {
+        width: work.width,
+        height: work.height,
+        data: bands.share(toGray(dff.allInFocus).data),
+      },
       range: capture.depthRange ?? DEFAULT_DEPTH_RANGE,
     };
     const aligned = await time("alignment", () => alignPrior(input));
@@ -242,7 +248,9 @@ export async function runPipeline(
       stageDepths.aligned = aligned.depth;
       let final = aligned.depth;
       if (stage === "full") {
-        const full = await time("refinement", () => refineAligned(input, final));
+        const full = await time("refinement", () =>
+          refineAlignedInBands(input, bands.share(final), bands),
+        );
         stageDepths.full = full;
         final = full;
       }

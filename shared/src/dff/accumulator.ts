@@ -1,10 +1,15 @@
 import { type Plane, type RgbImage, toGray } from "../image/types.ts";
 import { selectKth } from "../math/stats.ts";
+import type { BandRunner } from "../pipeline/rowBands.ts";
 import {
   type BlurModel,
   DEFAULT_FOCUS_NOISE,
   type FocusNoise,
   fitLensCurves,
+  type LensFitResult,
+  lensFitGrid,
+  lensFitPlanes,
+  planLensFit,
 } from "./lensCurve.ts";
 
 export interface DffResult {
@@ -44,16 +49,22 @@ export class DffAccumulator {
   private readonly best: Float32Array;
   private readonly bestIdx: Uint8Array;
   private readonly aif: Float32Array;
+  private readonly alloc: (length: number) => Float32Array;
 
   /**
    * `diopters`: focus positions, strictly ascending, one per frame to be added; `blur`: how blur
-   * follows defocus when known (the capture's optics), else it is fitted to the stack.
+   * follows defocus when known (the capture's optics), else it is fitted to the stack; `alloc`:
+   * where the focus measures, depth and confidence are kept (`BandRunner.alloc`: planes
+   * other threads can share, for `finishInBands` and the stages after it).
    */
   constructor(
     width: number,
     height: number,
     diopters: ArrayLike<number>,
-    options: Partial<FocusNoise> & { blur?: BlurModel } = {},
+    options: Partial<FocusNoise> & {
+      blur?: BlurModel;
+      alloc?: (length: number) => Float32Array;
+    } = {},
   ) {
     if (diopters.length < 2 || diopters.length > 255)
       throw new RangeError("DFF needs 2–255 frames");
@@ -64,9 +75,10 @@ export class DffAccumulator {
     this.width = width;
     this.height = height;
     this.diopters = Float64Array.from(diopters);
-    const { blur, ...noise } = options;
+    const { blur, alloc, ...noise } = options;
     this.options = { ...DEFAULT_FOCUS_NOISE, ...noise };
     this.blur = blur;
+    this.alloc = alloc ?? ((length) => new Float32Array(length));
     const n = width * height;
     this.best = new Float32Array(n).fill(-1);
     this.bestIdx = new Uint8Array(n);
@@ -92,20 +104,42 @@ export class DffAccumulator {
         aif[3 * i + 2] = rgb[3 * i + 2]!;
       }
     }
-    this.focus.push(Float32Array.from(focus));
+    const kept = this.alloc(n);
+    kept.set(focus);
+    this.focus.push(kept);
     this.added++;
   }
 
   finish(): DffResult {
+    const { floor, aif } = this.fitInputs();
+    return this.result(
+      fitLensCurves(this.focus, floor, this.diopters, this.blur, aif, this.options),
+    );
+  }
+
+  /** `finish` with the per-pixel fit in row bands on `bands` (the same bits for any split). */
+  async finishInBands(bands: BandRunner): Promise<DffResult> {
+    const { floor, aif } = this.fitInputs();
+    const plan = planLensFit(this.focus, floor, this.diopters, this.blur, aif, this.options);
+    const grid = lensFitGrid(plan, (length) => bands.alloc(length));
+    await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
+    const upsampled = lensFitPlanes(plan, (length) => bands.alloc(length));
+    await bands.rows("lensUpsample", { plan, grid, upsampled }, plan.height);
+    return this.result({ ...upsampled, blur: plan.blur });
+  }
+
+  private fitInputs(): { floor: Float64Array; aif: Plane } {
     const K = this.diopters.length;
     if (this.added !== K) throw new RangeError(`DFF got ${this.added} of ${K} frames`);
-    const n = this.width * this.height;
-    const depth = new Float32Array(n);
-    const confidence = new Float32Array(n);
-    const x = this.diopters;
     const floor = noiseFloors(this.focus);
     const aif = toGray({ width: this.width, height: this.height, data: this.aif });
-    const fit = fitLensCurves(this.focus, floor, x, this.blur, aif, this.options);
+    return { floor, aif };
+  }
+
+  private result(fit: LensFitResult): DffResult {
+    const n = this.width * this.height;
+    const depth = this.alloc(n);
+    const confidence = this.alloc(n);
     for (let i = 0; i < n; i++) {
       const p = fit.position[i]!;
       depth[i] = 1 / p;

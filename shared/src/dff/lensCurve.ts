@@ -375,27 +375,99 @@ export function fitLensCurves(
   aif: Plane,
   noise: FocusNoise,
 ): LensFitResult {
-  const { width: w, height: h } = aif;
-  const K = diopters.length;
+  const plan = planLensFit(focus, floors, diopters, known, aif, noise);
+  const grid = lensFitGrid(plan);
+  fitLensGridRows(plan, focus, grid, 0, plan.gh);
+  return finishLensFit(plan, grid);
+}
+
+/**
+ * Everything `fitLensCurves` decides before it fits pixels: the blur model, the candidate depths
+ * and their response table, and the fit grid. Plain data (structured-cloneable), so the grid's
+ * rows can be fitted in bands on other threads (`fitLensGridRows`).
+ */
+export interface LensFitPlan {
+  blur: BlurModel;
+  candidates: Float64Array;
+  /** Predicted log focus response, candidates × frames. */
+  phi: Float64Array;
+  floors: Float64Array;
+  noise: FocusNoise;
+  /** The focus range (diopters): the nearest and farthest frame's. */
+  lo: number;
+  hi: number;
+  /** Image size and fit grid size (every `LENS_FIT_STRIDE`th pixel). */
+  width: number;
+  height: number;
+  gw: number;
+  gh: number;
+}
+
+/** Depth (diopters) and its variance at each fit-grid point, `gw × gh`. */
+export interface LensFitGrid {
+  position: Float32Array;
+  variance: Float32Array;
+}
+
+export function planLensFit(
+  focus: readonly Float32Array[],
+  floors: Float64Array,
+  diopters: Float64Array,
+  known: BlurModel | undefined,
+  aif: Plane,
+  noise: FocusNoise,
+): LensFitPlan {
+  const { width, height } = aif;
   const blur: BlurModel = known ?? {
     kind: "fitted",
     pxPerDiopter: fitBlurScale(focus, floors, diopters, aif, noise),
   };
   const candidates = candidateDepths(diopters);
-  const M = candidates.length;
-  const lo = diopters[0]!;
-  const hi = diopters[K - 1]!;
-  const step = (hi - lo) / (M - 1);
   const response = new Response(aif, maxBlur(blur, candidates, diopters), mean(floors));
   const phi = responseTable(blur, response, candidates, diopters);
   const S = LENS_FIT_STRIDE;
-  const gw = Math.ceil(w / S);
-  const gh = Math.ceil(h / S);
-  const gPos = new Float32Array(gw * gh);
-  const gVar = new Float32Array(gw * gh);
+  return {
+    blur,
+    candidates,
+    phi,
+    floors,
+    noise,
+    lo: diopters[0]!,
+    hi: diopters[diopters.length - 1]!,
+    width,
+    height,
+    gw: Math.ceil(width / S),
+    gh: Math.ceil(height / S),
+  };
+}
+
+/** The fit grid's planes (`alloc` may put them in memory other threads share). */
+export function lensFitGrid(
+  plan: LensFitPlan,
+  alloc: (length: number) => Float32Array = (length) => new Float32Array(length),
+): LensFitGrid {
+  return { position: alloc(plan.gw * plan.gh), variance: alloc(plan.gw * plan.gh) };
+}
+
+/**
+ * Fits grid rows [gy0, gy1) of `plan` into `grid`. Every grid point depends only on its own
+ * focus curve and the plan, so any split into row bands gives the same bits.
+ */
+export function fitLensGridRows(
+  plan: LensFitPlan,
+  focus: readonly Float32Array[],
+  grid: LensFitGrid,
+  gy0: number,
+  gy1: number,
+): void {
+  const { candidates, phi, lo, hi, width: w, height: h, gw } = plan;
+  const { position: gPos, variance: gVar } = grid;
+  const M = candidates.length;
+  const step = (hi - lo) / (M - 1);
+  const S = LENS_FIT_STRIDE;
   const chi = new Float64Array(M);
-  const fit = new PixelFit(floors, noise);
-  for (let gy = 0; gy < gh; gy++) {
+  const fit = new PixelFit(plan.floors, plan.noise);
+  for (let gy = gy0; gy < gy1; gy++) {
     const py = Math.min(h - 1, gy * S + (S >> 1));
     for (let gx = 0; gx < gw; gx++) {
       const i = py * w + Math.min(w - 1, gx * S + (S >> 1));
@@ -423,28 +495,54 @@ export function fitLensCurves(
       gVar[g] = curv > 0 ? (2 / curv) * inflate : Number.POSITIVE_INFINITY;
     }
   }
-  return {
-    position: upsampleGrid(gPos, gw, gh, w, h, S, false),
-    variance: upsampleGrid(gVar, gw, gh, w, h, S, true),
-    blur,
-  };
 }
+
+/** The fitted grid upsampled to every pixel. */
+export function finishLensFit(plan: LensFitPlan, grid: LensFitGrid): LensFitResult {
+  const upsampled = lensFitPlanes(plan);
+  upsampleLensFitRows({ plan, grid, upsampled }, 0, plan.height);
+  return { ...upsampled, blur: plan.blur };
+}
+
+/** The full-size planes a fit grid is upsampled to (`alloc`: see `lensFitGrid`). */
+export function lensFitPlanes(
+  plan: LensFitPlan,
+  alloc: (length: number) => Float32Array = (length) => new Float32Array(length),
+): LensFitGrid {
+  const n = plan.width * plan.height;
+  return { position: alloc(n), variance: alloc(n) };
+}
+
+/** Image rows [y0, y1) of the upsampled position and variance (rows are independent). */
+export function upsampleLensFitRows(
+  p: { plan: LensFitPlan; grid: LensFitGrid; upsampled: LensFitGrid },
+  y0: number,
+  y1: number,
+): void {
+  const { gw, gh, width: w } = p.plan;
+  const S = LENS_FIT_STRIDE;
+  upsampleGrid(p.grid.position, gw, gh, w, S, false, p.upsampled.position, y0, y1);
+  upsampleGrid(p.grid.variance, gw, gh, w, S, true, p.upsampled.variance, y0, y1);
+}
+
 /**
- * Bilinear upsampling of values at the grid points (y·S + S/2, x·S + S/2) to every pixel. With
- * `worst` (variances), a pixel next to an infinite value is infinite too.
+ * Bilinear upsampling of values at the grid points (y·S + S/2, x·S + S/2) to the pixels of rows
+ * [yStart, yEnd) of `out`. With `worst` (variances), a pixel next to an infinite value is
+ * infinite too.
  */
 function upsampleGrid(
   g: Float32Array,
   gw: number,
   gh: number,
   w: number,
-  h: number,
   S: number,
   worst: boolean,
-): Float32Array {
-  const out = new Float32Array(w * h);
+  out: Float32Array,
+  yStart: number,
+  yEnd: number,
+): void {
   const half = S >> 1;
-  for (let y = 0; y < h; y++) {
+  for (let y = yStart; y < yEnd; y++) {
     const fy = Math.min(gh - 1, Math.max(0, (y - half) / S));
     const y0 = Math.floor(fy);
     const y1 = Math.min(gh - 1, y0 + 1);
@@ -464,5 +562,4 @@ function upsampleGrid(
           : (a * (1 - tx) + b * tx) * (1 - ty) + (c * (1 - tx) + d * tx) * ty;
     }
   }
-  return out;
 }

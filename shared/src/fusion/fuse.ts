@@ -1,10 +1,12 @@
 import type { Plane } from "../image/types.ts";
 import { quantile } from "../math/stats.ts";
+import { type BandSteps, bandStep, plainAlloc, runStepsInline } from "../pipeline/bandSteps.ts";
+import type { BandRunner } from "../pipeline/rowBands.ts";
 import { type Alignment, alignScaleShift, applyAlignment } from "./alignScaleShift.ts";
 import {
   DEFAULT_REFINE,
   evidenceWeight,
-  logScaleMap,
+  logScaleMapSteps,
   type RefineOptions,
 } from "./refineScaleMap.ts";
 
@@ -66,41 +68,114 @@ export function limitFarOutliers(depth: Float32Array, range: { min: number; max:
 
 /** HybridDepth step 2: the aligned depth times a refined, edge-aware scale map (m). */
 export function refineAligned(input: FusionInput, aligned: Float32Array): Float32Array {
+  return runStepsInline(refineAlignedSteps(input, aligned, plainAlloc));
+}
+
+/**
+ * `refineAligned` with its per-pixel work in row bands on `bands` (the same bits for any split).
+ * The input planes must be `bands`' shared ones (`BandRunner.share`).
+ */
+export async function refineAlignedInBands(
+  input: FusionInput,
+  aligned: Float32Array,
+  bands: BandRunner,
+): Promise<Float32Array> {
+  return bands.steps(refineAlignedSteps(input, aligned, (length) => bands.alloc(length)));
+}
+
+function* refineAlignedSteps(
+  input: FusionInput,
+  aligned: Float32Array,
+  alloc: (length: number) => Float32Array,
+): BandSteps<Float32Array> {
   const { dffDepth, confidence, guide, range } = input;
   const n = aligned.length;
+  const { width: w, height: h } = guide;
   // The passes chain in logs: each one's evidence is ln(DFF / aligned inverse depth) less the
   // log scale found so far, and the final depth is the aligned one over exp(total log scale).
   // NaN marks pixels without evidence (no focus peak, or a depth that is not positive and finite).
-  const evidence = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
+  const evidence = alloc(n);
+  yield bandStep(refineEvidenceRows, { w, aligned, dffDepth, confidence, evidence }, h);
+  const logScale = alloc(n);
+  const weight = alloc(n);
+  // Each pass's evidence, then (in place) its log scale, added to `logScale` on the next sweep.
+  const pass = alloc(n);
+  for (const options of REFINE_PASSES) {
+    const power = options.confidencePower ?? DEFAULT_REFINE.confidencePower;
+    yield bandStep(refinePassRows, { w, logScale, pass, evidence, weight, confidence, power }, h);
+    yield* logScaleMapSteps(pass, weight, guide, options, pass, alloc);
+  }
+  // The depth is written over the log scale, its last use.
+  const full = logScale;
+  yield bandStep(refineDepthRows, { w, aligned, logScale, pass, full, ...range }, h);
+  limitFarOutliers(full, range);
+  return full;
+}
+
+/** ln(aligned / DFF depth) where both are usable and DFF has a peak, else NaN: rows [y0, y1). */
+export function refineEvidenceRows(
+  p: {
+    w: number;
+    aligned: Float32Array;
+    dffDepth: Float32Array;
+    confidence: Float32Array;
+    evidence: Float32Array;
+  },
+  y0: number,
+  y1: number,
+): void {
+  const { aligned, dffDepth, confidence, evidence } = p;
+  for (let i = y0 * p.w, end = y1 * p.w; i < end; i++) {
     const a = aligned[i]!;
     const d = dffDepth[i]!;
     const usable = a > 0 && d > 0 && a < Number.POSITIVE_INFINITY && d < Number.POSITIVE_INFINITY;
     evidence[i] = usable && confidence[i]! > 0 ? Math.log(a / d) : Number.NaN;
   }
-  const logScale = new Float32Array(n);
-  const weight = new Float32Array(n);
-  // Each pass's evidence, then (in place) its log scale, added to `logScale` on the next sweep.
-  const pass = new Float32Array(n);
-  for (const options of REFINE_PASSES) {
-    const power = options.confidencePower ?? DEFAULT_REFINE.confidencePower;
-    for (let i = 0; i < n; i++) {
-      const l = logScale[i]! + pass[i]!;
-      const e = evidence[i]!;
-      logScale[i] = l;
-      pass[i] = e - l;
-      weight[i] = Number.isNaN(e) ? 0 : evidenceWeight(confidence[i]!, power);
-    }
-    logScaleMap(pass, weight, guide, options, pass);
+}
+
+/** One refinement pass's evidence and weights, the previous pass added in: rows [y0, y1). */
+export function refinePassRows(
+  p: {
+    w: number;
+    logScale: Float32Array;
+    pass: Float32Array;
+    evidence: Float32Array;
+    weight: Float32Array;
+    confidence: Float32Array;
+    power: number;
+  },
+  y0: number,
+  y1: number,
+): void {
+  const { logScale, pass, evidence, weight, confidence, power } = p;
+  for (let i = y0 * p.w, end = y1 * p.w; i < end; i++) {
+    const l = logScale[i]! + pass[i]!;
+    const e = evidence[i]!;
+    logScale[i] = l;
+    pass[i] = e - l;
+    weight[i] = Number.isNaN(e) ? 0 : evidenceWeight(confidence[i]!, power);
   }
-  // The depth is written over the log scale, its last use.
-  const full = logScale;
-  for (let i = 0; i < n; i++) {
+}
+
+/** The aligned depth over exp(total log scale), clamped to the range: rows [y0, y1). */
+export function refineDepthRows(
+  p: {
+    w: number;
+    aligned: Float32Array;
+    logScale: Float32Array;
+    pass: Float32Array;
+    full: Float32Array;
+    min: number;
+    max: number;
+  },
+  y0: number,
+  y1: number,
+): void {
+  const { aligned, logScale, pass, full, min, max } = p;
+  for (let i = y0 * p.w, end = y1 * p.w; i < end; i++) {
     const depth = aligned[i]! * Math.exp(-(logScale[i]! + pass[i]!));
-    full[i] = Math.min(range.max, Math.max(range.min, depth));
+    full[i] = Math.min(max, Math.max(min, depth));
   }
-  limitFarOutliers(full, range);
-  return full;
 }
 
 function reciprocal(v: Float32Array): Float32Array {

@@ -1,5 +1,6 @@
 import { boxMean } from "../image/boxFilter.ts";
 import type { Plane } from "../image/types.ts";
+import { type BandSteps, bandStep, plainAlloc, runStepsInline } from "../pipeline/bandSteps.ts";
 
 export interface RefineOptions {
   /** Window radius of the edge-aware filter, as a fraction of the image's short side. */
@@ -81,6 +82,21 @@ export function logScaleMap(
   options: Partial<RefineOptions> = {},
   out: Float32Array = new Float32Array(guide.width * guide.height),
 ): Float32Array {
+  return runStepsInline(logScaleMapSteps(logRatio, weight, guide, options, out, plainAlloc));
+}
+
+/**
+ * `logScaleMap` as row-band steps (bandSteps.ts): the coarse cells' sums by rows of cells and
+ * the full-size a·I + b by rows; its planes from `alloc`.
+ */
+export function* logScaleMapSteps(
+  logRatio: Float32Array,
+  weight: Float32Array,
+  guide: Plane,
+  options: Partial<RefineOptions>,
+  out: Float32Array,
+  alloc: (length: number) => Float32Array,
+): BandSteps<Float32Array> {
   const o = { ...DEFAULT_REFINE, ...options };
   const { width: w, height: h, data: I } = guide;
   const r = Math.max(1, Math.round(Math.min(w, h) * o.radiusFraction));
@@ -91,14 +107,68 @@ export function logScaleMap(
   const lw = Math.ceil(w / s);
   const lh = Math.ceil(h / s);
   const ln = lw * lh;
-  const W = new Float32Array(ln);
-  const WI = new Float32Array(ln);
-  const WII = new Float32Array(ln);
-  const WL = new Float32Array(ln);
-  const WIL = new Float32Array(ln);
-  const priorWeight = o.priorWeight;
-  // Each coarse cell's means over its (up to) s×s pixels, summed in locals cell by cell.
-  for (let cy = 0, j = 0; cy < lh; cy++) {
+  const cells = {
+    W: alloc(ln),
+    WI: alloc(ln),
+    WII: alloc(ln),
+    WL: alloc(ln),
+    WIL: alloc(ln),
+  };
+  const grid = { w, h, s, lw, lh, lim };
+  yield bandStep(
+    guidedCellRows,
+    { ...grid, ...cells, logRatio, weight, I, priorWeight: o.priorWeight },
+    lh,
+  );
+  const { W, WI, WII, WL, WIL } = cells;
+  const lr = Math.max(1, Math.round(r / s));
+  for (const m of [W, WI, WII, WL, WIL]) boxMean(m, lw, lh, lr, m);
+  const a = alloc(ln);
+  const b = alloc(ln);
+  for (let j = 0; j < ln; j++) {
+    const mI = WI[j]! / W[j]!;
+    const mL = WL[j]! / W[j]!;
+    const varI = WII[j]! / W[j]! - mI * mI;
+    const cov = WIL[j]! / W[j]! - mI * mL;
+    a[j] = cov / (Math.max(varI, 0) + o.epsilon);
+    b[j] = mL - a[j]! * mI;
+  }
+  boxMean(a, lw, lh, lr, a);
+  boxMean(b, lw, lh, lr, b);
+  yield bandStep(guidedApplyRows, { ...grid, a, b, I, out }, h);
+  return out;
+}
+
+/** The coarse grid of a fast guided filter: cells of s×s pixels, lw × lh of them. */
+interface CoarseGrid {
+  w: number;
+  h: number;
+  s: number;
+  lw: number;
+  lh: number;
+  /** Evidence and result are limited to ±lim. */
+  lim: number;
+}
+
+/** Each coarse cell's weighted means over its (up to) s×s pixels, for cell rows [cy0, cy1). */
+export function guidedCellRows(
+  p: CoarseGrid & {
+    logRatio: Float32Array;
+    weight: Float32Array;
+    I: Float32Array;
+    priorWeight: number;
+    W: Float32Array;
+    WI: Float32Array;
+    WII: Float32Array;
+    WL: Float32Array;
+    WIL: Float32Array;
+  },
+  cy0: number,
+  cy1: number,
+): void {
+  const { w, h, s, lw, lim, logRatio, weight, I, priorWeight, W, WI, WII, WL, WIL } = p;
+  // Summed in locals cell by cell.
+  for (let cy = cy0, j = cy0 * lw; cy < cy1; cy++) {
     const y1 = Math.min(h, (cy + 1) * s);
     for (let cx = 0; cx < lw; cx++, j++) {
       const x0 = cx * s;
@@ -131,21 +201,15 @@ export function logScaleMap(
       WIL[j] = swil / count;
     }
   }
-  const lr = Math.max(1, Math.round(r / s));
-  for (const m of [W, WI, WII, WL, WIL]) boxMean(m, lw, lh, lr, m);
-  const a = new Float32Array(ln);
-  const b = new Float32Array(ln);
-  for (let j = 0; j < ln; j++) {
-    const mI = WI[j]! / W[j]!;
-    const mL = WL[j]! / W[j]!;
-    const varI = WII[j]! / W[j]! - mI * mI;
-    const cov = WIL[j]! / W[j]! - mI * mL;
-    a[j] = cov / (Math.max(varI, 0) + o.epsilon);
-    b[j] = mL - a[j]! * mI;
-  }
-  boxMean(a, lw, lh, lr, a);
-  boxMean(b, lw, lh, lr, b);
-  // a·I + b at full size, a and b upsampled bilinearly (pixel centres aligned) on the fly.
+}
+
+/** a·I + b at full size for rows [y0, y1), a and b upsampled bilinearly (pixel centres aligned). */
+export function guidedApplyRows(
+  g: CoarseGrid & { a: Float32Array; b: Float32Array; I: Float32Array; out: Float32Array },
+  y0: number,
+  y1: number,
+): void {
+  const { w, h, lw, lh, lim, a, b, I, out } = g;
   const x0 = new Int32Array(w);
   const tx = new Float64Array(w);
   for (let x = 0; x < w; x++) {
@@ -156,14 +220,14 @@ export function logScaleMap(
   const dx = lw > 1 ? 1 : 0;
   const rowA = new Float64Array(lw);
   const rowB = new Float64Array(lw);
-  for (let y = 0; y < h; y++) {
+  for (let y = y0; y < y1; y++) {
     const fy = Math.min(lh - 1, Math.max(0, ((y + 0.5) * lh) / h - 0.5));
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(lh - 1, y0 + 1);
-    const ty = fy - y0;
+    const c0 = Math.floor(fy);
+    const c1 = Math.min(lh - 1, c0 + 1);
+    const ty = fy - c0;
     for (let j = 0; j < lw; j++) {
-      rowA[j] = a[y0 * lw + j]! * (1 - ty) + a[y1 * lw + j]! * ty;
-      rowB[j] = b[y0 * lw + j]! * (1 - ty) + b[y1 * lw + j]! * ty;
+      rowA[j] = a[c0 * lw + j]! * (1 - ty) + a[c1 * lw + j]! * ty;
+      rowB[j] = b[c0 * lw + j]! * (1 - ty) + b[c1 * lw + j]! * ty;
     }
     for (let x = 0, i = y * w; x < w; x++, i++) {
       const j = x0[x]!;
@@ -173,5 +237,4 @@ export function logScaleMap(
       out[i] = Math.max(-lim, Math.min(lim, ma * I[i]! + mb));
     }
   }
-  return out;
 }

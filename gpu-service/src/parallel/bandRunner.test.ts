@@ -1,0 +1,42 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadCaptureDir } from "../capture/loadCaptureDir.ts";
+import { runPipeline } from "../pipeline/runPipeline.ts";
+import { findModelFile, loadRegistry, modelSearchDirs } from "../prior/modelStore.ts";
+import { loadPrior } from "../prior/priorRunner.ts";
+import { bandRunner } from "./bandRunner.ts";
+
+const SAMPLE = join(import.meta.dirname, "..", "..", "..", "samples", "redwood-00000");
+const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+describe("row bands on the frame pool", () => {
+  it("keep every plane in shared memory and refuse one that would be copied", async () => {
+    const bands = bandRunner(2);
+    expect(bands.alloc(8).buffer).toBeInstanceOf(SharedArrayBuffer);
+    const plan = { gw: 1, gh: 1 } as never;
+    const focus = [new Float32Array(1 << 15)]; // 128 KiB of plain memory
+    const grid = { position: bands.alloc(1), variance: bands.alloc(1) };
+    await expect(bands.rows("lensFit", { plan, focus, grid }, 1)).rejects.toThrow(/shared memory/);
+  });
+
+  it("give the bundled sample the same bits on 1, 2 and 3 threads, every stage", async () => {
+    const spec = (await loadRegistry()).find((s) => s.name === "pydnet-pp")!;
+    const path = findModelFile(spec, modelSearchDirs());
+    const prior = path ? await loadPrior({ spec, path }, ["cpu"]) : undefined;
+    const source = await loadCaptureDir(SAMPLE);
+    const runs = [];
+    for (const threads of [1, 2, 3])
+      runs.push(await runPipeline(source, { stage: "full", threads, ...(prior ? { prior } : {}) }));
+    const [one, ...pooled] = runs;
+    expect(one!.result.stage).toBe(prior ? "full" : "dff");
+    for (const p of pooled) {
+      for (const stage of ["dff", "aligned", "full"] as const) {
+        const a = one!.stageDepths[stage];
+        expect(a === undefined, stage).toBe(p.stageDepths[stage] === undefined);
+        if (a) expect(bits(p.stageDepths[stage]!).equals(bits(a)), stage).toBe(true);
+      }
+      expect(bits(p.confidence.data).equals(bits(one!.confidence.data))).toBe(true);
+      expect(p.result.scale).toBe(one!.result.scale);
+    }
+  });
+});
