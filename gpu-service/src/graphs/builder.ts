@@ -75,6 +75,7 @@ export class GraphBuilder {
     const out = (outputName ?? this.fresh(type.toLowerCase())) as Value;
     this.used.add(type);
     this.nodes.push({
+      name: `${type}_${this.nodes.length}`,
       opType: type,
       input: [...inputs],
       output: [out],
@@ -93,6 +94,7 @@ export class GraphBuilder {
     const outs = Array.from({ length: n }, () => this.fresh(type.toLowerCase()));
     this.used.add(type);
     this.nodes.push({
+      name: `${type}_${this.nodes.length}`,
       opType: type,
       input: [...inputs],
       output: outs,

@@ -1,3 +1,8 @@
+import { randomUUID } from "node:crypto";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isMainThread } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import { openSession, type Provider, requestedProviders } from "../prior/priorRunner.ts";
 import type { BuiltGraph } from "./builder.ts";
@@ -13,6 +18,14 @@ interface CachedGraph {
   provider: Provider;
   ops: ReadonlySet<string>;
 }
+
+/**
+ * "extended", not "all": the CPU provider's layout pass (NCHWc) would pad our one-channel
+ * planes to 8–16 channels for Conv (measured ~10× slower at 640×480); CUDA has no such pass.
+ */
+const GRAPH_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  graphOptimizationLevel: "extended",
+};
 
 /** Sessions by graph key (stage + shape + parameters); a few shapes per process at most. */
 const cache = new Map<string, Promise<CachedGraph>>();
@@ -37,7 +50,11 @@ export function graphSession(
   }
   p = (async () => {
     const graph = build();
-    const { session, provider } = await openSession(graph.bytes, providers);
+    // On a pool thread the pool is the parallelism: one intra-op thread per session there.
+    const { session, provider } = await openSession(graph.bytes, providers, {
+      ...GRAPH_SESSION_OPTIONS,
+      ...(isMainThread ? {} : { intraOpNumThreads: 1 }),
+    });
     return { session, provider, ops: graph.ops };
   })();
   cache.set(k, p);
@@ -50,6 +67,12 @@ export function graphSession(
   return p;
 }
 
+function feedsOf(inputs: Record<string, GraphTensor>): Record<string, ort.Tensor> {
+  return Object.fromEntries(
+    Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor("float32", t.data, t.dims)]),
+  );
+}
+
 /** Runs a cached graph: float32 inputs in, every output out (copied off the tensors). */
 export async function runGraph(
   key: string,
@@ -57,14 +80,63 @@ export async function runGraph(
   inputs: Record<string, GraphTensor>,
 ): Promise<{ outputs: Record<string, Float32Array>; provider: Provider }> {
   const { session, provider } = await graphSession(key, build);
-  const feeds = Object.fromEntries(
-    Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor("float32", t.data, t.dims)]),
-  );
-  const result = await session.run(feeds);
+  const result = await session.run(feedsOf(inputs));
   const outputs: Record<string, Float32Array> = {};
   for (const [name, t] of Object.entries(result)) {
     outputs[name] = Float32Array.from(t.data as Float32Array);
     t.dispose();
   }
   return { outputs, provider };
+}
+
+export interface GraphProfile {
+  provider: Provider;
+  /** Each node's execution provider, from onnxruntime's profile. */
+  placement: Record<string, string>;
+  /** Bytes of every node output plus the inputs: device memory if nothing were reused. */
+  tensorBytes: number;
+}
+
+/**
+ * One profiled run of a graph in a session of its own (onnxruntime-node has no API for node
+ * placement; its profile names each node's provider), the profile file read and removed.
+ */
+export async function profileGraph(
+  build: () => BuiltGraph,
+  inputs: Record<string, GraphTensor>,
+  providers: Provider[] = requestedProviders(),
+): Promise<GraphProfile> {
+  const dir = tmpdir();
+  const prefix = `hybriddepth-graph-${randomUUID()}`;
+  const { session, provider } = await openSession(build().bytes, providers, {
+    ...GRAPH_SESSION_OPTIONS,
+    enableProfiling: true,
+    profileFilePrefix: join(dir, prefix),
+  });
+  try {
+    const result = await session.run(feedsOf(inputs));
+    for (const t of Object.values(result)) t.dispose();
+    session.endProfiling();
+  } finally {
+    await session.release();
+  }
+  const files = (await readdir(dir)).filter((f) => f.startsWith(prefix));
+  const placement: Record<string, string> = {};
+  let tensorBytes = Object.values(inputs).reduce((s, t) => s + 4 * t.data.length, 0);
+  for (const f of files) {
+    const events = JSON.parse(await readFile(join(dir, f), "utf8")) as ProfileEvent[];
+    for (const e of events) {
+      if (e.cat !== "Node" || !e.args?.provider || !e.name.endsWith("_kernel_time")) continue;
+      placement[e.name.slice(0, -"_kernel_time".length)] = e.args.provider;
+      tensorBytes += Number(e.args.output_size ?? 0);
+    }
+    await rm(join(dir, f), { force: true });
+  }
+  return { provider, placement, tensorBytes };
+}
+
+interface ProfileEvent {
+  cat: string;
+  name: string;
+  args?: { provider?: string; output_size?: string };
 }

@@ -2,11 +2,10 @@ import { describe, expect, it } from "vitest";
 import { focusMeasure } from "#shared/dff/focusMeasure.ts";
 import { refineAligned } from "#shared/fusion/fuse.ts";
 import { boxMean } from "#shared/image/boxFilter.ts";
-import type { Plane } from "#shared/image/types.ts";
 import { boxMeanOnGraph } from "./boxMean.ts";
 import { focusMeasureOnGraph } from "./focusMeasure.ts";
 import { refineAlignedOnGraph } from "./refine.ts";
-import { maxRelativeError, noise, sampleGray } from "./testInputs.ts";
+import { fusionInput, maxRelativeError, noise, sampleGray } from "./testInputs.ts";
 
 // Float32 sums in another order than the reference's (float64 running sums): 1e-5 of the range.
 const TOLERANCE = 1e-5;
@@ -47,27 +46,6 @@ describe("focus measure graph", () => {
 });
 
 describe("refinement graph", () => {
-  /** Depths and confidences around a guide, with the reference's edge cases: no evidence, 0, ∞. */
-  function fusionInput(guide: Plane) {
-    const n = guide.width * guide.height;
-    const u = noise(4 * n, n);
-    const aligned = new Float32Array(n);
-    const dffDepth = new Float32Array(n);
-    const confidence = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      aligned[i] = 0.5 + 3 * guide.data[i]! + 0.2 * u[i]!;
-      dffDepth[i] = aligned[i]! * (0.8 + 0.4 * u[n + i]!);
-      confidence[i] = u[2 * n + i]! < 0.3 ? 0 : u[3 * n + i]!;
-    }
-    dffDepth[0] = Number.POSITIVE_INFINITY;
-    dffDepth[1] = 0;
-    aligned[2] = -1;
-    return {
-      input: { dffDepth, confidence, priorInverse: aligned, guide, range: { min: 0.3, max: 6 } },
-      aligned,
-    };
-  }
-
   it("matches refineAligned on noise and on a real frame as guide", async () => {
     const real = await sampleGray();
     for (const guide of [{ width: 53, height: 41, data: noise(53 * 41, 5) }, real]) {

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { FusionInput } from "#shared/fusion/fuse.ts";
 import { type Plane, toGray } from "#shared/image/types.ts";
 import { decodeRgb } from "../io/decodeImage.ts";
 
@@ -19,10 +20,13 @@ export function noise(n: number, seed = 1): Float32Array {
   return out;
 }
 
-/** A real frame of the bundled sample, gray, at its own size. */
-export async function sampleGray(frame = "f02.jpg"): Promise<Plane> {
-  const bytes = new Uint8Array(await readFile(join(SAMPLE, frame)));
-  return toGray(await decodeRgb(bytes, frame));
+/** A real frame (of the bundled sample by default), gray, at its own size or the one given. */
+export async function sampleGray(
+  file = join(SAMPLE, "f02.jpg"),
+  size?: { width: number; height: number },
+): Promise<Plane> {
+  const bytes = new Uint8Array(await readFile(file));
+  return toGray(await decodeRgb(bytes, file, size));
 }
 
 /** Largest |a − b| relative to max |b| (the tolerance every graph test states). */
@@ -35,4 +39,28 @@ export function maxRelativeError(a: Float32Array, b: Float32Array): number {
     err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d);
   }
   return err / (scale || 1);
+}
+
+/**
+ * Fusion inputs around a guide (depth follows it, DFF within ±20%, 30% without a focus peak)
+ * with the reference's edge cases at the first pixels: DFF at ∞ and at 0, a negative aligned depth.
+ */
+export function fusionInput(guide: Plane): { input: FusionInput; aligned: Float32Array } {
+  const n = guide.width * guide.height;
+  const u = noise(4 * n, n);
+  const aligned = new Float32Array(n);
+  const dffDepth = new Float32Array(n);
+  const confidence = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    aligned[i] = 0.5 + 3 * guide.data[i]! + 0.2 * u[i]!;
+    dffDepth[i] = aligned[i]! * (0.8 + 0.4 * u[n + i]!);
+    confidence[i] = u[2 * n + i]! < 0.3 ? 0 : u[3 * n + i]!;
+  }
+  dffDepth[0] = Number.POSITIVE_INFINITY;
+  dffDepth[1] = 0;
+  aligned[2] = -1;
+  return {
+    input: { dffDepth, confidence, priorInverse: aligned, guide, range: { min: 0.3, max: 6 } },
+    aligned,
+  };
 }

@@ -58,7 +58,7 @@ export async function openSession(
   let lastError: unknown;
   for (const p of providers.length ? providers : (["cpu"] as Provider[])) {
     try {
-      const opts = { ...options, executionProviders: [p], graphOptimizationLevel: "all" as const };
+      const opts = { graphOptimizationLevel: "all" as const, ...options, executionProviders: [p] };
       const session =
         typeof model === "string"
           ? await ort.InferenceSession.create(model, opts)

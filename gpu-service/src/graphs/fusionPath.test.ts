@@ -1,0 +1,52 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { HybridDepthError } from "#shared/errors.ts";
+import { focusMeasureGraph } from "./focusMeasure.ts";
+import { DEFAULT_FUSION, FUSION_ENV, fusionPath } from "./fusionPath.ts";
+import { profileGraph } from "./graphSession.ts";
+import { noise } from "./testInputs.ts";
+
+describe("fusion path switch", () => {
+  const saved = process.env[FUSION_ENV];
+  afterEach(() => {
+    if (saved === undefined) delete process.env[FUSION_ENV];
+    else process.env[FUSION_ENV] = saved;
+  });
+
+  it("takes the option, else HYBRIDDEPTH_FUSION, else the provider's default", () => {
+    delete process.env[FUSION_ENV];
+    expect(fusionPath(undefined, "cpu")).toBe(DEFAULT_FUSION.cpu);
+    expect(fusionPath(undefined, "cuda")).toBe("graph");
+    process.env[FUSION_ENV] = "graph";
+    expect(fusionPath(undefined, "cpu")).toBe("graph");
+    expect(fusionPath("js", "cpu")).toBe("js");
+  });
+
+  it("refuses an unknown HYBRIDDEPTH_FUSION with a clear error", () => {
+    process.env[FUSION_ENV] = "gpu";
+    expect(() => fusionPath(undefined, "cpu")).toThrow(HybridDepthError);
+    expect(() => fusionPath(undefined, "cpu")).toThrow(
+      /HYBRIDDEPTH_FUSION=gpu: expected one of graph, js/,
+    );
+  });
+});
+
+describe("node placement from onnxruntime's profile", () => {
+  it("names every node of a graph and its provider", async () => {
+    const [w, h] = [24, 16];
+    const graph = focusMeasureGraph(w, h, 2);
+    const p = await profileGraph(() => graph, {
+      gray: { data: noise(w * h), dims: [1, 1, h, w] },
+    });
+    expect(p.provider).toBe("cpu");
+    const nodes = Object.keys(p.placement);
+    // Every op of the graph shows up (the optimizer may fuse or drop Identity).
+    for (const op of graph.ops)
+      if (op !== "Identity")
+        expect(
+          nodes.some((n) => n.startsWith(`${op}_`)),
+          op,
+        ).toBe(true);
+    expect(new Set(Object.values(p.placement))).toEqual(new Set(["CPUExecutionProvider"]));
+    expect(p.tensorBytes).toBeGreaterThanOrEqual(2 * 4 * w * h);
+  });
+});
