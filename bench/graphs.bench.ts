@@ -46,7 +46,11 @@ async function benchSize(label: string, gray: Plane): Promise<void> {
   const radius = defaultWindowRadius(w, h);
   const { input, aligned } = fusionInput(gray);
   const stages: [string, () => unknown, () => unknown][] = [
-    ["focusMeasure", () => focusMeasure(gray, radius), () => focusMeasureOnGraph(gray, radius)],
+    [
+      "focusMeasure",
+      () => focusMeasure(gray, radius),
+      async () => (await focusMeasureOnGraph(gray, radius)).data,
+    ],
     [
       "refinement",
       () => refineAligned(input, aligned.slice()),

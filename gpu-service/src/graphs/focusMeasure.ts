@@ -1,7 +1,7 @@
 import type { Plane } from "#shared/image/types.ts";
 import { boxMeanNodes } from "./boxMean.ts";
 import { type BuiltGraph, GraphBuilder, type Value } from "./builder.ts";
-import { runGraph } from "./graphSession.ts";
+import { runGraph, type StageRun } from "./graphSession.ts";
 
 /**
  * The graph twin of `focusMeasure` (shared/src/dff/focusMeasure.ts): the squared modified
@@ -26,15 +26,12 @@ export function focusMeasureGraph(width: number, height: number, radius: number)
   return g.build();
 }
 
-export async function focusMeasureOnGraph(
-  gray: Plane,
-  windowRadius: number,
-): Promise<Float32Array> {
+export async function focusMeasureOnGraph(gray: Plane, windowRadius: number): Promise<StageRun> {
   const { width: w, height: h } = gray;
-  const { outputs } = await runGraph(
+  const { outputs, provider } = await runGraph(
     `focusMeasure:${w}x${h}:r${windowRadius}`,
     () => focusMeasureGraph(w, h, windowRadius),
     { gray: { data: gray.data, dims: [1, 1, h, w] } },
   );
-  return outputs.focus!;
+  return { data: outputs.focus!, ranOn: provider };
 }

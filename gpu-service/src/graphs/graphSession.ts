@@ -13,6 +13,12 @@ export interface GraphTensor {
   dims: readonly number[];
 }
 
+/** A stage's output and where it ran: "js" (the reference) or its graph's provider. */
+export interface StageRun {
+  data: Float32Array;
+  ranOn: string;
+}
+
 interface CachedGraph {
   session: ort.InferenceSession;
   provider: Provider;

@@ -2,7 +2,7 @@ import { type FusionInput, limitFarOutliers, REFINE_PASSES } from "#shared/fusio
 import { DEFAULT_REFINE, type RefineOptions } from "#shared/fusion/refineScaleMap.ts";
 import { boxMeanNodes } from "./boxMean.ts";
 import { type BuiltGraph, GraphBuilder, type Value } from "./builder.ts";
-import { runGraph } from "./graphSession.ts";
+import { runGraph, type StageRun } from "./graphSession.ts";
 
 /**
  * The graph twin of `refineAligned` (shared/src/fusion/fuse.ts): the evidence, every pass of the
@@ -117,11 +117,11 @@ function logScaleMapNodes(
 export async function refineAlignedOnGraph(
   input: FusionInput,
   aligned: Float32Array,
-): Promise<Float32Array> {
+): Promise<StageRun> {
   const { width: w, height: h } = input.guide;
   const { min, max } = input.range;
   const dims = [1, 1, h, w];
-  const { outputs } = await runGraph(
+  const { outputs, provider } = await runGraph(
     `refine:${w}x${h}:${min}:${max}:${JSON.stringify(REFINE_PASSES)}`,
     () => refineGraph(w, h, input.range),
     {
@@ -133,5 +133,5 @@ export async function refineAlignedOnGraph(
   );
   const full = outputs.depth!;
   limitFarOutliers(full, input.range);
-  return full;
+  return { data: full, ranOn: provider };
 }

@@ -1,13 +1,14 @@
-import { focusMeasure } from "#shared/dff/focusMeasure.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import { type Plane, toGray } from "#shared/image/types.ts";
 import { IDENTITY, type Similarity, warpSimilarity } from "#shared/image/warp.ts";
+import type { FusionPath } from "#shared/pipeline/result.ts";
 import {
   Registrar,
   type Registration,
   registrationLevel,
   registrationLevelSize,
 } from "#shared/registration/similarity.ts";
+import { fusionStages } from "../graphs/fusionStages.ts";
 import { decodeRgb, type ImageSize } from "../io/decodeImage.ts";
 
 /**
@@ -23,6 +24,8 @@ export interface FrameJob {
   maxFramePixels: number;
   windowRadius: number;
   register: boolean;
+  /** Where the focus measure runs: the TypeScript reference or its ONNX graph. */
+  fusion: FusionPath;
   /** The reference's registration level, published once by the thread that decodes it. */
   reference: SharedReference;
 }
@@ -40,6 +43,8 @@ export interface FrameOutput {
   color: Float32Array;
   /** Focus measure at work size, registered to the reference. */
   focus: Float32Array;
+  /** Where the focus measure ran: "js" or its graph's execution provider. */
+  focusOn: string;
   /** 1 where the registered frame covers the pixel; absent when it was not warped. */
   inside?: Uint8Array;
   registration: Registration;
@@ -159,9 +164,12 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   }
   // Focus is measured on the frame as captured and the smooth focus map is warped, never the
   // image: resampling an image low-passes it and would bias every warped frame towards "blurred".
-  let focus = focusMeasure(gray, job.windowRadius);
+  const measured = await fusionStages(job.fusion).focusMeasure(gray, job.windowRadius);
+  let focus = measured.data;
+  const focusOn = measured.ranOn;
   lap("dff");
-  if (task.isReference || !job.register) return { color: rgb.data, focus, registration: reg, ms };
+  if (task.isReference || !job.register)
+    return { color: rgb.data, focus, focusOn, registration: reg, ms };
   const registrar = await registrarFor(job);
   t = performance.now(); // waiting for the reference is no work
   reg = registrar.register(registrationLevel(gray).level);
@@ -174,7 +182,7 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
     color = warpSimilarity(rgb.data, w, h, 3, reg.transform);
   }
   lap("registration");
-  return { color, focus, ...(inside ? { inside } : {}), registration: reg, ms };
+  return { color, focus, focusOn, ...(inside ? { inside } : {}), registration: reg, ms };
 }
 
 function isIdentity(t: Similarity): boolean {

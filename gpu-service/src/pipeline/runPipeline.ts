@@ -6,7 +6,7 @@ import { defaultWindowRadius } from "#shared/dff/focusMeasure.ts";
 import { describeBlur } from "#shared/dff/lensCurve.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { Alignment } from "#shared/fusion/alignScaleShift.ts";
-import { alignPrior, refineAligned } from "#shared/fusion/fuse.ts";
+import { alignPrior } from "#shared/fusion/fuse.ts";
 import { boxMean } from "#shared/image/boxFilter.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import { similarityRotation, similarityScale } from "#shared/image/warp.ts";
@@ -14,16 +14,20 @@ import { assertFinite } from "#shared/pipeline/finite.ts";
 import {
   CONFIDENT_THRESHOLD,
   type FrameRegistration,
+  type FusionPath,
+  type FusionUsed,
   type PipelineResult,
 } from "#shared/pipeline/result.ts";
 import { PIPELINE_VERSION } from "#shared/pipeline/version.ts";
 import { MAX_WORK_PIXELS, workSize } from "#shared/pipeline/workSize.ts";
 import type { Registration } from "#shared/registration/similarity.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
+import { fusionPath, placementAsked } from "../graphs/fusionPath.ts";
+import { describePlacement, fusionStages } from "../graphs/fusionStages.ts";
 import { DEFAULT_MAX_FRAME_PIXELS, probeImage } from "../io/decodeImage.ts";
 import { captureOptics } from "../io/exifOptics.ts";
 import { frameRunner } from "../parallel/framePool.ts";
-import type { Prior } from "../prior/priorRunner.ts";
+import type { Prior, Provider } from "../prior/priorRunner.ts";
 import { type FrameJob, type FrameOutput, sharedReference } from "./frameWork.ts";
 
 export interface PipelineOptions {
@@ -44,6 +48,13 @@ export interface PipelineOptions {
    * the cores this process may use. The result does not depend on it.
    */
   threads?: number;
+  /**
+   * Per-pixel stages as ONNX graphs on the prior's provider, or the TypeScript reference.
+   * Default: HYBRIDDEPTH_FUSION, else per provider (graphs on CUDA, js on the CPU).
+   */
+  fusion?: FusionPath;
+  /** Name each graph node's execution provider in result.json (HYBRIDDEPTH_FUSION_PLACEMENT=1). */
+  placement?: boolean;
   /** Called between stages and frames; throws to stop the job there (cancellation). */
   checkpoint?: () => void;
 }
@@ -126,12 +137,15 @@ export async function runPipeline(
   const n = work.width * work.height;
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const runner = frameRunner(o.threads);
+  const fusion = fusionStages(fusionPath(o.fusion, o.prior?.provider as Provider | undefined));
+  const ranOn: Record<string, string> = {};
   const job: FrameJob = {
     id: `${process.pid}:${randomUUID()}`,
     work: { width: work.width, height: work.height },
     maxFramePixels: o.maxFramePixels,
     windowRadius: radius,
     register: o.register,
+    fusion: fusion.path,
     reference: sharedReference(work),
   };
   const run = (i: number, bytes: Uint8Array): Promise<FrameOutput> =>
@@ -191,6 +205,7 @@ export async function runPipeline(
         );
       registrations.push(describeRegistration(i, capture.frames[i]!.file, diopters[i]!, reg));
       if (out.inside) markOutside(out.inside, outside);
+      ranOn.focusMeasure = out.focusOn;
       const t = performance.now();
       acc.add(out.focus, out.color);
       thread.dff += performance.now() - t;
@@ -214,6 +229,7 @@ export async function runPipeline(
   const stageDepths: Partial<Record<Stage, Float32Array>> = { dff: dff.depth.data };
   let prior: Plane | undefined;
   let alignment: Alignment | undefined;
+  let refined: Parameters<typeof describePlacement>[2];
   if (stage !== "dff" && !o.prior) {
     fallbacks.push(`${stage}→dff: no depth prior model available`);
     warnings.push(
@@ -242,9 +258,11 @@ export async function runPipeline(
       stageDepths.aligned = aligned.depth;
       let final = aligned.depth;
       if (stage === "full") {
-        const full = await time("refinement", () => refineAligned(input, final));
-        stageDepths.full = full;
-        final = full;
+        const full = await time("refinement", () => fusion.refineAligned(input, final));
+        ranOn.refinement = full.ranOn;
+        stageDepths.full = full.data;
+        final = full.data;
+        refined = { input, aligned: aligned.depth };
       }
       depth = { width: work.width, height: work.height, data: final };
     }
@@ -257,6 +275,9 @@ export async function runPipeline(
     warnings.push(
       `only ${(coverage * 100).toFixed(1)}% of pixels have a confident focus peak: little texture or too little defocus`,
     );
+  const fusionUsed: FusionUsed = { path: fusion.path, stages: ranOn };
+  if (fusion.path === "graph" && (o.placement ?? placementAsked()))
+    fusionUsed.placement = await describePlacement(toGray(reference), radius, refined);
   timings.total = performance.now() - started;
 
   const focusM = Array.from(diopters, (d) => 1 / d);
@@ -290,6 +311,7 @@ export async function runPipeline(
     fallbacks,
     coverage,
     optics: describeBlur(dff.blur),
+    fusion: fusionUsed,
     timingsMs: Object.fromEntries(
       Object.entries(timings).map(([k, v]) => [k, Math.round(v * 10) / 10]),
     ),

@@ -1,0 +1,73 @@
+import { focusMeasure } from "#shared/dff/focusMeasure.ts";
+import { type FusionInput, refineAligned } from "#shared/fusion/fuse.ts";
+import type { Plane } from "#shared/image/types.ts";
+import type { FusionPath } from "#shared/pipeline/result.ts";
+import { focusMeasureGraph, focusMeasureOnGraph } from "./focusMeasure.ts";
+import { profileGraph, type StageRun } from "./graphSession.ts";
+import { refineAlignedOnGraph, refineGraph } from "./refine.ts";
+
+/**
+ * The per-pixel stages the pipeline can run either way, behind one face: the TypeScript
+ * reference, or their ONNX graphs on the prior's execution provider. Both give the same
+ * depths within float32 rounding (tests in stages.test.ts and fusionPath.pipeline.test.ts).
+ */
+export interface FusionStages {
+  readonly path: FusionPath;
+  focusMeasure(gray: Plane, windowRadius: number): Promise<StageRun>;
+  refineAligned(input: FusionInput, aligned: Float32Array): Promise<StageRun>;
+}
+
+const JS_STAGES: FusionStages = {
+  path: "js",
+  async focusMeasure(gray, r) {
+    return { data: focusMeasure(gray, r), ranOn: "js" };
+  },
+  async refineAligned(input, aligned) {
+    return { data: refineAligned(input, aligned), ranOn: "js" };
+  },
+};
+
+const GRAPH_STAGES: FusionStages = {
+  path: "graph",
+  focusMeasure: (gray, r) =>
+    // Reflect padding needs two pixels a side; a smaller frame has nothing to gain anyway.
+    gray.width < 2 || gray.height < 2
+      ? JS_STAGES.focusMeasure(gray, r)
+      : focusMeasureOnGraph(gray, r),
+  refineAligned: refineAlignedOnGraph,
+};
+
+export function fusionStages(path: FusionPath): FusionStages {
+  return path === "graph" ? GRAPH_STAGES : JS_STAGES;
+}
+
+/**
+ * Each graph node's provider, for result.json when asked: the graphs are profiled once more on
+ * the run's own planes (the reference frame's gray for the focus measure).
+ */
+export async function describePlacement(
+  gray: Plane,
+  windowRadius: number,
+  refinement?: { input: FusionInput; aligned: Float32Array },
+): Promise<Record<string, Record<string, string>>> {
+  const { width: w, height: h } = gray;
+  const dims = [1, 1, h, w];
+  const out: Record<string, Record<string, string>> = {};
+  out.focusMeasure = (
+    await profileGraph(() => focusMeasureGraph(w, h, windowRadius), {
+      gray: { data: gray.data, dims },
+    })
+  ).placement;
+  if (refinement) {
+    const { input, aligned } = refinement;
+    out.refinement = (
+      await profileGraph(() => refineGraph(w, h, input.range), {
+        aligned: { data: aligned, dims },
+        dff: { data: input.dffDepth, dims },
+        confidence: { data: input.confidence, dims },
+        guide: { data: input.guide.data, dims },
+      })
+    ).placement;
+  }
+  return out;
+}
