@@ -1,10 +1,12 @@
 import { focusMeasure } from "#shared/dff/focusMeasure.ts";
 import { type FusionInput, refineAligned } from "#shared/fusion/fuse.ts";
-import type { Plane } from "#shared/image/types.ts";
+import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
+import { IDENTITY, type Similarity, warpSimilarity } from "#shared/image/warp.ts";
 import type { FusionPath } from "#shared/pipeline/result.ts";
 import { focusMeasureGraph, focusMeasureOnGraph } from "./focusMeasure.ts";
 import { profileGraph, type StageRun } from "./graphSession.ts";
 import { refineAlignedOnGraph, refineGraph } from "./refine.ts";
+import { warpCoefficients, warpFrameOnGraph, warpGraph } from "./warp.ts";
 
 /**
  * The per-pixel stages the pipeline can run either way, behind one face: the TypeScript
@@ -15,6 +17,21 @@ export interface FusionStages {
   readonly path: FusionPath;
   focusMeasure(gray: Plane, windowRadius: number): Promise<StageRun>;
   refineAligned(input: FusionInput, aligned: Float32Array): Promise<StageRun>;
+  /** A frame's focus measure and RGB warped to the reference, and where the samples fell inside. */
+  warpFrame(
+    focus: Float32Array,
+    rgb: Float32Array,
+    width: number,
+    height: number,
+    t: Similarity,
+  ): Promise<WarpedFrame>;
+}
+
+export interface WarpedFrame {
+  focus: Float32Array;
+  color: Float32Array;
+  inside: Uint8Array;
+  ranOn: string;
 }
 
 const JS_STAGES: FusionStages = {
@@ -24,6 +41,15 @@ const JS_STAGES: FusionStages = {
   },
   async refineAligned(input, aligned) {
     return { data: refineAligned(input, aligned), ranOn: "js" };
+  },
+  async warpFrame(focus, rgb, w, h, t) {
+    const inside = new Uint8Array(w * h);
+    return {
+      focus: warpSimilarity(focus, w, h, 1, t, undefined, inside),
+      color: warpSimilarity(rgb, w, h, 3, t),
+      inside,
+      ranOn: "js",
+    };
   },
 };
 
@@ -35,6 +61,7 @@ const GRAPH_STAGES: FusionStages = {
       ? JS_STAGES.focusMeasure(gray, r)
       : focusMeasureOnGraph(gray, r),
   refineAligned: refineAlignedOnGraph,
+  warpFrame: warpFrameOnGraph,
 };
 
 export function fusionStages(path: FusionPath): FusionStages {
@@ -46,16 +73,24 @@ export function fusionStages(path: FusionPath): FusionStages {
  * the run's own planes (the reference frame's gray for the focus measure).
  */
 export async function describePlacement(
-  gray: Plane,
+  reference: RgbImage,
   windowRadius: number,
   refinement?: { input: FusionInput; aligned: Float32Array },
 ): Promise<Record<string, Record<string, string>>> {
+  const gray = toGray(reference);
   const { width: w, height: h } = gray;
   const dims = [1, 1, h, w];
   const out: Record<string, Record<string, string>> = {};
   out.focusMeasure = (
     await profileGraph(() => focusMeasureGraph(w, h, windowRadius), {
       gray: { data: gray.data, dims },
+    })
+  ).placement;
+  out.warp = (
+    await profileGraph(() => warpGraph(w, h), {
+      focus: { data: gray.data, dims },
+      rgb: { data: reference.data, dims: [1, h, w, 3] },
+      coef: { data: warpCoefficients(IDENTITY, w, h), dims: [6] },
     })
   ).placement;
   if (refinement) {

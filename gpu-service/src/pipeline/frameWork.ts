@@ -1,6 +1,6 @@
 import { HybridDepthError } from "#shared/errors.ts";
 import { type Plane, toGray } from "#shared/image/types.ts";
-import { IDENTITY, type Similarity, warpSimilarity } from "#shared/image/warp.ts";
+import { IDENTITY, type Similarity } from "#shared/image/warp.ts";
 import type { FusionPath } from "#shared/pipeline/result.ts";
 import {
   Registrar,
@@ -43,8 +43,8 @@ export interface FrameOutput {
   color: Float32Array;
   /** Focus measure at work size, registered to the reference. */
   focus: Float32Array;
-  /** Where the focus measure ran: "js" or its graph's execution provider. */
-  focusOn: string;
+  /** Where each stage ran (focusMeasure, warp): "js" or its graph's execution provider. */
+  ranOn: Record<string, string>;
   /** 1 where the registered frame covers the pixel; absent when it was not warped. */
   inside?: Uint8Array;
   registration: Registration;
@@ -166,10 +166,10 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   // image: resampling an image low-passes it and would bias every warped frame towards "blurred".
   const measured = await fusionStages(job.fusion).focusMeasure(gray, job.windowRadius);
   let focus = measured.data;
-  const focusOn = measured.ranOn;
+  const ranOn: Record<string, string> = { focusMeasure: measured.ranOn };
   lap("dff");
   if (task.isReference || !job.register)
-    return { color: rgb.data, focus, focusOn, registration: reg, ms };
+    return { color: rgb.data, focus, ranOn, registration: reg, ms };
   const registrar = await registrarFor(job);
   t = performance.now(); // waiting for the reference is no work
   reg = registrar.register(registrationLevel(gray).level);
@@ -177,12 +177,12 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   let inside: Uint8Array | undefined;
   if (!isIdentity(reg.transform)) {
     const { width: w, height: h } = job.work;
-    inside = new Uint8Array(w * h);
-    focus = warpSimilarity(focus, w, h, 1, reg.transform, undefined, inside);
-    color = warpSimilarity(rgb.data, w, h, 3, reg.transform);
+    const warped = await fusionStages(job.fusion).warpFrame(focus, rgb.data, w, h, reg.transform);
+    ({ focus, color, inside } = warped);
+    ranOn.warp = warped.ranOn;
   }
   lap("registration");
-  return { color, focus, focusOn, ...(inside ? { inside } : {}), registration: reg, ms };
+  return { color, focus, ranOn, ...(inside ? { inside } : {}), registration: reg, ms };
 }
 
 function isIdentity(t: Similarity): boolean {

@@ -205,7 +205,7 @@ export async function runPipeline(
         );
       registrations.push(describeRegistration(i, capture.frames[i]!.file, diopters[i]!, reg));
       if (out.inside) markOutside(out.inside, outside);
-      ranOn.focusMeasure = out.focusOn;
+      Object.assign(ranOn, out.ranOn);
       const t = performance.now();
       acc.add(out.focus, out.color);
       thread.dff += performance.now() - t;
@@ -277,7 +277,7 @@ export async function runPipeline(
     );
   const fusionUsed: FusionUsed = { path: fusion.path, stages: ranOn };
   if (fusion.path === "graph" && (o.placement ?? placementAsked()))
-    fusionUsed.placement = await describePlacement(toGray(reference), radius, refined);
+    fusionUsed.placement = await describePlacement(reference, radius, refined);
   timings.total = performance.now() - started;
 
   const focusM = Array.from(diopters, (d) => 1 / d);
