@@ -15,15 +15,19 @@ import { focusMeasureGraph, focusMeasureOnGraph } from "../gpu-service/src/graph
 import { profileGraph } from "../gpu-service/src/graphs/graphSession.ts";
 import { refineAlignedOnGraph, refineGraph } from "../gpu-service/src/graphs/refine.ts";
 import { fusionInput, sampleGray } from "../gpu-service/src/graphs/testInputs.ts";
+import { warpFrameOnGraph } from "../gpu-service/src/graphs/warp.ts";
 import { probeImage } from "../gpu-service/src/io/decodeImage.ts";
 import { defaultWindowRadius, focusMeasure } from "../shared/src/dff/focusMeasure.ts";
 import { refineAligned } from "../shared/src/fusion/fuse.ts";
 import type { Plane } from "../shared/src/image/types.ts";
+import { warpSimilarity } from "../shared/src/image/warp.ts";
 import { median } from "../shared/src/math/stats.ts";
 import { MAX_WORK_PIXELS, workSize } from "../shared/src/pipeline/workSize.ts";
 import { BUNDLED_SAMPLE, hasSharedData, SHARED_DATA } from "../test/helpers/sharedData.ts";
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+/** A registration-sized similarity: 1% scale, 0.5° rotation, a few pixels of shift. */
+const SHIFT = { a: 0.01, b: 0.009, tx: 3.3, ty: -2.1 };
 
 async function timeMs(f: () => unknown): Promise<number> {
   await f(); // warm-up: the graph's session is built on first use
@@ -45,11 +49,20 @@ async function benchSize(label: string, gray: Plane): Promise<void> {
   const { width: w, height: h } = gray;
   const radius = defaultWindowRadius(w, h);
   const { input, aligned } = fusionInput(gray);
+  const rgb = Float32Array.from({ length: 3 * w * h }, (_, i) => gray.data[Math.floor(i / 3)]!);
   const stages: [string, () => unknown, () => unknown][] = [
     [
       "focusMeasure",
       () => focusMeasure(gray, radius),
       async () => (await focusMeasureOnGraph(gray, radius)).data,
+    ],
+    [
+      "warp (focus + RGB)",
+      () => {
+        warpSimilarity(gray.data, w, h, 1, SHIFT, undefined, new Uint8Array(w * h));
+        warpSimilarity(rgb, w, h, 3, SHIFT);
+      },
+      () => warpFrameOnGraph(gray.data, rgb, w, h, SHIFT),
     ],
     [
       "refinement",

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HybridDepthError } from "#shared/errors.ts";
 import { focusMeasureGraph } from "./focusMeasure.ts";
-import { DEFAULT_FUSION, FUSION_ENV, fusionPath } from "./fusionPath.ts";
+import { DEFAULT_FUSION, FUSION_ENV, fusionPlan, planPath } from "./fusionPath.ts";
 import { profileGraph } from "./graphSession.ts";
 import { noise } from "./testInputs.ts";
 
@@ -12,19 +12,20 @@ describe("fusion path switch", () => {
     else process.env[FUSION_ENV] = saved;
   });
 
-  it("takes the option, else HYBRIDDEPTH_FUSION, else the provider's default", () => {
+  it("takes the option, else HYBRIDDEPTH_FUSION, else the provider's default per stage", () => {
     delete process.env[FUSION_ENV];
-    expect(fusionPath(undefined, "cpu")).toBe(DEFAULT_FUSION.cpu);
-    expect(fusionPath(undefined, "cuda")).toBe("graph");
+    expect(fusionPlan(undefined, "cpu")).toEqual(DEFAULT_FUSION.cpu);
+    expect(planPath(fusionPlan(undefined, "cpu"))).toBe("mixed");
+    expect(planPath(fusionPlan(undefined, "cuda"))).toBe("graph");
     process.env[FUSION_ENV] = "graph";
-    expect(fusionPath(undefined, "cpu")).toBe("graph");
-    expect(fusionPath("js", "cpu")).toBe("js");
+    expect(planPath(fusionPlan(undefined, "cpu"))).toBe("graph");
+    expect(fusionPlan("js", "cpu")).toEqual({ focusMeasure: "js", warp: "js", refinement: "js" });
   });
 
   it("refuses an unknown HYBRIDDEPTH_FUSION with a clear error", () => {
     process.env[FUSION_ENV] = "gpu";
-    expect(() => fusionPath(undefined, "cpu")).toThrow(HybridDepthError);
-    expect(() => fusionPath(undefined, "cpu")).toThrow(
+    expect(() => fusionPlan(undefined, "cpu")).toThrow(HybridDepthError);
+    expect(() => fusionPlan(undefined, "cpu")).toThrow(
       /HYBRIDDEPTH_FUSION=gpu: expected one of graph, js/,
     );
   });

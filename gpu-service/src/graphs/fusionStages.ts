@@ -2,8 +2,8 @@ import { focusMeasure } from "#shared/dff/focusMeasure.ts";
 import { type FusionInput, refineAligned } from "#shared/fusion/fuse.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import { IDENTITY, type Similarity, warpSimilarity } from "#shared/image/warp.ts";
-import type { FusionPath } from "#shared/pipeline/result.ts";
 import { focusMeasureGraph, focusMeasureOnGraph } from "./focusMeasure.ts";
+import type { FusionPlan } from "./fusionPath.ts";
 import { profileGraph, type StageRun } from "./graphSession.ts";
 import { refineAlignedOnGraph, refineGraph } from "./refine.ts";
 import { warpCoefficients, warpFrameOnGraph, warpGraph } from "./warp.ts";
@@ -14,7 +14,6 @@ import { warpCoefficients, warpFrameOnGraph, warpGraph } from "./warp.ts";
  * depths within float32 rounding (tests in stages.test.ts and fusionPath.pipeline.test.ts).
  */
 export interface FusionStages {
-  readonly path: FusionPath;
   focusMeasure(gray: Plane, windowRadius: number): Promise<StageRun>;
   refineAligned(input: FusionInput, aligned: Float32Array): Promise<StageRun>;
   /** A frame's focus measure and RGB warped to the reference, and where the samples fell inside. */
@@ -35,7 +34,6 @@ export interface WarpedFrame {
 }
 
 const JS_STAGES: FusionStages = {
-  path: "js",
   async focusMeasure(gray, r) {
     return { data: focusMeasure(gray, r), ranOn: "js" };
   },
@@ -54,7 +52,6 @@ const JS_STAGES: FusionStages = {
 };
 
 const GRAPH_STAGES: FusionStages = {
-  path: "graph",
   focusMeasure: (gray, r) =>
     // Reflect padding needs two pixels a side; a smaller frame has nothing to gain anyway.
     gray.width < 2 || gray.height < 2
@@ -64,8 +61,14 @@ const GRAPH_STAGES: FusionStages = {
   warpFrame: warpFrameOnGraph,
 };
 
-export function fusionStages(path: FusionPath): FusionStages {
-  return path === "graph" ? GRAPH_STAGES : JS_STAGES;
+/** Each stage the way the plan says. */
+export function fusionStages(plan: FusionPlan): FusionStages {
+  const way = (stage: keyof FusionPlan) => (plan[stage] === "graph" ? GRAPH_STAGES : JS_STAGES);
+  return {
+    focusMeasure: (gray, r) => way("focusMeasure").focusMeasure(gray, r),
+    refineAligned: (input, aligned) => way("refinement").refineAligned(input, aligned),
+    warpFrame: (focus, rgb, w, h, t) => way("warp").warpFrame(focus, rgb, w, h, t),
+  };
 }
 
 /**
@@ -73,6 +76,7 @@ export function fusionStages(path: FusionPath): FusionStages {
  * the run's own planes (the reference frame's gray for the focus measure).
  */
 export async function describePlacement(
+  plan: FusionPlan,
   reference: RgbImage,
   windowRadius: number,
   refinement?: { input: FusionInput; aligned: Float32Array },
@@ -81,19 +85,21 @@ export async function describePlacement(
   const { width: w, height: h } = gray;
   const dims = [1, 1, h, w];
   const out: Record<string, Record<string, string>> = {};
-  out.focusMeasure = (
-    await profileGraph(() => focusMeasureGraph(w, h, windowRadius), {
-      gray: { data: gray.data, dims },
-    })
-  ).placement;
-  out.warp = (
-    await profileGraph(() => warpGraph(w, h), {
-      focus: { data: gray.data, dims },
-      rgb: { data: reference.data, dims: [1, h, w, 3] },
-      coef: { data: warpCoefficients(IDENTITY, w, h), dims: [6] },
-    })
-  ).placement;
-  if (refinement) {
+  if (plan.focusMeasure === "graph")
+    out.focusMeasure = (
+      await profileGraph(() => focusMeasureGraph(w, h, windowRadius), {
+        gray: { data: gray.data, dims },
+      })
+    ).placement;
+  if (plan.warp === "graph")
+    out.warp = (
+      await profileGraph(() => warpGraph(w, h), {
+        focus: { data: gray.data, dims },
+        rgb: { data: reference.data, dims: [1, h, w, 3] },
+        coef: { data: warpCoefficients(IDENTITY, w, h), dims: [6] },
+      })
+    ).placement;
+  if (refinement && plan.refinement === "graph") {
     const { input, aligned } = refinement;
     out.refinement = (
       await profileGraph(() => refineGraph(w, h, input.range), {

@@ -1,13 +1,13 @@
 import { HybridDepthError } from "#shared/errors.ts";
 import { type Plane, toGray } from "#shared/image/types.ts";
 import { IDENTITY, type Similarity } from "#shared/image/warp.ts";
-import type { FusionPath } from "#shared/pipeline/result.ts";
 import {
   Registrar,
   type Registration,
   registrationLevel,
   registrationLevelSize,
 } from "#shared/registration/similarity.ts";
+import type { FusionPlan } from "../graphs/fusionPath.ts";
 import { fusionStages } from "../graphs/fusionStages.ts";
 import { decodeRgb, type ImageSize } from "../io/decodeImage.ts";
 
@@ -24,8 +24,8 @@ export interface FrameJob {
   maxFramePixels: number;
   windowRadius: number;
   register: boolean;
-  /** Where the focus measure runs: the TypeScript reference or its ONNX graph. */
-  fusion: FusionPath;
+  /** Where the focus measure and the warp run: the TypeScript reference or their ONNX graphs. */
+  fusion: FusionPlan;
   /** The reference's registration level, published once by the thread that decodes it. */
   reference: SharedReference;
 }

@@ -22,7 +22,7 @@ import { PIPELINE_VERSION } from "#shared/pipeline/version.ts";
 import { MAX_WORK_PIXELS, workSize } from "#shared/pipeline/workSize.ts";
 import type { Registration } from "#shared/registration/similarity.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
-import { fusionPath, placementAsked } from "../graphs/fusionPath.ts";
+import { fusionPlan, placementAsked, planPath } from "../graphs/fusionPath.ts";
 import { describePlacement, fusionStages } from "../graphs/fusionStages.ts";
 import { DEFAULT_MAX_FRAME_PIXELS, probeImage } from "../io/decodeImage.ts";
 import { captureOptics } from "../io/exifOptics.ts";
@@ -50,7 +50,8 @@ export interface PipelineOptions {
   threads?: number;
   /**
    * Per-pixel stages as ONNX graphs on the prior's provider, or the TypeScript reference.
-   * Default: HYBRIDDEPTH_FUSION, else per provider (graphs on CUDA, js on the CPU).
+   * Default: HYBRIDDEPTH_FUSION, else per provider and stage (graphs on CUDA; on the CPU the
+   * refinement graph, the other stages in TypeScript).
    */
   fusion?: FusionPath;
   /** Name each graph node's execution provider in result.json (HYBRIDDEPTH_FUSION_PLACEMENT=1). */
@@ -137,7 +138,8 @@ export async function runPipeline(
   const n = work.width * work.height;
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const runner = frameRunner(o.threads);
-  const fusion = fusionStages(fusionPath(o.fusion, o.prior?.provider as Provider | undefined));
+  const plan = fusionPlan(o.fusion, o.prior?.provider as Provider | undefined);
+  const fusion = fusionStages(plan);
   const ranOn: Record<string, string> = {};
   const job: FrameJob = {
     id: `${process.pid}:${randomUUID()}`,
@@ -145,7 +147,7 @@ export async function runPipeline(
     maxFramePixels: o.maxFramePixels,
     windowRadius: radius,
     register: o.register,
-    fusion: fusion.path,
+    fusion: plan,
     reference: sharedReference(work),
   };
   const run = (i: number, bytes: Uint8Array): Promise<FrameOutput> =>
@@ -229,7 +231,7 @@ export async function runPipeline(
   const stageDepths: Partial<Record<Stage, Float32Array>> = { dff: dff.depth.data };
   let prior: Plane | undefined;
   let alignment: Alignment | undefined;
-  let refined: Parameters<typeof describePlacement>[2];
+  let refined: Parameters<typeof describePlacement>[3];
   if (stage !== "dff" && !o.prior) {
     fallbacks.push(`${stage}→dff: no depth prior model available`);
     warnings.push(
@@ -275,9 +277,9 @@ export async function runPipeline(
     warnings.push(
       `only ${(coverage * 100).toFixed(1)}% of pixels have a confident focus peak: little texture or too little defocus`,
     );
-  const fusionUsed: FusionUsed = { path: fusion.path, stages: ranOn };
-  if (fusion.path === "graph" && (o.placement ?? placementAsked()))
-    fusionUsed.placement = await describePlacement(reference, radius, refined);
+  const fusionUsed: FusionUsed = { path: planPath(plan), stages: ranOn };
+  if (fusionUsed.path !== "js" && (o.placement ?? placementAsked()))
+    fusionUsed.placement = await describePlacement(plan, reference, radius, refined);
   timings.total = performance.now() - started;
 
   const focusM = Array.from(diopters, (d) => 1 / d);

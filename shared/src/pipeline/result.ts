@@ -39,7 +39,8 @@ export const FUSION_PATHS = ["graph", "js"] as const;
 export type FusionPath = (typeof FUSION_PATHS)[number];
 
 export const FusionUsedSchema = z.object({
-  path: z.enum(FUSION_PATHS),
+  /** "mixed": some stages as graphs, some in TypeScript (the CPU default; see `stages`). */
+  path: z.enum([...FUSION_PATHS, "mixed"]),
   /** Per stage (focusMeasure, refinement): "js", or the execution provider its graph ran on. */
   stages: z.record(z.string(), z.string()),
   /**
