@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HybridDepthError } from "#shared/errors.ts";
+import { loadConfig } from "../server/config.ts";
 import { focusMeasureGraph } from "./focusMeasure.ts";
 import { DEFAULT_FUSION, FUSION_ENV, fusionPlan, planPath } from "./fusionPath.ts";
 import { profileGraph } from "./graphSession.ts";
@@ -25,6 +26,13 @@ describe("fusion path switch", () => {
   it("refuses an unknown HYBRIDDEPTH_FUSION with a clear error", () => {
     process.env[FUSION_ENV] = "gpu";
     expect(() => fusionPlan(undefined, "cpu")).toThrow(HybridDepthError);
+    // The GPU service refuses it at start, before any job.
+    expect(() => loadConfig({ HYBRIDDEPTH_DEV: "1", HYBRIDDEPTH_FUSION: "gpu" })).toThrow(
+      /invalid configuration: HYBRIDDEPTH_FUSION/,
+    );
+    expect(
+      loadConfig({ HYBRIDDEPTH_DEV: "1", HYBRIDDEPTH_FUSION: "graph" }).HYBRIDDEPTH_FUSION,
+    ).toBe("graph");
     expect(() => fusionPlan(undefined, "cpu")).toThrow(
       /HYBRIDDEPTH_FUSION=gpu: expected one of graph, js/,
     );
