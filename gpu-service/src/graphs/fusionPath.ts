@@ -19,8 +19,8 @@ const every = (path: FusionPath): FusionPlan =>
 /**
  * The default per provider and stage, from `npm run bench:graphs` (bench/graphs.bench.ts): on the
  * CPU provider the TypeScript running sums beat the focus-measure and warp graphs, while the
- * refinement graph wins (its ops use onnxruntime's intra-op threads, the reference one thread):
- * see README, "Fusion graphs". On CUDA every stage runs where the prior does.
+ * refinement graph wins, on one intra-op thread too (as on the service's pipeline thread): see
+ * README, "Fusion graphs". On CUDA every stage runs where the prior does.
  */
 export const DEFAULT_FUSION: Record<Provider, FusionPlan> = {
   cpu: { focusMeasure: "js", warp: "js", refinement: "graph" },
