@@ -11,6 +11,7 @@ import { loadPrior, type Prior } from "../prior/priorRunner.ts";
 import { PHONE_LENS, synthesizeCapture } from "../synth/synthesizeCapture.ts";
 import { tempDir } from "../testing/fixtures.ts";
 import { writeChannelMeanModel } from "../testing/tinyOnnx.ts";
+import { DEFAULT_FUSION, FUSION_ENV } from "./fusionPath.ts";
 import { SAMPLE } from "./testInputs.ts";
 
 /** Mean |a − b| / b over pixels where b is a positive depth: AbsRel of one path against the other. */
@@ -76,6 +77,23 @@ describe("whole pipeline, graph fusion against the TypeScript reference", () => 
     const stages = await compare(() => loadCaptureDir(SAMPLE));
     // Its frames are registered and warped: the warp graph ran too.
     expect(stages.warp).toBe("cpu");
+  });
+
+  it("by default on the CPU provider: the refinement graph, the rest in TypeScript", async () => {
+    const saved = process.env[FUSION_ENV];
+    delete process.env[FUSION_ENV];
+    try {
+      const out = await runPipeline(await loadCaptureDir(SAMPLE), {
+        stage: "full",
+        prior: await anyPrior(),
+      });
+      expect(out.result.fusion).toEqual({
+        path: "mixed",
+        stages: { ...DEFAULT_FUSION.cpu, refinement: "cpu" },
+      });
+    } finally {
+      if (saved !== undefined) process.env[FUSION_ENV] = saved;
+    }
   });
 
   it.skipIf(!hasSharedData("rgbd/redwood-00001"))(
