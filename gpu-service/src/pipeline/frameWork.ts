@@ -1,13 +1,14 @@
-import { focusMeasure } from "#shared/dff/focusMeasure.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import { type Plane, toGray } from "#shared/image/types.ts";
-import { IDENTITY, type Similarity, warpSimilarity } from "#shared/image/warp.ts";
+import { IDENTITY, type Similarity } from "#shared/image/warp.ts";
 import {
   Registrar,
   type Registration,
   registrationLevel,
   registrationLevelSize,
 } from "#shared/registration/similarity.ts";
+import type { FusionPlan } from "../graphs/fusionPath.ts";
+import { fusionStages } from "../graphs/fusionStages.ts";
 import { decodeRgb, type ImageSize } from "../io/decodeImage.ts";
 
 /**
@@ -23,6 +24,8 @@ export interface FrameJob {
   maxFramePixels: number;
   windowRadius: number;
   register: boolean;
+  /** Where the focus measure and the warp run: the TypeScript reference or their ONNX graphs. */
+  fusion: FusionPlan;
   /** The reference's registration level, published once by the thread that decodes it. */
   reference: SharedReference;
 }
@@ -40,6 +43,8 @@ export interface FrameOutput {
   color: Float32Array;
   /** Focus measure at work size, registered to the reference. */
   focus: Float32Array;
+  /** Where each stage ran (focusMeasure, warp): "js" or its graph's execution provider. */
+  ranOn: Record<string, string>;
   /** 1 where the registered frame covers the pixel; absent when it was not warped. */
   inside?: Uint8Array;
   registration: Registration;
@@ -159,9 +164,12 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   }
   // Focus is measured on the frame as captured and the smooth focus map is warped, never the
   // image: resampling an image low-passes it and would bias every warped frame towards "blurred".
-  let focus = focusMeasure(gray, job.windowRadius);
+  const measured = await fusionStages(job.fusion).focusMeasure(gray, job.windowRadius);
+  let focus = measured.data;
+  const ranOn: Record<string, string> = { focusMeasure: measured.ranOn };
   lap("dff");
-  if (task.isReference || !job.register) return { color: rgb.data, focus, registration: reg, ms };
+  if (task.isReference || !job.register)
+    return { color: rgb.data, focus, ranOn, registration: reg, ms };
   const registrar = await registrarFor(job);
   t = performance.now(); // waiting for the reference is no work
   reg = registrar.register(registrationLevel(gray).level);
@@ -169,12 +177,12 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   let inside: Uint8Array | undefined;
   if (!isIdentity(reg.transform)) {
     const { width: w, height: h } = job.work;
-    inside = new Uint8Array(w * h);
-    focus = warpSimilarity(focus, w, h, 1, reg.transform, undefined, inside);
-    color = warpSimilarity(rgb.data, w, h, 3, reg.transform);
+    const warped = await fusionStages(job.fusion).warpFrame(focus, rgb.data, w, h, reg.transform);
+    ({ focus, color, inside } = warped);
+    ranOn.warp = warped.ranOn;
   }
   lap("registration");
-  return { color, focus, ...(inside ? { inside } : {}), registration: reg, ms };
+  return { color, focus, ranOn, ...(inside ? { inside } : {}), registration: reg, ms };
 }
 
 function isIdentity(t: Similarity): boolean {

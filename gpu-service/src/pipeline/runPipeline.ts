@@ -14,17 +14,21 @@ import { assertFinite } from "#shared/pipeline/finite.ts";
 import {
   CONFIDENT_THRESHOLD,
   type FrameRegistration,
+  type FusionPath,
+  type FusionUsed,
   type PipelineResult,
 } from "#shared/pipeline/result.ts";
 import { PIPELINE_VERSION } from "#shared/pipeline/version.ts";
 import { MAX_WORK_PIXELS, workSize } from "#shared/pipeline/workSize.ts";
 import type { Registration } from "#shared/registration/similarity.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
+import { fusionPlan, placementAsked, planPath } from "../graphs/fusionPath.ts";
+import { describePlacement, fusionStages } from "../graphs/fusionStages.ts";
 import { DEFAULT_MAX_FRAME_PIXELS, probeImage } from "../io/decodeImage.ts";
 import { captureOptics } from "../io/exifOptics.ts";
 import { bandRunner } from "../parallel/bandRunner.ts";
 import { frameRunner } from "../parallel/framePool.ts";
-import type { Prior } from "../prior/priorRunner.ts";
+import type { Prior, Provider } from "../prior/priorRunner.ts";
 import { type FrameJob, type FrameOutput, sharedReference } from "./frameWork.ts";
 
 export interface PipelineOptions {
@@ -45,6 +49,14 @@ export interface PipelineOptions {
    * the cores this process may use. The result does not depend on it.
    */
   threads?: number;
+  /**
+   * Per-pixel stages as ONNX graphs on the prior's provider, or the TypeScript reference.
+   * Default: HYBRIDDEPTH_FUSION, else per provider and stage (graphs on CUDA; on the CPU the
+   * refinement graph, the other stages in TypeScript).
+   */
+  fusion?: FusionPath;
+  /** Name each graph node's execution provider in result.json (HYBRIDDEPTH_FUSION_PLACEMENT=1). */
+  placement?: boolean;
   /** Called between stages and frames; throws to stop the job there (cancellation). */
   checkpoint?: () => void;
 }
@@ -128,12 +140,16 @@ export async function runPipeline(
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const runner = frameRunner(o.threads);
   const bands = bandRunner(o.threads);
+  const plan = fusionPlan(o.fusion, o.prior?.provider as Provider | undefined);
+  const fusion = fusionStages(plan);
+  const ranOn: Record<string, string> = {};
   const job: FrameJob = {
     id: `${process.pid}:${randomUUID()}`,
     work: { width: work.width, height: work.height },
     maxFramePixels: o.maxFramePixels,
     windowRadius: radius,
     register: o.register,
+    fusion: plan,
     reference: sharedReference(work),
   };
   const run = (i: number, bytes: Uint8Array): Promise<FrameOutput> =>
@@ -193,6 +209,7 @@ export async function runPipeline(
         );
       registrations.push(describeRegistration(i, capture.frames[i]!.file, diopters[i]!, reg));
       if (out.inside) markOutside(out.inside, outside);
+      Object.assign(ranOn, out.ranOn);
       const t = performance.now();
       acc.add(out.focus, out.color);
       thread.dff += performance.now() - t;
@@ -216,6 +233,7 @@ export async function runPipeline(
   const stageDepths: Partial<Record<Stage, Float32Array>> = { dff: dff.depth.data };
   let prior: Plane | undefined;
   let alignment: Alignment | undefined;
+  let refined: Parameters<typeof describePlacement>[3];
   if (stage !== "dff" && !o.prior) {
     fallbacks.push(`${stage}→dff: no depth prior model available`);
     warnings.push(
@@ -248,11 +266,16 @@ export async function runPipeline(
       stageDepths.aligned = aligned.depth;
       let final = aligned.depth;
       if (stage === "full") {
-        const full = await time("refinement", () =>
-          refineAlignedInBands(input, bands.share(final), bands),
+        // The TypeScript path runs in row bands on the pool; the graph path on the provider.
+        const full = await time("refinement", async () =>
+          plan.refinement === "graph"
+            ? fusion.refineAligned(input, final)
+            : { data: await refineAlignedInBands(input, bands.share(final), bands), ranOn: "js" },
         );
-        stageDepths.full = full;
-        final = full;
+        ranOn.refinement = full.ranOn;
+        stageDepths.full = full.data;
+        final = full.data;
+        refined = { input, aligned: aligned.depth };
       }
       depth = { width: work.width, height: work.height, data: final };
     }
@@ -265,6 +288,9 @@ export async function runPipeline(
     warnings.push(
       `only ${(coverage * 100).toFixed(1)}% of pixels have a confident focus peak: little texture or too little defocus`,
     );
+  const fusionUsed: FusionUsed = { path: planPath(plan), stages: ranOn };
+  if (fusionUsed.path !== "js" && (o.placement ?? placementAsked()))
+    fusionUsed.placement = await describePlacement(plan, reference, radius, refined);
   timings.total = performance.now() - started;
 
   const focusM = Array.from(diopters, (d) => 1 / d);
@@ -298,6 +324,7 @@ export async function runPipeline(
     fallbacks,
     coverage,
     optics: describeBlur(dff.blur),
+    fusion: fusionUsed,
     timingsMs: Object.fromEntries(
       Object.entries(timings).map(([k, v]) => [k, Math.round(v * 10) / 10]),
     ),

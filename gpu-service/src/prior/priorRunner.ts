@@ -46,25 +46,33 @@ export function loadPrior(
   return p;
 }
 
-async function createPrior({ spec, path }: ResolvedModel, providers: Provider[]): Promise<Prior> {
-  // ORT falls back silently when a provider cannot load; try each in turn to know which runs.
-  let session: ort.InferenceSession | undefined;
-  let provider = "cpu";
+/**
+ * A session on the first provider that loads, and which one it was: ORT falls back silently
+ * when a provider cannot load, so each is tried in turn. The prior and the fusion graphs share it.
+ */
+export async function openSession(
+  model: string | Uint8Array,
+  providers: Provider[],
+  options: ort.InferenceSession.SessionOptions = {},
+): Promise<{ session: ort.InferenceSession; provider: Provider }> {
   let lastError: unknown;
   for (const p of providers.length ? providers : (["cpu"] as Provider[])) {
     try {
-      session = await ort.InferenceSession.create(path, {
-        executionProviders: [p],
-        graphOptimizationLevel: "all",
-      });
-      provider = p;
-      break;
+      const opts = { graphOptimizationLevel: "all" as const, ...options, executionProviders: [p] };
+      const session =
+        typeof model === "string"
+          ? await ort.InferenceSession.create(model, opts)
+          : await ort.InferenceSession.create(model, opts);
+      return { session, provider: p };
     } catch (e) {
       lastError = e;
     }
   }
-  if (!session) throw lastError;
-  const s = session;
+  throw lastError;
+}
+
+async function createPrior({ spec, path }: ResolvedModel, providers: Provider[]): Promise<Prior> {
+  const { session: s, provider } = await openSession(path, providers);
   const inputName = spec.input.name ?? s.inputNames[0]!;
   const outputName = spec.output.name ?? s.outputNames[0]!;
   const meta = s.inputMetadata.find((m) => m.name === inputName);

@@ -2,6 +2,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { MAX_SKEW_SECONDS } from "#shared/auth/requestSignature.ts";
+import { FUSION_PATHS } from "#shared/pipeline/result.ts";
 import { MAX_FRAME_BYTES as EDGE_MAX_FRAME_BYTES } from "#shared/service/uploadSchema.ts";
 import { DEFAULT_FRAME_ORIGINS, parseOriginRules } from "../fetch/frameOrigins.ts";
 
@@ -26,6 +27,9 @@ export const ConfigSchema = z
     HYBRIDDEPTH_DEV: z.enum(["0", "1"]).default("0"),
     /** Prior model: a registry name or file; default the best one found. */
     HYBRIDDEPTH_MODEL: z.string().optional(),
+    /** Per-pixel fusion as ONNX graphs or TypeScript (read by the pipeline; checked here at start). */
+    HYBRIDDEPTH_FUSION: z.enum(FUSION_PATHS).optional(),
+    HYBRIDDEPTH_FUSION_PLACEMENT: z.enum(["0", "1"]).optional(),
     /** Jobs waiting beyond the ones running; more are refused with 503 + Retry-After. */
     MAX_QUEUE: int(8),
     /** Jobs in the pipeline at once (they interleave, so their prior runs can batch). */

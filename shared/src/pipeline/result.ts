@@ -34,6 +34,22 @@ export const OpticsUsedSchema = z.object({
   blurPxPerDiopter: z.number(),
 });
 
+/** Where the per-pixel fusion stages ran: the TypeScript reference, or ONNX graphs. */
+export const FUSION_PATHS = ["graph", "js"] as const;
+export type FusionPath = (typeof FUSION_PATHS)[number];
+
+export const FusionUsedSchema = z.object({
+  /** "mixed": some stages as graphs, some in TypeScript (the CPU default; see `stages`). */
+  path: z.enum([...FUSION_PATHS, "mixed"]),
+  /** Per stage (focusMeasure, refinement): "js", or the execution provider its graph ran on. */
+  stages: z.record(z.string(), z.string()),
+  /**
+   * Per graph, each node's execution provider as onnxruntime's profile reports it ("Conv_4":
+   * "CUDAExecutionProvider"); only when asked (HYBRIDDEPTH_FUSION_PLACEMENT=1).
+   */
+  placement: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+});
+
 export const ResultSchema = z.object({
   pipelineVersion: z.string(),
   /** The stage that ran; below `requestedStage` when a fallback was needed (see `fallbacks`). */
@@ -61,6 +77,8 @@ export const ResultSchema = z.object({
   coverage: z.number(),
   /** Absent in results of pipeline versions before 0.2.0. */
   optics: OpticsUsedSchema.optional(),
+  /** Absent in results of pipeline versions before the fusion graphs. */
+  fusion: FusionUsedSchema.optional(),
   timingsMs: z.record(z.string(), z.number()),
   registration: z.array(FrameRegistrationSchema),
   warnings: z.array(z.string()),
@@ -69,6 +87,7 @@ export const ResultSchema = z.object({
 export type PipelineResult = z.infer<typeof ResultSchema>;
 export type FrameRegistration = z.infer<typeof FrameRegistrationSchema>;
 export type OpticsUsed = z.infer<typeof OpticsUsedSchema>;
+export type FusionUsed = z.infer<typeof FusionUsedSchema>;
 
 /** Confidence at or above which a DFF pixel counts as covered. */
 export const CONFIDENT_THRESHOLD = 0.5;

@@ -1,0 +1,117 @@
+/**
+ * Fusion graphs against their TypeScript references on onnxruntime's CPU provider, per stage,
+ * printed in ms and as graph ÷ js ratios measured in the same run (the machine's load average is
+ * printed too: other work on it shifts both columns alike, not the ratio's sign):
+ *  - 640×480: a frame of the bundled sample;
+ *  - the 12 MP phone stack's work size (../shared/data/focal-real/pixel6pro-desk, 3.2 MP).
+ * Also the device memory the graphs need at that size, from onnxruntime's profile (every node
+ * output plus the inputs, no reuse counted: an upper bound).
+ * GPU figures need a CUDA host: HYBRIDDEPTH_PROVIDERS=cuda,cpu runs the same bench there.
+ */
+import { readFile } from "node:fs/promises";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { focusMeasureGraph, focusMeasureOnGraph } from "../gpu-service/src/graphs/focusMeasure.ts";
+import { profileGraph } from "../gpu-service/src/graphs/graphSession.ts";
+import { refineAlignedOnGraph, refineGraph } from "../gpu-service/src/graphs/refine.ts";
+import { fusionInput, sampleGray } from "../gpu-service/src/graphs/testInputs.ts";
+import { warpFrameOnGraph } from "../gpu-service/src/graphs/warp.ts";
+import { probeImage } from "../gpu-service/src/io/decodeImage.ts";
+import { defaultWindowRadius, focusMeasure } from "../shared/src/dff/focusMeasure.ts";
+import { refineAligned } from "../shared/src/fusion/fuse.ts";
+import type { Plane } from "../shared/src/image/types.ts";
+import { warpSimilarity } from "../shared/src/image/warp.ts";
+import { median } from "../shared/src/math/stats.ts";
+import { MAX_WORK_PIXELS, workSize } from "../shared/src/pipeline/workSize.ts";
+import { BUNDLED_SAMPLE, hasSharedData, SHARED_DATA } from "../test/helpers/sharedData.ts";
+
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+/** A registration-sized similarity: 1% scale, 0.5° rotation, a few pixels of shift. */
+const SHIFT = { a: 0.01, b: 0.009, tx: 3.3, ty: -2.1 };
+
+async function timeMs(f: () => unknown): Promise<number> {
+  await f(); // warm-up: the graph's session is built on first use
+  const times: number[] = [];
+  for (let k = 0; k < REPEATS; k++) {
+    const t = performance.now();
+    await f();
+    times.push(performance.now() - t);
+  }
+  return median(Float64Array.from(times));
+}
+
+const row = (cells: (string | number)[]) =>
+  console.log(
+    cells.map((c, i) => String(c)[i === 0 ? "padEnd" : "padStart"](i === 0 ? 26 : 12)).join(""),
+  );
+
+async function benchSize(label: string, gray: Plane): Promise<void> {
+  const { width: w, height: h } = gray;
+  const radius = defaultWindowRadius(w, h);
+  const { input, aligned } = fusionInput(gray);
+  const rgb = Float32Array.from({ length: 3 * w * h }, (_, i) => gray.data[Math.floor(i / 3)]!);
+  const stages: [string, () => unknown, () => unknown][] = [
+    [
+      "focusMeasure",
+      () => focusMeasure(gray, radius),
+      async () => (await focusMeasureOnGraph(gray, radius)).data,
+    ],
+    [
+      "warp (focus + RGB)",
+      () => {
+        warpSimilarity(gray.data, w, h, 1, SHIFT, undefined, new Uint8Array(w * h));
+        warpSimilarity(rgb, w, h, 3, SHIFT);
+      },
+      () => warpFrameOnGraph(gray.data, rgb, w, h, SHIFT),
+    ],
+    [
+      "refinement",
+      () => refineAligned(input, aligned.slice()),
+      () => refineAlignedOnGraph(input, aligned.slice()),
+    ],
+  ];
+  console.log(`\n${label}: ${w}×${h}, load average ${loadavg()[0]!.toFixed(1)}`);
+  row(["stage", "js ms", "graph ms", "graph/js"]);
+  for (const [name, js, graph] of stages) {
+    const a = await timeMs(js);
+    const b = await timeMs(graph);
+    row([name, a.toFixed(1), b.toFixed(1), (b / a).toFixed(2)]);
+  }
+}
+
+async function memory(gray: Plane): Promise<void> {
+  const { width: w, height: h } = gray;
+  const dims = [1, 1, h, w];
+  const { input, aligned } = fusionInput(gray);
+  const focus = await profileGraph(() => focusMeasureGraph(w, h, defaultWindowRadius(w, h)), {
+    gray: { data: gray.data, dims },
+  });
+  const refine = await profileGraph(() => refineGraph(w, h, input.range), {
+    aligned: { data: aligned, dims },
+    dff: { data: input.dffDepth, dims },
+    confidence: { data: input.confidence, dims },
+    guide: { data: gray.data, dims },
+  });
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  console.log(`\ndevice memory at ${w}×${h} (every tensor, no reuse: an upper bound)`);
+  console.log(`  focus-measure graph (one frame at a time): ${mb(focus.tensorBytes)}`);
+  console.log(`  refinement graph: ${mb(refine.tensorBytes)}`);
+  // A stack of 10 frames resident on the device as well: RGB + focus measure, float32.
+  const stack = 10 * w * h * (3 + 1) * 4;
+  console.log(`  10 frames resident (RGB + focus, float32): ${mb(stack)}`);
+  console.log(
+    `  peak with the stack resident: ${mb(stack + Math.max(focus.tensorBytes, refine.tensorBytes))}`,
+  );
+}
+
+console.log(`fusion graphs vs TypeScript, CPU provider, median of ${REPEATS} after a warm-up`);
+await benchSize("bundled sample", await sampleGray(join(BUNDLED_SAMPLE, "f02.jpg")));
+const PHONE = join(SHARED_DATA, "focal-real", "pixel6pro-desk");
+if (hasSharedData("focal-real/pixel6pro-desk")) {
+  const file = join(PHONE, "image_3_0.90.jpg");
+  const size = await probeImage(new Uint8Array(await readFile(file)), file);
+  const work = workSize(size, MAX_WORK_PIXELS);
+  const gray = await sampleGray(file, work);
+  await benchSize(`12 MP phone stack (${size.width}×${size.height})`, gray);
+  await memory(gray);
+} else console.log("\n../shared/data/focal-real/pixel6pro-desk not found: 640×480 only");

@@ -1,0 +1,57 @@
+import { HybridDepthError } from "#shared/errors.ts";
+import { FUSION_PATHS, type FusionPath } from "#shared/pipeline/result.ts";
+import { type Provider, requestedProviders } from "../prior/priorRunner.ts";
+
+/** Environment variable that picks the fusion path: graph (ONNX) or js (the reference). */
+export const FUSION_ENV = "HYBRIDDEPTH_FUSION";
+/** Set to 1 to have result.json name each graph node's execution provider. */
+export const PLACEMENT_ENV = "HYBRIDDEPTH_FUSION_PLACEMENT";
+
+/** The per-pixel stages that have a graph twin. */
+export const FUSION_STAGES = ["focusMeasure", "warp", "refinement"] as const;
+export type FusionStage = (typeof FUSION_STAGES)[number];
+/** Which way each stage runs. */
+export type FusionPlan = Record<FusionStage, FusionPath>;
+
+const every = (path: FusionPath): FusionPlan =>
+  Object.fromEntries(FUSION_STAGES.map((s) => [s, path])) as FusionPlan;
+
+/**
+ * The default per provider and stage, from `npm run bench:graphs` (bench/graphs.bench.ts): on the
+ * CPU provider the TypeScript running sums beat the focus-measure and warp graphs, while the
+ * refinement graph wins, on one intra-op thread too (as on the service's pipeline thread): see
+ * README, "Fusion graphs". On CUDA every stage runs where the prior does.
+ */
+export const DEFAULT_FUSION: Record<Provider, FusionPlan> = {
+  cpu: { focusMeasure: "js", warp: "js", refinement: "graph" },
+  cuda: every("graph"),
+};
+
+/**
+ * The plan: every stage the way asked, else as HYBRIDDEPTH_FUSION says (graph|js), else the
+ * provider's default.
+ */
+export function fusionPlan(
+  asked?: FusionPath,
+  provider: Provider = requestedProviders()[0] ?? "cpu",
+): FusionPlan {
+  if (asked) return every(asked);
+  const env = process.env[FUSION_ENV]?.trim();
+  if (!env) return { ...DEFAULT_FUSION[provider] };
+  if (!(FUSION_PATHS as readonly string[]).includes(env))
+    throw new HybridDepthError(
+      "INVALID_ARGUMENT",
+      `${FUSION_ENV}=${env}: expected one of ${FUSION_PATHS.join(", ")}`,
+    );
+  return every(env as FusionPath);
+}
+
+/** "graph" or "js" when every stage runs that way, else "mixed". */
+export function planPath(plan: FusionPlan): FusionPath | "mixed" {
+  const ways = new Set(Object.values(plan));
+  return ways.size === 1 ? [...ways][0]! : "mixed";
+}
+
+export function placementAsked(): boolean {
+  return process.env[PLACEMENT_ENV] === "1";
+}

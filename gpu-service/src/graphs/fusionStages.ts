@@ -1,0 +1,114 @@
+import { focusMeasure } from "#shared/dff/focusMeasure.ts";
+import { type FusionInput, refineAligned } from "#shared/fusion/fuse.ts";
+import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
+import { IDENTITY, type Similarity, warpSimilarity } from "#shared/image/warp.ts";
+import { focusMeasureGraph, focusMeasureOnGraph } from "./focusMeasure.ts";
+import type { FusionPlan } from "./fusionPath.ts";
+import { profileGraph, type StageRun } from "./graphSession.ts";
+import { refineAlignedOnGraph, refineGraph } from "./refine.ts";
+import { warpCoefficients, warpFrameOnGraph, warpGraph } from "./warp.ts";
+
+/**
+ * The per-pixel stages the pipeline can run either way, behind one face: the TypeScript
+ * reference, or their ONNX graphs on the prior's execution provider. Both give the same
+ * depths within float32 rounding (tests in stages.test.ts and fusionPath.pipeline.test.ts).
+ */
+export interface FusionStages {
+  focusMeasure(gray: Plane, windowRadius: number): Promise<StageRun>;
+  refineAligned(input: FusionInput, aligned: Float32Array): Promise<StageRun>;
+  /** A frame's focus measure and RGB warped to the reference, and where the samples fell inside. */
+  warpFrame(
+    focus: Float32Array,
+    rgb: Float32Array,
+    width: number,
+    height: number,
+    t: Similarity,
+  ): Promise<WarpedFrame>;
+}
+
+export interface WarpedFrame {
+  focus: Float32Array;
+  color: Float32Array;
+  inside: Uint8Array;
+  ranOn: string;
+}
+
+const JS_STAGES: FusionStages = {
+  async focusMeasure(gray, r) {
+    return { data: focusMeasure(gray, r), ranOn: "js" };
+  },
+  async refineAligned(input, aligned) {
+    return { data: refineAligned(input, aligned), ranOn: "js" };
+  },
+  async warpFrame(focus, rgb, w, h, t) {
+    const inside = new Uint8Array(w * h);
+    return {
+      focus: warpSimilarity(focus, w, h, 1, t, undefined, inside),
+      color: warpSimilarity(rgb, w, h, 3, t),
+      inside,
+      ranOn: "js",
+    };
+  },
+};
+
+const GRAPH_STAGES: FusionStages = {
+  focusMeasure: (gray, r) =>
+    // Reflect padding needs two pixels a side; a smaller frame has nothing to gain anyway.
+    gray.width < 2 || gray.height < 2
+      ? JS_STAGES.focusMeasure(gray, r)
+      : focusMeasureOnGraph(gray, r),
+  refineAligned: refineAlignedOnGraph,
+  warpFrame: warpFrameOnGraph,
+};
+
+/** Each stage the way the plan says. */
+export function fusionStages(plan: FusionPlan): FusionStages {
+  const way = (stage: keyof FusionPlan) => (plan[stage] === "graph" ? GRAPH_STAGES : JS_STAGES);
+  return {
+    focusMeasure: (gray, r) => way("focusMeasure").focusMeasure(gray, r),
+    refineAligned: (input, aligned) => way("refinement").refineAligned(input, aligned),
+    warpFrame: (focus, rgb, w, h, t) => way("warp").warpFrame(focus, rgb, w, h, t),
+  };
+}
+
+/**
+ * Each graph node's provider, for result.json when asked: the graphs are profiled once more on
+ * the run's own planes (the reference frame's gray for the focus measure).
+ */
+export async function describePlacement(
+  plan: FusionPlan,
+  reference: RgbImage,
+  windowRadius: number,
+  refinement?: { input: FusionInput; aligned: Float32Array },
+): Promise<Record<string, Record<string, string>>> {
+  const gray = toGray(reference);
+  const { width: w, height: h } = gray;
+  const dims = [1, 1, h, w];
+  const out: Record<string, Record<string, string>> = {};
+  if (plan.focusMeasure === "graph")
+    out.focusMeasure = (
+      await profileGraph(() => focusMeasureGraph(w, h, windowRadius), {
+        gray: { data: gray.data, dims },
+      })
+    ).placement;
+  if (plan.warp === "graph")
+    out.warp = (
+      await profileGraph(() => warpGraph(w, h), {
+        focus: { data: gray.data, dims },
+        rgb: { data: reference.data, dims: [1, h, w, 3] },
+        coef: { data: warpCoefficients(IDENTITY, w, h), dims: [6] },
+      })
+    ).placement;
+  if (refinement && plan.refinement === "graph") {
+    const { input, aligned } = refinement;
+    out.refinement = (
+      await profileGraph(() => refineGraph(w, h, input.range), {
+        aligned: { data: aligned, dims },
+        dff: { data: input.dffDepth, dims },
+        confidence: { data: input.confidence, dims },
+        guide: { data: input.guide.data, dims },
+      })
+    ).placement;
+  }
+  return out;
+}
