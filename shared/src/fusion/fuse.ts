@@ -3,6 +3,7 @@ import { quantile } from "../math/stats.ts";
 import { type BandSteps, bandStep, plainAlloc, runStepsInline } from "../pipeline/bandSteps.ts";
 import type { BandRunner } from "../pipeline/rowBands.ts";
 import { type Alignment, alignScaleShift, applyAlignment } from "./alignScaleShift.ts";
+import { suppressPriorArtefacts } from "./priorArtefacts.ts";
 import {
   DEFAULT_REFINE,
   evidenceWeight,
@@ -38,9 +39,17 @@ export interface AlignedPrior {
   depth?: Float32Array;
 }
 
-/** HybridDepth step 1: robust, confidence-weighted global fit of the prior to depth from focus. */
+/**
+ * HybridDepth step 1: robust, confidence-weighted global fit of the prior to depth from focus,
+ * after the prior's own border and hot-spot artefacts are suppressed (priorArtefacts.ts).
+ */
 export function alignPrior(input: FusionInput): AlignedPrior {
-  const { dffDepth, confidence, priorInverse, range } = input;
+  const { dffDepth, confidence, range, guide } = input;
+  const priorInverse = suppressPriorArtefacts({
+    width: guide.width,
+    height: guide.height,
+    data: input.priorInverse,
+  });
   const alignment = alignScaleShift(priorInverse, reciprocal(dffDepth), confidence);
   if (alignment.fallback === "none") return { alignment };
   const depth = applyAlignment(priorInverse, alignment, range, dffDepth);
