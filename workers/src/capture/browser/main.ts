@@ -343,7 +343,14 @@ async function resume(apiKey: string, pending: PendingCapture): Promise<void> {
 }
 
 button.addEventListener("click", () => void run());
-// An unfinished capture from before a reload goes on at once when the key is known.
+// Said at once, before IndexedDB answers: a browser that cannot capture is told so on arrival.
+const early = browserProblem();
+if (early) {
+  showError(early, true);
+  setState("unsupported", "cannot capture here");
+}
+// An unfinished capture from before a reload goes on at once when the key is known; it needs
+// no camera, so it goes on even where capturing is impossible.
 void loadPending()
   .catch(() => undefined)
   .then((unfinished) => {
@@ -351,12 +358,7 @@ void loadPending()
     if (unfinished) {
       showError(
         "An unfinished capture is waiting: enter the API key and press Capture to finish its upload.",
+        Boolean(early),
       );
-      return;
-    }
-    const early = browserProblem();
-    if (early) {
-      showError(early, true);
-      setState("unsupported", "cannot capture here");
     }
   });
