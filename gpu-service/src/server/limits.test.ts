@@ -70,7 +70,7 @@ beforeAll(async () => {
     LOG_LEVEL: "warn",
     MAX_IN_FLIGHT: "1",
     MAX_QUEUE: "4",
-    JOB_TIMEOUT_MS: "4000",
+    JOB_TIMEOUT_MS: "2500",
     MAX_FRAME_BYTES: String(80 * MiB),
     FRAME_BUDGET_BYTES: String(BUDGET),
   });
@@ -153,7 +153,8 @@ describe("GPU service memory under signed jobs with large frames", () => {
 
 describe("GPU service timeouts", () => {
   it("stops a timed-out job: 504, then no more work on it, and still ready", async () => {
-    // 24 frames of 24 MP in one colour: a few KB each, many seconds of decoding and resampling.
+    // 48 frames of 24 MP in one colour: a few KB each, far more than the 2.5 s limit of decoding
+    // and resampling even with every core on it (24 of them took about 3.5 s on 2 cores).
     const frame = await sharp({
       create: { width: 6000, height: 4000, channels: 3, background: { r: 120, g: 90, b: 60 } },
     })
@@ -161,9 +162,9 @@ describe("GPU service timeouts", () => {
       .toBuffer();
     const capture = {
       version: 1,
-      frames: Array.from({ length: 24 }, (_, i) => ({
+      frames: Array.from({ length: 48 }, (_, i) => ({
         file: `f${i}.png`,
-        focusDistance: 0.3 + i / 4,
+        focusDistance: 0.3 + i / 8,
       })),
     };
     const form = new FormData();
