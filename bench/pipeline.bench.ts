@@ -28,6 +28,7 @@ import { BUNDLED_SAMPLE, hasSharedData, SHARED_DATA } from "../test/helpers/shar
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const REPEATS_12MP = Number(process.env.BENCH_REPEATS_12MP ?? 3);
+const WARMUPS = Number(process.env.BENCH_WARMUPS ?? 3);
 const STAGES = [
   "decode",
   "registration",
@@ -64,7 +65,10 @@ async function stageMedians(
   between?: () => Promise<number>,
 ): Promise<{ ms: Record<string, number>; baseline?: number }> {
   const opts = { ...withPrior, ...(threads ? { threads } : {}) };
-  await runPipeline(source, opts); // warm-up: JIT, sharp, the pool's threads, the ONNX session
+  // Warm-up: JIT (a few runs before V8 has optimized the per-pixel loops), sharp, the pool's
+  // threads, the ONNX sessions. A GPU service runs warm; one warm-up left the 5-frame row with
+  // half-optimized code (its fusion ÷ prior read 1.83 against 0.8–0.9 warm).
+  for (let k = 0; k < WARMUPS; k++) await runPipeline(source, opts);
   const runs: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
   const base: number[] = [];
   for (let k = 0; k < repeats; k++) {

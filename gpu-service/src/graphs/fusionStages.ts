@@ -13,8 +13,17 @@ import { warpCoefficients, warpFrameOnGraph, warpGraph } from "./warp.ts";
  * reference, or their ONNX graphs on the prior's execution provider. Both give the same
  * depths within float32 rounding (tests in stages.test.ts and fusionPath.pipeline.test.ts).
  */
+/** Where a stage puts the planes it makes (shared memory when row bands read them). */
+export type PlaneAlloc = (length: number) => Float32Array;
+
+const plain: PlaneAlloc = (length) => new Float32Array(length);
+
+/**
+ * The TypeScript stages write into `alloc`'s planes; the graphs hand back onnxruntime's own
+ * (callers that need shared memory copy those).
+ */
 export interface FusionStages {
-  focusMeasure(gray: Plane, windowRadius: number): Promise<StageRun>;
+  focusMeasure(gray: Plane, windowRadius: number, alloc?: PlaneAlloc): Promise<StageRun>;
   refineAligned(input: FusionInput, aligned: Float32Array): Promise<StageRun>;
   /** A frame's focus measure and RGB warped to the reference, and where the samples fell inside. */
   warpFrame(
@@ -23,6 +32,7 @@ export interface FusionStages {
     width: number,
     height: number,
     t: Similarity,
+    alloc?: PlaneAlloc,
   ): Promise<WarpedFrame>;
 }
 
@@ -34,17 +44,17 @@ export interface WarpedFrame {
 }
 
 const JS_STAGES: FusionStages = {
-  async focusMeasure(gray, r) {
-    return { data: focusMeasure(gray, r), ranOn: "js" };
+  async focusMeasure(gray, r, alloc = plain) {
+    return { data: focusMeasure(gray, r, alloc(gray.data.length)), ranOn: "js" };
   },
   async refineAligned(input, aligned) {
     return { data: refineAligned(input, aligned), ranOn: "js" };
   },
-  async warpFrame(focus, rgb, w, h, t) {
+  async warpFrame(focus, rgb, w, h, t, alloc = plain) {
     const inside = new Uint8Array(w * h);
     return {
-      focus: warpSimilarity(focus, w, h, 1, t, undefined, inside),
-      color: warpSimilarity(rgb, w, h, 3, t),
+      focus: warpSimilarity(focus, w, h, 1, t, alloc(w * h), inside),
+      color: warpSimilarity(rgb, w, h, 3, t, alloc(3 * w * h)),
       inside,
       ranOn: "js",
     };
@@ -65,9 +75,9 @@ const GRAPH_STAGES: FusionStages = {
 export function fusionStages(plan: FusionPlan): FusionStages {
   const way = (stage: keyof FusionPlan) => (plan[stage] === "graph" ? GRAPH_STAGES : JS_STAGES);
   return {
-    focusMeasure: (gray, r) => way("focusMeasure").focusMeasure(gray, r),
+    focusMeasure: (gray, r, alloc) => way("focusMeasure").focusMeasure(gray, r, alloc),
     refineAligned: (input, aligned) => way("refinement").refineAligned(input, aligned),
-    warpFrame: (focus, rgb, w, h, t) => way("warp").warpFrame(focus, rgb, w, h, t),
+    warpFrame: (focus, rgb, w, h, t, alloc) => way("warp").warpFrame(focus, rgb, w, h, t, alloc),
   };
 }
 

@@ -23,8 +23,10 @@ port.on("message", async (m: ToFrameWorker) => {
       return;
     }
     const out = await processFrame(m.task);
-    const transfer = [out.color.buffer, out.focus.buffer] as ArrayBuffer[];
-    if (out.inside) transfer.push(out.inside.buffer as ArrayBuffer);
+    // Planes in shared memory are shared by posting them; the others move.
+    const transfer = [out.color.buffer, out.focus.buffer, out.inside?.buffer].filter(
+      (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+    );
     port.postMessage({ type: "done", id: m.id, out } satisfies FromFrameWorker, transfer);
   } catch (e) {
     const error =

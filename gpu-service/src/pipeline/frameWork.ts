@@ -28,6 +28,8 @@ export interface FrameJob {
   fusion: FusionPlan;
   /** The reference's registration level, published once by the thread that decodes it. */
   reference: SharedReference;
+  /** Colour and focus come back in shared memory: the pipeline's row bands read them in place. */
+  shared?: boolean;
 }
 
 export interface FrameTask {
@@ -136,6 +138,7 @@ export function forgetJob(id: string): void {
 export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   const { job } = task;
   const ms = { decode: 0, registration: 0, dff: 0 };
+  const alloc = job.shared ? sharedPlane : plainPlane;
   let t = performance.now();
   const lap = (stage: keyof typeof ms) => {
     const now = performance.now();
@@ -144,7 +147,7 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   };
   let rgb: Awaited<ReturnType<typeof decodeRgb>>;
   try {
-    rgb = await decodeRgb(task.bytes, task.name, job.work, job.maxFramePixels);
+    rgb = await decodeRgb(task.bytes, task.name, job.work, job.maxFramePixels, alloc);
   } catch (e) {
     if (task.isReference) failReference(job.reference);
     throw e;
@@ -164,8 +167,8 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   }
   // Focus is measured on the frame as captured and the smooth focus map is warped, never the
   // image: resampling an image low-passes it and would bias every warped frame towards "blurred".
-  const measured = await fusionStages(job.fusion).focusMeasure(gray, job.windowRadius);
-  let focus = measured.data;
+  const measured = await fusionStages(job.fusion).focusMeasure(gray, job.windowRadius, alloc);
+  let focus = inMemory(measured.data, alloc);
   const ranOn: Record<string, string> = { focusMeasure: measured.ranOn };
   lap("dff");
   if (task.isReference || !job.register)
@@ -177,12 +180,33 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   let inside: Uint8Array | undefined;
   if (!isIdentity(reg.transform)) {
     const { width: w, height: h } = job.work;
-    const warped = await fusionStages(job.fusion).warpFrame(focus, rgb.data, w, h, reg.transform);
-    ({ focus, color, inside } = warped);
+    const warped = await fusionStages(job.fusion).warpFrame(
+      focus,
+      rgb.data,
+      w,
+      h,
+      reg.transform,
+      alloc,
+    );
+    ({ inside } = warped);
+    focus = inMemory(warped.focus, alloc);
+    color = inMemory(warped.color, alloc);
     ranOn.warp = warped.ranOn;
   }
   lap("registration");
   return { color, focus, ranOn, ...(inside ? { inside } : {}), registration: reg, ms };
+}
+
+const plainPlane = (length: number) => new Float32Array(length);
+const sharedPlane = (length: number) => new Float32Array(new SharedArrayBuffer(4 * length));
+
+/** `plane` itself when `alloc` would give the same kind of memory, else a copy from it. */
+function inMemory(plane: Float32Array, alloc: (length: number) => Float32Array): Float32Array {
+  const shared = alloc === sharedPlane;
+  if (plane.buffer instanceof SharedArrayBuffer === shared) return plane;
+  const copy = alloc(plane.length);
+  copy.set(plane);
+  return copy;
 }
 
 function isIdentity(t: Similarity): boolean {

@@ -151,6 +151,7 @@ export async function runPipeline(
     register: o.register,
     fusion: plan,
     reference: sharedReference(work),
+    shared: bands.threads > 1,
   };
   const run = (i: number, bytes: Uint8Array): Promise<FrameOutput> =>
     runner
@@ -211,7 +212,7 @@ export async function runPipeline(
       if (out.inside) markOutside(out.inside, outside);
       Object.assign(ranOn, out.ranOn);
       const t = performance.now();
-      acc.add(out.focus, out.color);
+      await acc.addInBands(bands, out.focus, out.color);
       thread.dff += performance.now() - t;
     }
   } finally {

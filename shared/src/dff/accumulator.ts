@@ -80,31 +80,49 @@ export class DffAccumulator {
     this.blur = blur;
     this.alloc = alloc ?? ((length) => new Float32Array(length));
     const n = width * height;
-    this.best = new Float32Array(n).fill(-1);
-    this.bestIdx = new Uint8Array(n);
-    this.aif = new Float32Array(n * 3);
+    // The running peak and composite live where the planes do: row bands of `addInBands` on
+    // other threads write them in place.
+    this.best = this.alloc(n).fill(-1);
+    this.bestIdx = new Uint8Array(sameMemory(this.best, n));
+    this.aif = this.alloc(n * 3);
   }
 
   /** Adds the next frame's focus measure (copied) and (registered) colour. */
   add(focus: Float32Array, rgb: Float32Array): void {
+    const k = this.next(focus, rgb);
+    addFrameRows(this.addArgs(k, focus, rgb), 0, this.height);
+    this.keep(focus);
+  }
+
+  /**
+   * `add` with the peak and composite update in row bands on `bands` (the same bits): planes
+   * already in the bands' memory are kept as they are, others are copied there first.
+   */
+  async addInBands(bands: BandRunner, focus: Float32Array, rgb: Float32Array): Promise<void> {
+    if (bands.threads <= 1) return this.add(focus, rgb);
+    const k = this.next(focus, rgb);
+    const shared = bands.share(focus);
+    await bands.rows("dffAdd", this.addArgs(k, shared, bands.share(rgb)), this.height);
+    this.focus.push(shared);
+    this.added++;
+  }
+
+  private next(focus: Float32Array, rgb: Float32Array): number {
     const n = this.width * this.height;
     if (focus.length !== n || rgb.length !== 3 * n)
       throw new RangeError("frame size differs from the accumulator's");
-    const k = this.added;
-    if (k >= this.diopters.length)
+    if (this.added >= this.diopters.length)
       throw new RangeError("more frames added than focus positions given");
-    const { best, bestIdx, aif } = this;
-    for (let i = 0; i < n; i++) {
-      const f = focus[i]!;
-      if (f > best[i]!) {
-        best[i] = f;
-        bestIdx[i] = k;
-        aif[3 * i] = rgb[3 * i]!;
-        aif[3 * i + 1] = rgb[3 * i + 1]!;
-        aif[3 * i + 2] = rgb[3 * i + 2]!;
-      }
-    }
-    const kept = this.alloc(n);
+    return this.added;
+  }
+
+  private addArgs(k: number, focus: Float32Array, rgb: Float32Array): AddFrameArgs {
+    const { best, bestIdx, aif, width } = this;
+    return { k, width, focus, rgb, best, bestIdx, aif };
+  }
+
+  private keep(focus: Float32Array): void {
+    const kept = this.alloc(focus.length);
     kept.set(focus);
     this.focus.push(kept);
     this.added++;
@@ -125,7 +143,7 @@ export class DffAccumulator {
     await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
     const upsampled = lensFitPlanes(plan, (length) => bands.alloc(length));
     await bands.rows("lensUpsample", { plan, grid, upsampled }, plan.height);
-    return this.result({ ...upsampled, blur: plan.blur });
+    return this.resultInBands({ ...upsampled, blur: plan.blur }, bands);
   }
 
   private fitInputs(): { floor: Float64Array; aif: Plane } {
@@ -137,22 +155,91 @@ export class DffAccumulator {
   }
 
   private result(fit: LensFitResult): DffResult {
+    const out = this.resultArgs(fit);
+    dffResultRows(out, 0, this.height);
+    return this.describe(out, fit);
+  }
+
+  private async resultInBands(fit: LensFitResult, bands: BandRunner): Promise<DffResult> {
+    const out = this.resultArgs(fit);
+    await bands.rows("dffResult", out, this.height);
+    return this.describe(out, fit);
+  }
+
+  private resultArgs(fit: LensFitResult): DffResultArgs {
     const n = this.width * this.height;
-    const depth = this.alloc(n);
-    const confidence = this.alloc(n);
-    for (let i = 0; i < n; i++) {
-      const p = fit.position[i]!;
-      depth[i] = 1 / p;
-      confidence[i] = confidenceOf(fit.variance[i]! / (p * p));
-    }
+    const { position, variance } = fit;
     return {
-      depth: { width: this.width, height: this.height, data: depth },
-      confidence: { width: this.width, height: this.height, data: confidence },
+      width: this.width,
+      position,
+      variance,
+      depth: this.alloc(n),
+      confidence: this.alloc(n),
+    };
+  }
+
+  private describe(out: DffResultArgs, fit: LensFitResult): DffResult {
+    const { width, height } = this;
+    return {
+      depth: { width, height, data: out.depth },
+      confidence: { width, height, data: out.confidence },
       peakFrame: this.bestIdx,
-      allInFocus: { width: this.width, height: this.height, data: this.aif },
+      allInFocus: { width, height, data: this.aif },
       blur: fit.blur,
     };
   }
+}
+
+/** What one frame's update of the running peak and composite reads and writes. */
+export interface AddFrameArgs {
+  /** The frame's index in ascending-diopter order. */
+  k: number;
+  width: number;
+  focus: Float32Array;
+  rgb: Float32Array;
+  best: Float32Array;
+  bestIdx: Uint8Array;
+  aif: Float32Array;
+}
+
+/** Rows [y0, y1) of one frame's update: where it is sharper than all before, it takes over. */
+export function addFrameRows(a: AddFrameArgs, y0: number, y1: number): void {
+  const { k, focus, rgb, best, bestIdx, aif } = a;
+  for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) {
+    const f = focus[i]!;
+    if (f > best[i]!) {
+      best[i] = f;
+      bestIdx[i] = k;
+      aif[3 * i] = rgb[3 * i]!;
+      aif[3 * i + 1] = rgb[3 * i + 1]!;
+      aif[3 * i + 2] = rgb[3 * i + 2]!;
+    }
+  }
+}
+
+export interface DffResultArgs {
+  width: number;
+  position: Float32Array;
+  variance: Float32Array;
+  depth: Float32Array;
+  confidence: Float32Array;
+}
+
+/** Rows [y0, y1) of depth (1 / fitted diopters) and confidence (from the fit's variance). */
+export function dffResultRows(a: DffResultArgs, y0: number, y1: number): void {
+  const { position, variance, depth, confidence } = a;
+  for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) {
+    const p = position[i]!;
+    depth[i] = 1 / p;
+    confidence[i] = confidenceOf(variance[i]! / (p * p));
+  }
+}
+
+/** A buffer of `bytes` of the same kind as `plane`'s: shared when it is. */
+function sameMemory(plane: Float32Array, bytes: number): ArrayBuffer | SharedArrayBuffer {
+  return plane.buffer instanceof SharedArrayBuffer
+    ? new SharedArrayBuffer(bytes)
+    : new ArrayBuffer(bytes);
 }
 
 const TAU2 = CONFIDENCE_TAU * CONFIDENCE_TAU;

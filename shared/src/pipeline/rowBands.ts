@@ -1,3 +1,4 @@
+import { addFrameRows, dffResultRows } from "../dff/accumulator.ts";
 import {
   fitLensGridRows,
   type LensFitGrid,
@@ -14,12 +15,16 @@ import type { BandSteps } from "./bandSteps.ts";
  * only its own rows and reads nothing another band writes, so any split gives the same bits.
  */
 export const ROW_KERNELS = {
+  /** One frame's update of the DFF running peak and all-in-focus composite. */
+  dffAdd: addFrameRows,
   /** DFF lens-curve fit of fit-grid rows (`fitLensGridRows`). */
   lensFit(a: { plan: LensFitPlan; focus: readonly Float32Array[]; grid: LensFitGrid }, y0, y1) {
     fitLensGridRows(a.plan, a.focus, a.grid, y0, y1);
   },
   /** The fit grid upsampled to image rows. */
   lensUpsample: upsampleLensFitRows,
+  /** Depth and confidence from the upsampled fit. */
+  dffResult: dffResultRows,
   /** Refinement (`refineAligned`) and its guided filter (`logScaleMap`). */
   refineEvidence: refineEvidenceRows,
   refinePass: refinePassRows,
