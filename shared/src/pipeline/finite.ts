@@ -5,6 +5,10 @@ import { HybridDepthError } from "../errors.ts";
  * served as done. Throws DEPTH_NOT_FINITE naming the output, how many values and the first pixel.
  */
 export function assertFinite(name: string, values: Float32Array): void {
+  // Fast pass: v·0 is 0 for every finite v and NaN for ±Infinity and NaN, so one sum tells.
+  let probe = 0;
+  for (let i = 0; i < values.length; i++) probe += values[i]! * 0;
+  if (probe === 0) return;
   let bad = 0;
   let first = -1;
   for (let i = 0; i < values.length; i++)
