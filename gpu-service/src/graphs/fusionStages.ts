@@ -1,7 +1,12 @@
 import { focusMeasure } from "#shared/dff/focusMeasure.ts";
 import { type FusionInput, refineAligned } from "#shared/fusion/fuse.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
-import { IDENTITY, type Similarity, warpSimilarity } from "#shared/image/warp.ts";
+import {
+  IDENTITY,
+  type Similarity,
+  warpSimilarity,
+  warpSimilarityPair,
+} from "#shared/image/warp.ts";
 import { focusMeasureGraph, focusMeasureOnGraph } from "./focusMeasure.ts";
 import type { FusionPlan } from "./fusionPath.ts";
 import { profileGraph, type StageRun } from "./graphSession.ts";
@@ -52,9 +57,10 @@ const JS_STAGES: FusionStages = {
   },
   async warpFrame(focus, rgb, w, h, t, alloc = plain) {
     const inside = new Uint8Array(w * h);
+    const warped = warpSimilarityPair(focus, rgb, w, h, t, alloc(w * h), alloc(3 * w * h), inside);
     return {
-      focus: warpSimilarity(focus, w, h, 1, t, alloc(w * h), inside),
-      color: warpSimilarity(rgb, w, h, 3, t, alloc(3 * w * h)),
+      focus: warped.gray,
+      color: warped.rgb,
       inside,
       ranOn: "js",
     };

@@ -7,6 +7,7 @@ import {
   similarityRotation,
   similarityScale,
   warpSimilarity,
+  warpSimilarityPair,
 } from "./warp.ts";
 
 const W = 40;
@@ -166,6 +167,28 @@ describe("warpSimilarity against a pixel-by-pixel warp", () => {
       const want = slowWarp(src, w, h, ch, t);
       expect(Array.from(valid)).toEqual(Array.from(want.valid));
       for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want.out[i]!, 5);
+    });
+  }
+});
+
+describe("warpSimilarityPair", () => {
+  const rnd = mulberry32(5);
+  const cases: [number, number, Similarity][] = [
+    [40, 30, { a: 0.03, b: -0.02, tx: 1.7, ty: -2.2 }],
+    [17, 9, { a: 0.2, b: 0.1, tx: 6, ty: -5 }], // much of it outside
+    [1, 5, { a: 0.1, b: 0, tx: 0.5, ty: 0.3 }],
+    [6, 1, { a: -0.1, b: 0.05, tx: 0.2, ty: 0.5 }],
+  ];
+  for (const [w, h, t] of cases) {
+    it(`gives the bits of the two separate warps on ${w}×${h}`, () => {
+      const gray = Float32Array.from({ length: w * h }, () => rnd());
+      const rgb = Float32Array.from({ length: 3 * w * h }, () => rnd());
+      const valid = new Uint8Array(w * h);
+      const wantValid = new Uint8Array(w * h);
+      const got = warpSimilarityPair(gray, rgb, w, h, t, undefined, undefined, valid);
+      expect(got.gray).toEqual(warpSimilarity(gray, w, h, 1, t, undefined, wantValid));
+      expect(got.rgb).toEqual(warpSimilarity(rgb, w, h, 3, t));
+      expect(valid).toEqual(wantValid);
     });
   }
 });

@@ -178,3 +178,66 @@ function bilinear(
     out[o + c] =
       w00 * src[i + c]! + w01 * src[i01 + c]! + w10 * src[i10 + c]! + w11 * src[i11 + c]!;
 }
+
+/**
+ * `warpSimilarity` of a one-channel plane and an RGB image under the same transform in one
+ * pass: each pixel's sample position and bilinear weights are computed once for all four
+ * values. The same bits as the two separate warps (the same products in the same order).
+ */
+export function warpSimilarityPair(
+  gray: Float32Array,
+  rgb: Float32Array,
+  width: number,
+  height: number,
+  t: Similarity,
+  outGray: Float32Array = new Float32Array(gray.length),
+  outRgb: Float32Array = new Float32Array(rgb.length),
+  valid?: Uint8Array,
+): { gray: Float32Array; rgb: Float32Array } {
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  const m = 1 + t.a;
+  const b = t.b;
+  for (let y = 0; y < height; y++) {
+    const dy = y - cy;
+    const sx0 = cx - m * cx - b * dy + t.tx;
+    const sy0 = cy + b * -cx + m * dy + t.ty;
+    const [a0, a1] = span(sx0, m, 0.5, width - 1.5, width);
+    const [b0, b1] = span(sy0, b, 0.5, height - 1.5, width);
+    const lo = Math.max(a0, b0);
+    const hi = Math.max(lo, Math.min(a1, b1));
+    const row = y * width;
+    for (let x = 0; x < lo; x++) {
+      sampleClamped(gray, width, height, 1, sx0 + m * x, sy0 + b * x, outGray, row + x, valid);
+      sampleClamped(rgb, width, height, 3, sx0 + m * x, sy0 + b * x, outRgb, row + x);
+    }
+    if (valid) valid.fill(1, row + lo, row + hi);
+    for (let x = lo; x < hi; x++) {
+      const px = sx0 + m * x;
+      const py = sy0 + b * x;
+      const x0 = Math.floor(px);
+      const y0 = Math.floor(py);
+      const fx = px - x0;
+      const fy = py - y0;
+      const w00 = (1 - fx) * (1 - fy);
+      const w01 = fx * (1 - fy);
+      const w10 = (1 - fx) * fy;
+      const w11 = fx * fy;
+      const g = y0 * width + x0;
+      const gj = g + width;
+      outGray[row + x] =
+        w00 * gray[g]! + w01 * gray[g + 1]! + w10 * gray[gj]! + w11 * gray[gj + 1]!;
+      const i = 3 * g;
+      const j = 3 * gj;
+      const o = 3 * (row + x);
+      outRgb[o] = w00 * rgb[i]! + w01 * rgb[i + 3]! + w10 * rgb[j]! + w11 * rgb[j + 3]!;
+      outRgb[o + 1] = w00 * rgb[i + 1]! + w01 * rgb[i + 4]! + w10 * rgb[j + 1]! + w11 * rgb[j + 4]!;
+      outRgb[o + 2] = w00 * rgb[i + 2]! + w01 * rgb[i + 5]! + w10 * rgb[j + 2]! + w11 * rgb[j + 5]!;
+    }
+    for (let x = hi; x < width; x++) {
+      sampleClamped(gray, width, height, 1, sx0 + m * x, sy0 + b * x, outGray, row + x, valid);
+      sampleClamped(rgb, width, height, 3, sx0 + m * x, sy0 + b * x, outRgb, row + x);
+    }
+  }
+  return { gray: outGray, rgb: outRgb };
+}
