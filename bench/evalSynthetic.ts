@@ -130,18 +130,28 @@ const out = [
 if (args.includes("--json")) console.log(JSON.stringify(scored, null, 2));
 else {
   console.log(out.join("\n"));
-  // More frames must not hurt: the scenes where the larger stack's full AbsRel is worse.
+  // More frames must not hurt: every scene × camera, full AbsRel at the fewer and the more
+  // frames, flagged where the larger stack is worse.
+  const counts = [...new Set(scored.map((s) => s.frames))].sort((a, b) => a - b);
+  const [few, many] = [counts[0]!, counts.at(-1)!];
+  console.log(
+    `\n| scene | camera | full AbsRel, ${few} frames | ${many} frames | ${many} ÷ ${few} |\n|---|---|---|---|---|`,
+  );
+  let worse = 0;
   for (const s of scored) {
+    if (s.frames !== few) continue;
     const twin = scored.find(
-      (t) => t.scene === s.scene && t.camera === s.camera && t.frames < s.frames,
+      (t) => t.scene === s.scene && t.camera === s.camera && t.frames === many,
     );
-    if (twin && s.rows[2]!.all.absRel > twin.rows[2]!.all.absRel)
-      console.log(
-        `worse with more frames: ${s.scene} ${s.camera} ${twin.frames}→${s.frames}: ${f3(twin.rows[2]!.all.absRel)} → ${f3(s.rows[2]!.all.absRel)}`,
-      );
+    if (!twin) continue;
+    const [a, b] = [s.rows[2]!.all.absRel, twin.rows[2]!.all.absRel];
+    if (b > a) worse++;
+    console.log(
+      `| ${s.scene} | ${s.camera} | ${f3(a)} | ${f3(b)} | ${(b / a).toFixed(3)}${b > a ? " **worse**" : ""} |`,
+    );
   }
+  console.log(`\n${worse} scene × camera pairs worse with ${many} frames than with ${few}`);
 }
-
 /** The default sweep with each position moved by ±`jitter` of a diopter step, alternately. */
 async function unevenSweep(depthPng: Uint8Array, frames: number, jitter: number) {
   const raw = await decodeGray16(depthPng, "depth image");
