@@ -2,11 +2,12 @@
  * The evaluation set of the core issues: stacks synthesized from every RGB-D sample in
  * ../shared/data/rgbd with two cameras (phone: 9 mm f/1.8, 8 mm sensor; large aperture: 25 mm
  * f/2, 12 mm sensor) and 5 and 10 frames, scored at every stage with the pydnet-pp prior.
- *   npm run eval:synthetic -- [--heldout] [--quick] [--json]
+ *   npm run eval:synthetic -- [--heldout] [--quick] [--no-optics] [--solve] [--json]
  * `--heldout` scores a second set instead, never used to choose parameters: two other cameras
  * (6.8 mm f/1.6 on a 7.2 mm sensor, 15 mm f/2.8 on 9 mm), 4 and 7 frames at uneven focus
  * steps, another noise seed and level, and another renderer (a uniform-disc PSF, not a Gaussian). `--quick` takes the first scene only (for iterating);
- * `--no-optics` drops the camera from every capture (the blur per diopter is then fitted).
+ * `--no-optics` drops the camera from every capture (the blur per diopter is then fitted);
+ * `--solve` refines by the global edge-aware solve instead of the guided-filter passes.
  * Synthesized stacks are cached in the system temp folder (keyed by their parameters).
  */
 import { existsSync } from "node:fs";
@@ -43,6 +44,8 @@ const args = process.argv.slice(2);
 const heldout = args.includes("--heldout");
 const quick = args.includes("--quick");
 const noOptics = args.includes("--no-optics");
+// The global edge-aware solve instead of the two guided-filter passes (globalScaleSolve.ts).
+const refine = args.includes("--solve") ? ("solve" as const) : undefined;
 
 const MAIN: CaptureSpec[] = [
   ...[5, 10].map((frames) => ({ camera: "phone", frames, options: { lens: PHONE_LENS, frames } })),
@@ -99,6 +102,7 @@ for (const scene of scenes) {
     if (noOptics) delete source.capture.camera;
     const rows = await evaluateCapture(source, ["dff", "aligned", "full"], {
       prior,
+      ...(refine ? { refine } : {}),
     });
     scored.push({ scene, camera: spec.camera, frames: spec.frames, rows });
     process.stderr.write(
