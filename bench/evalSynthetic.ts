@@ -2,11 +2,12 @@
  * The evaluation set of the core issues: stacks synthesized from every RGB-D sample in
  * ../shared/data/rgbd with two cameras (phone: 9 mm f/1.8, 8 mm sensor; large aperture: 25 mm
  * f/2, 12 mm sensor) and 5 and 10 frames, scored at every stage with the pydnet-pp prior.
- *   npm run eval:synthetic -- [--heldout] [--quick] [--json]
+ *   npm run eval:synthetic -- [--heldout] [--quick] [--no-optics] [--solve] [--json]
  * `--heldout` scores a second set instead, never used to choose parameters: two other cameras
  * (6.8 mm f/1.6 on a 7.2 mm sensor, 15 mm f/2.8 on 9 mm), 4 and 7 frames at uneven focus
  * steps, another noise seed and level, and another renderer (a uniform-disc PSF, not a Gaussian). `--quick` takes the first scene only (for iterating);
- * `--no-optics` drops the camera from every capture (the blur per diopter is then fitted).
+ * `--no-optics` drops the camera from every capture (the blur per diopter is then fitted);
+ * `--solve` refines by the global edge-aware solve instead of the guided-filter passes.
  * Synthesized stacks are cached in the system temp folder (keyed by their parameters).
  */
 import { existsSync } from "node:fs";
@@ -43,6 +44,8 @@ const args = process.argv.slice(2);
 const heldout = args.includes("--heldout");
 const quick = args.includes("--quick");
 const noOptics = args.includes("--no-optics");
+// The global edge-aware solve instead of the two guided-filter passes (globalScaleSolve.ts).
+const refine = args.includes("--solve") ? ("solve" as const) : undefined;
 
 const MAIN: CaptureSpec[] = [
   ...[5, 10].map((frames) => ({ camera: "phone", frames, options: { lens: PHONE_LENS, frames } })),
@@ -99,6 +102,7 @@ for (const scene of scenes) {
     if (noOptics) delete source.capture.camera;
     const rows = await evaluateCapture(source, ["dff", "aligned", "full"], {
       prior,
+      ...(refine ? { refine } : {}),
     });
     scored.push({ scene, camera: spec.camera, frames: spec.frames, rows });
     process.stderr.write(
@@ -130,18 +134,28 @@ const out = [
 if (args.includes("--json")) console.log(JSON.stringify(scored, null, 2));
 else {
   console.log(out.join("\n"));
-  // More frames must not hurt: the scenes where the larger stack's full AbsRel is worse.
+  // More frames must not hurt: every scene × camera, full AbsRel at the fewer and the more
+  // frames, flagged where the larger stack is worse.
+  const counts = [...new Set(scored.map((s) => s.frames))].sort((a, b) => a - b);
+  const [few, many] = [counts[0]!, counts.at(-1)!];
+  console.log(
+    `\n| scene | camera | full AbsRel, ${few} frames | ${many} frames | ${many} ÷ ${few} |\n|---|---|---|---|---|`,
+  );
+  let worse = 0;
   for (const s of scored) {
+    if (s.frames !== few) continue;
     const twin = scored.find(
-      (t) => t.scene === s.scene && t.camera === s.camera && t.frames < s.frames,
+      (t) => t.scene === s.scene && t.camera === s.camera && t.frames === many,
     );
-    if (twin && s.rows[2]!.all.absRel > twin.rows[2]!.all.absRel)
-      console.log(
-        `worse with more frames: ${s.scene} ${s.camera} ${twin.frames}→${s.frames}: ${f3(twin.rows[2]!.all.absRel)} → ${f3(s.rows[2]!.all.absRel)}`,
-      );
+    if (!twin) continue;
+    const [a, b] = [s.rows[2]!.all.absRel, twin.rows[2]!.all.absRel];
+    if (b > a) worse++;
+    console.log(
+      `| ${s.scene} | ${s.camera} | ${f3(a)} | ${f3(b)} | ${(b / a).toFixed(3)}${b > a ? " **worse**" : ""} |`,
+    );
   }
+  console.log(`\n${worse} scene × camera pairs worse with ${many} frames than with ${few}`);
 }
-
 /** The default sweep with each position moved by ±`jitter` of a diopter step, alternately. */
 async function unevenSweep(depthPng: Uint8Array, frames: number, jitter: number) {
   const raw = await decodeGray16(depthPng, "depth image");

@@ -6,7 +6,7 @@ import { defaultWindowRadius } from "#shared/dff/focusMeasure.ts";
 import { describeBlur } from "#shared/dff/lensCurve.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { Alignment } from "#shared/fusion/alignScaleShift.ts";
-import { alignPrior, refineAlignedInBands } from "#shared/fusion/fuse.ts";
+import { alignPrior, refineAlignedGlobal, refineAlignedInBands } from "#shared/fusion/fuse.ts";
 import { boxMean } from "#shared/image/boxFilter.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import { similarityRotation, similarityScale } from "#shared/image/warp.ts";
@@ -55,6 +55,12 @@ export interface PipelineOptions {
    * refinement graph, the other stages in TypeScript).
    */
   fusion?: FusionPath;
+  /**
+   * Refinement: the two guided-filter passes (graph or TypeScript, see `fusion`), or the global
+   * edge-aware solve (TypeScript only; measured a tie on eval:synthetic, so not the default).
+   * Default: HYBRIDDEPTH_REFINE (`guided` | `solve`), else `guided`.
+   */
+  refine?: "guided" | "solve";
   /** Name each graph node's execution provider in result.json (HYBRIDDEPTH_FUSION_PLACEMENT=1). */
   placement?: boolean;
   /** Called between stages and frames; throws to stop the job there (cancellation). */
@@ -142,6 +148,7 @@ export async function runPipeline(
   const bands = bandRunner(o.threads);
   const plan = fusionPlan(o.fusion, o.prior?.provider as Provider | undefined);
   const fusion = fusionStages(plan);
+  const refine = o.refine ?? (process.env.HYBRIDDEPTH_REFINE === "solve" ? "solve" : "guided");
   const ranOn: Record<string, string> = {};
   const job: FrameJob = {
     id: `${process.pid}:${randomUUID()}`,
@@ -269,9 +276,11 @@ export async function runPipeline(
       if (stage === "full") {
         // The TypeScript path runs in row bands on the pool; the graph path on the provider.
         const full = await time("refinement", async () =>
-          plan.refinement === "graph"
-            ? fusion.refineAligned(input, final)
-            : { data: await refineAlignedInBands(input, bands.share(final), bands), ranOn: "js" },
+          refine === "solve"
+            ? { data: refineAlignedGlobal(input, final), ranOn: "js" as const }
+            : plan.refinement === "graph"
+              ? fusion.refineAligned(input, final)
+              : { data: await refineAlignedInBands(input, bands.share(final), bands), ranOn: "js" },
         );
         ranOn.refinement = full.ranOn;
         stageDepths.full = full.data;

@@ -3,6 +3,7 @@ import { quantile } from "../math/stats.ts";
 import { type BandSteps, bandStep, plainAlloc, runStepsInline } from "../pipeline/bandSteps.ts";
 import type { BandRunner } from "../pipeline/rowBands.ts";
 import { type Alignment, alignScaleShift, applyAlignment } from "./alignScaleShift.ts";
+import { type GlobalSolveOptions, solveLogScaleMap } from "./globalScaleSolve.ts";
 import { suppressPriorArtefacts } from "./priorArtefacts.ts";
 import {
   DEFAULT_REFINE,
@@ -117,6 +118,44 @@ function* refineAlignedSteps(
   // The depth is written over the log scale, its last use.
   const full = logScale;
   yield bandStep(refineDepthRows, { w, aligned, logScale, pass, full, ...range }, h);
+  limitFarOutliers(full, range);
+  return full;
+}
+
+/** Confidence is capped here before it becomes an inverse variance (c / (1 − c)). */
+const MAX_SOLVE_CONFIDENCE = 0.99;
+
+/**
+ * HybridDepth step 2 as one global solve (globalScaleSolve.ts): every focus pixel's evidence
+ * ln(DFF / aligned inverse depth) weighted by its inverse relative variance, c / (1 − c) (from
+ * confidence = τ² / (τ² + σ²), so in units of 1/τ²), spread along the reference image and the
+ * prior's own surfaces. The aligned depth times the solved scale map (m).
+ */
+export function refineAlignedGlobal(
+  input: FusionInput,
+  aligned: Float32Array,
+  options: Partial<GlobalSolveOptions> = {},
+): Float32Array {
+  const { dffDepth, confidence, guide, range } = input;
+  const n = aligned.length;
+  const evidence = new Float32Array(n);
+  refineEvidenceRows({ w: guide.width, aligned, dffDepth, confidence, evidence }, 0, guide.height);
+  const weight = new Float32Array(n);
+  const logRatio = new Float32Array(n);
+  const priorLog = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = evidence[i]!;
+    const c = Math.min(MAX_SOLVE_CONFIDENCE, confidence[i]!);
+    if (!Number.isNaN(e)) {
+      weight[i] = c / (1 - c);
+      logRatio[i] = e;
+    }
+    priorLog[i] = aligned[i]! > 0 ? Math.log(aligned[i]!) : 0;
+  }
+  const { logScale } = solveLogScaleMap(logRatio, weight, guide, priorLog, options);
+  const full = new Float32Array(n);
+  for (let i = 0; i < n; i++)
+    full[i] = Math.min(range.max, Math.max(range.min, aligned[i]! * Math.exp(-logScale[i]!)));
   limitFarOutliers(full, range);
   return full;
 }
