@@ -61,9 +61,9 @@ async function compare(source: () => Promise<CaptureSource>): Promise<Record<str
   // result.json says which path ran where, and (asked) each graph node's provider.
   const said = ResultSchema.parse(JSON.parse(JSON.stringify(graph.result))).fusion!;
   expect(said.path).toBe("graph");
-  expect(said.stages).toMatchObject({ focusMeasure: "cpu", refinement: "cpu" });
+  expect(said.stages).toMatchObject({ focusMeasure: "cpu", lensFit: "cpu", refinement: "cpu" });
   expect(new Set(Object.values(said.stages))).toEqual(new Set(["cpu"]));
-  expect(Object.keys(said.placement!)).toEqual(["focusMeasure", "warp", "refinement"]);
+  expect(Object.keys(said.placement!)).toEqual(["focusMeasure", "warp", "lensFit", "refinement"]);
   for (const nodes of Object.values(said.placement!))
     expect(new Set(Object.values(nodes))).toEqual(new Set(["CPUExecutionProvider"]));
   expect(js.result.fusion?.path).toBe("js");

@@ -8,7 +8,7 @@ export const FUSION_ENV = "HYBRIDDEPTH_FUSION";
 export const PLACEMENT_ENV = "HYBRIDDEPTH_FUSION_PLACEMENT";
 
 /** The per-pixel stages that have a graph twin. */
-export const FUSION_STAGES = ["focusMeasure", "warp", "refinement"] as const;
+export const FUSION_STAGES = ["focusMeasure", "warp", "lensFit", "refinement"] as const;
 export type FusionStage = (typeof FUSION_STAGES)[number];
 /** Which way each stage runs. */
 export type FusionPlan = Record<FusionStage, FusionPath>;
@@ -23,7 +23,7 @@ const every = (path: FusionPath): FusionPlan =>
  * README, "Fusion graphs". On CUDA every stage runs where the prior does.
  */
 export const DEFAULT_FUSION: Record<Provider, FusionPlan> = {
-  cpu: { focusMeasure: "js", warp: "js", refinement: "graph" },
+  cpu: { focusMeasure: "js", warp: "js", lensFit: "js", refinement: "graph" },
   cuda: every("graph"),
 };
 

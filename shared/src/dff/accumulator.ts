@@ -6,6 +6,8 @@ import {
   DEFAULT_FOCUS_NOISE,
   type FocusNoise,
   fitLensCurves,
+  type LensFitGrid,
+  type LensFitPlan,
   type LensFitResult,
   lensFitGrid,
   lensFitPlanes,
@@ -27,6 +29,13 @@ export interface DffResult {
   /** The blur model the depths were fitted with (the optics given, or fitted to the stack). */
   blur: BlurModel;
 }
+
+/** Fills every point of `grid` as `fitLensGridRows` does over all its rows. */
+export type LensGridFitter = (
+  plan: LensFitPlan,
+  focus: readonly Float32Array[],
+  grid: LensFitGrid,
+) => Promise<void>;
 
 /** Relative depth error (1σ) at which confidence is 0.5. */
 export const CONFIDENCE_TAU = 0.1;
@@ -117,12 +126,16 @@ export class DffAccumulator {
     );
   }
 
-  /** `finish` with the per-pixel fit in row bands on `bands` (the same bits for any split). */
-  async finishInBands(bands: BandRunner): Promise<DffResult> {
+  /**
+   * `finish` with the per-pixel fit in row bands on `bands` (the same bits for any split), or,
+   * given `fitGrid`, by it (the fit as an ONNX graph: gpu-service/src/graphs/lensFit.ts).
+   */
+  async finishInBands(bands: BandRunner, fitGrid?: LensGridFitter): Promise<DffResult> {
     const { floor, aif } = this.fitInputs();
     const plan = planLensFit(this.focus, floor, this.diopters, this.blur, aif, this.options);
     const grid = lensFitGrid(plan, (length) => bands.alloc(length));
-    await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
+    if (fitGrid) await fitGrid(plan, this.focus, grid);
+    else await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
     const upsampled = lensFitPlanes(plan, (length) => bands.alloc(length));
     await bands.rows("lensUpsample", { plan, grid, upsampled }, plan.height);
     return this.result({ ...upsampled, blur: plan.blur });
