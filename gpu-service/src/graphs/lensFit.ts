@@ -180,7 +180,7 @@ export function gridFocus(
 }
 
 /** Grid rows per graph run: bounds the device memory at any image size (≈ 40k points a run). */
-export function lensFitChunkRows(plan: LensFitPlan): number {
+export function lensFitChunkRows(plan: Pick<LensFitPlan, "gw" | "gh">): number {
   return Math.max(1, Math.min(plan.gh, Math.floor(40_000 / plan.gw)));
 }
 
