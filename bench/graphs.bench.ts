@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { focusMeasureGraph, focusMeasureOnGraph } from "../gpu-service/src/graphs/focusMeasure.ts";
 import { profileGraph } from "../gpu-service/src/graphs/graphSession.ts";
 import {
+  finishLensFitOnGraph,
   fitLensGridOnGraph,
   lensFitChunkRows,
   lensFitGraph,
@@ -22,10 +23,11 @@ import { refineAlignedOnGraph, refineGraph } from "../gpu-service/src/graphs/ref
 import { fusionInput, noise, sampleGray } from "../gpu-service/src/graphs/testInputs.ts";
 import { warpFrameOnGraph } from "../gpu-service/src/graphs/warp.ts";
 import { probeImage } from "../gpu-service/src/io/decodeImage.ts";
-import { noiseFloors } from "../shared/src/dff/accumulator.ts";
+import { confidenceOf, noiseFloors } from "../shared/src/dff/accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "../shared/src/dff/focusMeasure.ts";
 import {
   DEFAULT_FOCUS_NOISE,
+  finishLensFit,
   fitLensGridRows,
   type LensFitPlan,
   lensFitGrid,
@@ -113,6 +115,20 @@ async function benchSize(
       `lens fit (${focus.length} frames)`,
       () => fitLensGridRows(plan, focus, grid, 0, plan.gh),
       () => fitLensGridOnGraph(plan, focus, grid),
+    ],
+    [
+      "lens finish (depth, confidence)",
+      () => {
+        const fit = finishLensFit(plan, grid);
+        const depth = new Float32Array(w * h);
+        const confidence = new Float32Array(w * h);
+        for (let i = 0; i < depth.length; i++) {
+          const p = fit.position[i]!;
+          depth[i] = 1 / p;
+          confidence[i] = confidenceOf(fit.variance[i]! / (p * p));
+        }
+      },
+      () => finishLensFitOnGraph(plan, grid),
     ],
     [
       "refinement",

@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { noiseFloors } from "#shared/dff/accumulator.ts";
+import { confidenceOf, noiseFloors } from "#shared/dff/accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "#shared/dff/focusMeasure.ts";
 import {
   DEFAULT_FOCUS_NOISE,
+  finishLensFit,
   fitLensGridRows,
   type LensFitGrid,
   type LensFitPlan,
@@ -12,8 +13,8 @@ import {
   planLensFit,
 } from "#shared/dff/lensCurve.ts";
 import { type Plane, plane } from "#shared/image/types.ts";
-import { fitLensGridOnGraph } from "./lensFit.ts";
-import { noise, SAMPLE, sampleGray } from "./testInputs.ts";
+import { finishLensFitOnGraph, fitLensGridOnGraph } from "./lensFit.ts";
+import { maxRelativeError, noise, SAMPLE, sampleGray } from "./testInputs.ts";
 
 /**
  * Float32 χ² against the reference's float64: where two candidates' χ² nearly tie the pick may
@@ -42,6 +43,32 @@ function compareGrids(plan: LensFitPlan, got: LensFitGrid, want: LensFitGrid): v
   expect(off / want.position.length).toBeLessThanOrEqual(NEAR_TIES);
 }
 
+/**
+ * Depth and confidence from the same grid: float32 bilinear weights and divisions, 1e-5 of the
+ * range; the infinite-variance pixels (confidence 0) exactly the reference's.
+ */
+const FINISH_TOLERANCE = 1e-5;
+
+async function checkFinish(plan: LensFitPlan, grid: LensFitGrid): Promise<void> {
+  const fit = finishLensFit(plan, grid);
+  const depth = Float32Array.from(fit.position, (p) => 1 / p);
+  const confidence = Float32Array.from(fit.position, (p, i) =>
+    confidenceOf(fit.variance[i]! / (p * p)),
+  );
+  const got = await finishLensFitOnGraph(plan, grid);
+  expect(got.ranOn).toBe("cpu");
+  expect(maxRelativeError(got.depth, depth)).toBeLessThan(FINISH_TOLERANCE);
+  expect(maxRelativeError(got.confidence, confidence)).toBeLessThan(FINISH_TOLERANCE);
+  let zeros = 0;
+  let mismatched = 0;
+  for (let i = 0; i < confidence.length; i++) {
+    if ((got.confidence[i] === 0) !== (confidence[i] === 0)) mismatched++;
+    if (confidence[i] === 0) zeros++;
+  }
+  expect(mismatched).toBe(0);
+  expect(zeros).toBeGreaterThan(0);
+}
+
 async function check(focus: Float32Array[], aif: Plane, diopters: number[]): Promise<void> {
   const floors = noiseFloors(focus);
   const plan = planLensFit(
@@ -57,6 +84,7 @@ async function check(focus: Float32Array[], aif: Plane, diopters: number[]): Pro
   const got = lensFitGrid(plan);
   expect(await fitLensGridOnGraph(plan, focus, got)).toBe("cpu");
   compareGrids(plan, got, want);
+  await checkFinish(plan, want);
 }
 
 describe("lens-curve fit graph", () => {

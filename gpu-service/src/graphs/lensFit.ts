@@ -1,3 +1,4 @@
+import { CONFIDENCE_TAU } from "#shared/dff/accumulator.ts";
 import {
   FINENESS_PRIOR,
   LENS_FIT_STRIDE,
@@ -225,4 +226,81 @@ export async function fitLensGridOnGraph(
     gy0 = gy1;
   }
   return provider;
+}
+
+/**
+ * The graph twin of `finishLensFit` + `DffAccumulator`'s depth and confidence
+ * (shared/src/dff/lensCurve.ts `upsampleGrid`, shared/src/dff/accumulator.ts `confidenceOf`):
+ * the fit grid upsampled bilinearly to every pixel (Gather of each pixel's two grid columns,
+ * then its two grid rows, with the reference's clamped weights as constants; a variance is
+ * infinite next to an infinite grid value), then depth = 1 / position and confidence
+ * τ²/(τ² + variance / position²), 0 where the variance is infinite.
+ */
+export function lensFinishGraph(width: number, height: number): BuiltGraph {
+  const S = LENS_FIT_STRIDE;
+  const gw = Math.ceil(width / S);
+  const gh = Math.ceil(height / S);
+  const g = new GraphBuilder("lens_finish");
+  const position = g.input("position", [gh, gw]);
+  const variance = g.input("variance", [gh, gw]);
+  // The reference's sample geometry, per column and per row.
+  const axis = (n: number, gn: number) => {
+    const half = S >> 1;
+    const lo: number[] = [];
+    const hi: number[] = [];
+    const t = new Float32Array(n);
+    for (let x = 0; x < n; x++) {
+      const f = Math.min(gn - 1, Math.max(0, (x - half) / S));
+      lo.push(Math.floor(f));
+      hi.push(Math.min(gn - 1, Math.floor(f) + 1));
+      t[x] = f - Math.floor(f);
+    }
+    return { lo: g.ints(lo), hi: g.ints(hi), t };
+  };
+  const xs = axis(width, gw);
+  const ys = axis(height, gh);
+  const tx = g.constant(xs.t, [1, width]);
+  const ty = g.constant(ys.t, [height, 1]);
+  const one = g.constant(1);
+  const mix = (a: Value, b: Value, t: Value) => g.add(g.mul(a, g.sub(one, t)), g.mul(b, t));
+  const gather = (x: Value, index: Value, ax: number) => g.op("Gather", [x, index], { axis: ax });
+  const bilinear = (v: Value) => {
+    const across = mix(gather(v, xs.lo, 1), gather(v, xs.hi, 1), tx);
+    return mix(gather(across, ys.lo, 0), gather(across, ys.hi, 0), ty);
+  };
+  const touches = (v: Value) => {
+    const across = g.op("Max", [gather(v, xs.lo, 1), gather(v, xs.hi, 1)]);
+    return g.op("Max", [gather(across, ys.lo, 0), gather(across, ys.hi, 0)]);
+  };
+  const zero = g.constant(0);
+  const infinite = g.op("Greater", [variance, g.constant(3.4e38)]);
+  const finiteVar = g.op("Where", [infinite, zero, variance]);
+  const noFit = g.op("Greater", [
+    touches(g.op("Cast", [infinite], { to: FLOAT })),
+    g.constant(0.5),
+  ]);
+  const p = bilinear(position);
+  const tau2 = g.constant(CONFIDENCE_TAU * CONFIDENCE_TAU);
+  const relVariance = g.div(bilinear(finiteVar), g.mul(p, p));
+  const confidence = g.op("Where", [noFit, zero, g.div(tau2, g.add(tau2, relVariance))]);
+  g.output(g.div(one, p), "depth", [height, width]);
+  g.output(confidence, "confidence", [height, width]);
+  return g.build();
+}
+
+/** `lensFinishGraph` run on a fitted grid: depth and confidence at every pixel. */
+export async function finishLensFitOnGraph(
+  plan: LensFitPlan,
+  grid: LensFitGrid,
+): Promise<{ depth: Float32Array; confidence: Float32Array; ranOn: string }> {
+  const { width: w, height: h, gw, gh } = plan;
+  const { outputs, provider } = await runGraph(
+    `lensFinish:${w}x${h}`,
+    () => lensFinishGraph(w, h),
+    {
+      position: { data: grid.position, dims: [gh, gw] },
+      variance: { data: grid.variance, dims: [gh, gw] },
+    },
+  );
+  return { depth: outputs.depth!, confidence: outputs.confidence!, ranOn: provider };
 }

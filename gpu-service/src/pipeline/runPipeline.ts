@@ -24,7 +24,7 @@ import type { Registration } from "#shared/registration/similarity.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
 import { fusionPlan, placementAsked, planPath } from "../graphs/fusionPath.ts";
 import { describePlacement, fusionStages } from "../graphs/fusionStages.ts";
-import { fitLensGridOnGraph } from "../graphs/lensFit.ts";
+import { finishLensFitOnGraph, fitLensGridOnGraph } from "../graphs/lensFit.ts";
 import { DEFAULT_MAX_FRAME_PIXELS, probeImage } from "../io/decodeImage.ts";
 import { captureOptics } from "../io/exifOptics.ts";
 import { bandRunner } from "../parallel/bandRunner.ts";
@@ -232,9 +232,12 @@ export async function runPipeline(
     acc.finishInBands(
       bands,
       plan.lensFit === "graph"
-        ? async (p, focus, grid) => {
-            lensFitInputs = { plan: p, focus };
-            ranOn.lensFit = await fitLensGridOnGraph(p, focus, grid);
+        ? {
+            async fitGrid(p, focus, grid) {
+              lensFitInputs = { plan: p, focus };
+              ranOn.lensFit = await fitLensGridOnGraph(p, focus, grid);
+            },
+            finish: finishLensFitOnGraph,
           }
         : undefined,
     ),

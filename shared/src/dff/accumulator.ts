@@ -30,12 +30,18 @@ export interface DffResult {
   blur: BlurModel;
 }
 
-/** Fills every point of `grid` as `fitLensGridRows` does over all its rows. */
-export type LensGridFitter = (
-  plan: LensFitPlan,
-  focus: readonly Float32Array[],
-  grid: LensFitGrid,
-) => Promise<void>;
+/**
+ * The lens fit done elsewhere (as ONNX graphs): `fitGrid` fills every point of `grid` as
+ * `fitLensGridRows` does over all its rows; `finish` gives what `finishLensFit` and `result`
+ * give from it, depth (m) and confidence at every pixel.
+ */
+export interface LensFitOnGraph {
+  fitGrid(plan: LensFitPlan, focus: readonly Float32Array[], grid: LensFitGrid): Promise<void>;
+  finish(
+    plan: LensFitPlan,
+    grid: LensFitGrid,
+  ): Promise<{ depth: Float32Array; confidence: Float32Array }>;
+}
 
 /** Relative depth error (1σ) at which confidence is 0.5. */
 export const CONFIDENCE_TAU = 0.1;
@@ -128,14 +134,23 @@ export class DffAccumulator {
 
   /**
    * `finish` with the per-pixel fit in row bands on `bands` (the same bits for any split), or,
-   * given `fitGrid`, by it (the fit as an ONNX graph: gpu-service/src/graphs/lensFit.ts).
+   * given `onGraph`, by it (the fit and finish as ONNX graphs: gpu-service/src/graphs/lensFit.ts).
    */
-  async finishInBands(bands: BandRunner, fitGrid?: LensGridFitter): Promise<DffResult> {
+  async finishInBands(bands: BandRunner, onGraph?: LensFitOnGraph): Promise<DffResult> {
     const { floor, aif } = this.fitInputs();
     const plan = planLensFit(this.focus, floor, this.diopters, this.blur, aif, this.options);
     const grid = lensFitGrid(plan, (length) => bands.alloc(length));
-    if (fitGrid) await fitGrid(plan, this.focus, grid);
-    else await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
+    if (onGraph) {
+      await onGraph.fitGrid(plan, this.focus, grid);
+      const out = await onGraph.finish(plan, grid);
+      // Into planes the later band stages can share.
+      const depth = this.alloc(out.depth.length);
+      depth.set(out.depth);
+      const confidence = this.alloc(out.confidence.length);
+      confidence.set(out.confidence);
+      return this.withPlanes(depth, confidence, plan.blur);
+    }
+    await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
     const upsampled = lensFitPlanes(plan, (length) => bands.alloc(length));
     await bands.rows("lensUpsample", { plan, grid, upsampled }, plan.height);
     return this.result({ ...upsampled, blur: plan.blur });
@@ -158,12 +173,16 @@ export class DffAccumulator {
       depth[i] = 1 / p;
       confidence[i] = confidenceOf(fit.variance[i]! / (p * p));
     }
+    return this.withPlanes(depth, confidence, fit.blur);
+  }
+
+  private withPlanes(depth: Float32Array, confidence: Float32Array, blur: BlurModel): DffResult {
     return {
       depth: { width: this.width, height: this.height, data: depth },
       confidence: { width: this.width, height: this.height, data: confidence },
       peakFrame: this.bestIdx,
       allInFocus: { width: this.width, height: this.height, data: this.aif },
-      blur: fit.blur,
+      blur,
     };
   }
 }
