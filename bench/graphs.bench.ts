@@ -23,7 +23,8 @@ import { refineAlignedOnGraph, refineGraph } from "../gpu-service/src/graphs/ref
 import { fusionInput, noise, sampleGray } from "../gpu-service/src/graphs/testInputs.ts";
 import { warpFrameOnGraph } from "../gpu-service/src/graphs/warp.ts";
 import { probeImage } from "../gpu-service/src/io/decodeImage.ts";
-import { confidenceOf, noiseFloors } from "../shared/src/dff/accumulator.ts";
+import { bandRunner } from "../gpu-service/src/parallel/bandRunner.ts";
+import { confidenceOf, DffAccumulator, noiseFloors } from "../shared/src/dff/accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "../shared/src/dff/focusMeasure.ts";
 import {
   DEFAULT_FOCUS_NOISE,
@@ -37,6 +38,7 @@ import { refineAligned } from "../shared/src/fusion/fuse.ts";
 import type { Plane } from "../shared/src/image/types.ts";
 import { warpSimilarity } from "../shared/src/image/warp.ts";
 import { median } from "../shared/src/math/stats.ts";
+import type { BandRunner } from "../shared/src/pipeline/rowBands.ts";
 import { MAX_WORK_PIXELS, workSize } from "../shared/src/pipeline/workSize.ts";
 import { BUNDLED_SAMPLE, hasSharedData, SHARED_DATA } from "../test/helpers/sharedData.ts";
 
@@ -64,7 +66,7 @@ const row = (cells: (string | number)[]) =>
 async function stackPlan(
   dir: string,
   size?: { width: number; height: number },
-): Promise<{ plan: LensFitPlan; focus: Float32Array[] }> {
+): Promise<{ plan: LensFitPlan; focus: Float32Array[]; diopters: Float64Array }> {
   const capture = JSON.parse(await readFile(join(dir, "capture.json"), "utf8")) as {
     frames: { file: string; focusDistance: number }[];
   };
@@ -83,13 +85,29 @@ async function stackPlan(
     mid,
     DEFAULT_FOCUS_NOISE,
   );
-  return { plan, focus };
+  return { plan, focus, diopters };
+}
+
+const bands = bandRunner();
+
+/** An accumulator holding the stack's focus measures (colour: the gray frame, unused here). */
+function dffAccumulator(
+  stack: { focus: Float32Array[]; diopters: Float64Array },
+  gray: Plane,
+  runner: BandRunner,
+): DffAccumulator {
+  const acc = new DffAccumulator(gray.width, gray.height, stack.diopters, {
+    alloc: runner.alloc,
+  });
+  const rgb = new Float32Array(3 * gray.data.length);
+  for (const f of stack.focus) acc.add(f, rgb);
+  return acc;
 }
 
 async function benchSize(
   label: string,
   gray: Plane,
-  stack: { plan: LensFitPlan; focus: Float32Array[] },
+  stack: { plan: LensFitPlan; focus: Float32Array[]; diopters: Float64Array },
 ): Promise<void> {
   const { width: w, height: h } = gray;
   const { plan, focus } = stack;
@@ -129,6 +147,18 @@ async function benchSize(
         }
       },
       () => finishLensFitOnGraph(plan, grid),
+    ],
+    [
+      // As runPipeline runs it: planned, then fitted in row bands on the frame pool, or as graphs.
+      `DFF finish, ${bands.threads} threads`,
+      () => dffAccumulator(stack, gray, bands).finishInBands(bands),
+      () =>
+        dffAccumulator(stack, gray, bands).finishInBands(bands, {
+          fitGrid: async (p, f, g) => {
+            await fitLensGridOnGraph(p, f, g);
+          },
+          finish: finishLensFitOnGraph,
+        }),
     ],
     [
       "refinement",

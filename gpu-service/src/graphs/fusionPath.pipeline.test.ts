@@ -79,7 +79,7 @@ describe("whole pipeline, graph fusion against the TypeScript reference", () => 
     expect(stages.warp).toBe("cpu");
   });
 
-  it("by default on the CPU provider: the refinement graph, the rest in TypeScript", async () => {
+  it("by default on the CPU provider: the lens-fit and refinement graphs, the rest in TypeScript", async () => {
     const saved = process.env[FUSION_ENV];
     delete process.env[FUSION_ENV];
     try {
@@ -89,7 +89,7 @@ describe("whole pipeline, graph fusion against the TypeScript reference", () => 
       });
       expect(out.result.fusion).toEqual({
         path: "mixed",
-        stages: { ...DEFAULT_FUSION.cpu, refinement: "cpu" },
+        stages: { ...DEFAULT_FUSION.cpu, lensFit: "cpu", refinement: "cpu" },
       });
     } finally {
       if (saved !== undefined) process.env[FUSION_ENV] = saved;
