@@ -180,9 +180,15 @@ export function gridFocus(
   return out;
 }
 
-/** Grid rows per graph run: bounds the device memory at any image size (≈ 40k points a run). */
-export function lensFitChunkRows(plan: Pick<LensFitPlan, "gw" | "gh">): number {
-  return Math.max(1, Math.min(plan.gh, Math.floor(40_000 / plan.gw)));
+/** Grid points per graph run at most (whole grid rows, one at least). */
+const CHUNK_POINTS = 40_000;
+
+/** Grid rows per graph run: bounds the device memory at any image size. */
+export function lensFitChunkRows(
+  plan: Pick<LensFitPlan, "gw" | "gh">,
+  points = CHUNK_POINTS,
+): number {
+  return Math.max(1, Math.min(plan.gh, Math.floor(points / plan.gw)));
 }
 
 /** The graph and its inputs for the chunk of grid rows from `gy0` (see `lensFitChunkRows`). */
@@ -190,10 +196,11 @@ export function lensFitChunk(
   plan: LensFitPlan,
   focus: readonly Float32Array[],
   gy0: number,
+  points = CHUNK_POINTS,
 ): [() => BuiltGraph, Record<string, GraphTensor>, string, number] {
   const K = focus.length;
   const M = plan.candidates.length;
-  const gy1 = Math.min(plan.gh, gy0 + lensFitChunkRows(plan));
+  const gy1 = Math.min(plan.gh, gy0 + lensFitChunkRows(plan, points));
   const G = (gy1 - gy0) * plan.gw;
   const inputs = {
     focus: { data: gridFocus(plan, focus, gy0, gy1), dims: [K, G] },
@@ -215,10 +222,11 @@ export async function fitLensGridOnGraph(
   plan: LensFitPlan,
   focus: readonly Float32Array[],
   grid: LensFitGrid,
+  points = CHUNK_POINTS,
 ): Promise<string> {
   let provider = "js";
   for (let gy0 = 0; gy0 < plan.gh; ) {
-    const [build, inputs, key, gy1] = lensFitChunk(plan, focus, gy0);
+    const [build, inputs, key, gy1] = lensFitChunk(plan, focus, gy0, points);
     const run = await runGraph(key, build, inputs);
     grid.position.set(run.outputs.position!, gy0 * plan.gw);
     grid.variance.set(run.outputs.variance!, gy0 * plan.gw);
