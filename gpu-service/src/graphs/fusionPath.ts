@@ -20,8 +20,8 @@ const every = (path: FusionPath): FusionPlan =>
  * The default per provider and stage, from `npm run bench:graphs` (bench/graphs.bench.ts): on the
  * CPU provider the TypeScript running sums beat the focus-measure and warp graphs, while the
  * lens-fit graphs (DFF's fit and finish: 0.47 of the TypeScript in row bands on every thread at
- * 12 MP, even at 640×480) and the refinement graph (on one intra-op thread too, as on the
- * service's pipeline thread) win: see README, "Fusion graphs". On CUDA every stage is a graph.
+ * 12 MP, even at 640×480) and the refinement graph win, on one intra-op thread too (as on the
+ * service's pipeline thread): see README, "Fusion graphs". On CUDA every stage is a graph.
  */
 export const DEFAULT_FUSION: Record<Provider, FusionPlan> = {
   cpu: { focusMeasure: "js", warp: "js", lensFit: "graph", refinement: "graph" },
