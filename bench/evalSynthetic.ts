@@ -8,12 +8,16 @@
  * steps, another noise seed and level, and another renderer (a uniform-disc PSF, not a Gaussian). `--quick` takes the first scene only (for iterating);
  * `--no-optics` drops the camera from every capture (the blur per diopter is then fitted);
  * `--solve` refines by the global edge-aware solve instead of the guided-filter passes.
+ * `--fusion graph|js` runs every fusion stage that way (default: the provider's per-stage plan);
+ * `--fusion compare` runs each capture both ways, scores the js path and prints each capture's
+ * full-AbsRel difference, graph − js, failing if any exceeds 0.002 (issue 14's bound).
  * Synthesized stacks are cached in the system temp folder (keyed by their parameters).
  */
 import { existsSync } from "node:fs";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { FusionPath } from "#shared/pipeline/result.ts";
 import { fillDepthHoles, focusSweep } from "#shared/synth/defocusRenderer.ts";
 import { CAPTURE_FILE, loadCaptureDir } from "../gpu-service/src/capture/loadCaptureDir.ts";
 import {
@@ -46,6 +50,12 @@ const quick = args.includes("--quick");
 const noOptics = args.includes("--no-optics");
 // The global edge-aware solve instead of the two guided-filter passes (globalScaleSolve.ts).
 const refine = args.includes("--solve") ? ("solve" as const) : undefined;
+const fusionArg = args.includes("--fusion") ? args[args.indexOf("--fusion") + 1] : undefined;
+if (fusionArg !== undefined && !["graph", "js", "compare"].includes(fusionArg))
+  throw new Error(`--fusion ${fusionArg}: expected graph, js or compare`);
+/** The graph path's full AbsRel may differ from the reference's by at most this. */
+const FUSION_BOUND = 0.002;
+let maxFusionDiff = 0;
 
 const MAIN: CaptureSpec[] = [
   ...[5, 10].map((frames) => ({ camera: "phone", frames, options: { lens: PHONE_LENS, frames } })),
@@ -100,10 +110,22 @@ for (const scene of scenes) {
     }
     const source = await loadCaptureDir(dir);
     if (noOptics) delete source.capture.camera;
+    const fusion = fusionArg === "compare" ? "js" : (fusionArg as FusionPath | undefined);
     const rows = await evaluateCapture(source, ["dff", "aligned", "full"], {
       prior,
       ...(refine ? { refine } : {}),
+      ...(fusion ? { fusion } : {}),
     });
+    if (fusionArg === "compare") {
+      const again = await loadCaptureDir(dir);
+      if (noOptics) delete again.capture.camera;
+      const graph = await evaluateCapture(again, ["full"], { prior, fusion: "graph" });
+      const diff = Math.abs(graph[0]!.all.absRel - rows[2]!.all.absRel);
+      maxFusionDiff = Math.max(maxFusionDiff, diff);
+      process.stderr.write(
+        `${scene} ${spec.camera} ${spec.frames}: full AbsRel graph ${graph[0]!.all.absRel.toFixed(4)}, |graph − js| ${diff.toExponential(2)}\n`,
+      );
+    }
     scored.push({ scene, camera: spec.camera, frames: spec.frames, rows });
     process.stderr.write(
       `${scene} ${spec.camera} ${spec.frames}: full AbsRel ${rows[2]!.all.absRel.toFixed(4)}\n`,
@@ -156,6 +178,14 @@ else {
   }
   console.log(`\n${worse} scene × camera pairs worse with ${many} frames than with ${few}`);
 }
+
+if (fusionArg === "compare") {
+  console.log(
+    `fusion graph vs js: max |Δ full AbsRel| over ${scored.length} captures ${maxFusionDiff.toExponential(2)} (bound ${FUSION_BOUND})`,
+  );
+  if (!(maxFusionDiff <= FUSION_BOUND)) process.exitCode = 1;
+}
+
 /** The default sweep with each position moved by ±`jitter` of a diopter step, alternately. */
 async function unevenSweep(depthPng: Uint8Array, frames: number, jitter: number) {
   const raw = await decodeGray16(depthPng, "depth image");

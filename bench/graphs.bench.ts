@@ -13,15 +13,32 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { focusMeasureGraph, focusMeasureOnGraph } from "../gpu-service/src/graphs/focusMeasure.ts";
 import { profileGraph } from "../gpu-service/src/graphs/graphSession.ts";
+import {
+  finishLensFitOnGraph,
+  fitLensGridOnGraph,
+  lensFitChunkRows,
+  lensFitGraph,
+} from "../gpu-service/src/graphs/lensFit.ts";
 import { refineAlignedOnGraph, refineGraph } from "../gpu-service/src/graphs/refine.ts";
-import { fusionInput, sampleGray } from "../gpu-service/src/graphs/testInputs.ts";
+import { fusionInput, noise, sampleGray } from "../gpu-service/src/graphs/testInputs.ts";
 import { warpFrameOnGraph } from "../gpu-service/src/graphs/warp.ts";
 import { probeImage } from "../gpu-service/src/io/decodeImage.ts";
+import { bandRunner } from "../gpu-service/src/parallel/bandRunner.ts";
+import { confidenceOf, DffAccumulator, noiseFloors } from "../shared/src/dff/accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "../shared/src/dff/focusMeasure.ts";
+import {
+  DEFAULT_FOCUS_NOISE,
+  finishLensFit,
+  fitLensGridRows,
+  type LensFitPlan,
+  lensFitGrid,
+  planLensFit,
+} from "../shared/src/dff/lensCurve.ts";
 import { refineAligned } from "../shared/src/fusion/fuse.ts";
 import type { Plane } from "../shared/src/image/types.ts";
 import { warpSimilarity } from "../shared/src/image/warp.ts";
 import { median } from "../shared/src/math/stats.ts";
+import type { BandRunner } from "../shared/src/pipeline/rowBands.ts";
 import { MAX_WORK_PIXELS, workSize } from "../shared/src/pipeline/workSize.ts";
 import { BUNDLED_SAMPLE, hasSharedData, SHARED_DATA } from "../test/helpers/sharedData.ts";
 
@@ -45,8 +62,56 @@ const row = (cells: (string | number)[]) =>
     cells.map((c, i) => String(c)[i === 0 ? "padEnd" : "padStart"](i === 0 ? 26 : 12)).join(""),
   );
 
-async function benchSize(label: string, gray: Plane): Promise<void> {
+/** A real stack's focus measures (ascending diopters) and its lens-fit plan, blur fitted. */
+async function stackPlan(
+  dir: string,
+  size?: { width: number; height: number },
+): Promise<{ plan: LensFitPlan; focus: Float32Array[]; diopters: Float64Array }> {
+  const capture = JSON.parse(await readFile(join(dir, "capture.json"), "utf8")) as {
+    frames: { file: string; focusDistance: number }[];
+  };
+  const frames = [...capture.frames].sort((a, b) => b.focusDistance - a.focusDistance);
+  const grays = await Promise.all(frames.map((f) => sampleGray(join(dir, f.file), size)));
+  const { width, height } = grays[0]!;
+  const r = defaultWindowRadius(width, height);
+  const focus = grays.map((g) => focusMeasure(g, r));
+  const diopters = Float64Array.from(frames, (f) => 1 / f.focusDistance);
+  const mid = grays[grays.length >> 1]!;
+  const plan = planLensFit(
+    focus,
+    noiseFloors(focus),
+    diopters,
+    undefined,
+    mid,
+    DEFAULT_FOCUS_NOISE,
+  );
+  return { plan, focus, diopters };
+}
+
+const bands = bandRunner();
+
+/** An accumulator holding the stack's focus measures (colour: the gray frame, unused here). */
+function dffAccumulator(
+  stack: { focus: Float32Array[]; diopters: Float64Array },
+  gray: Plane,
+  runner: BandRunner,
+): DffAccumulator {
+  const acc = new DffAccumulator(gray.width, gray.height, stack.diopters, {
+    alloc: runner.alloc,
+  });
+  const rgb = new Float32Array(3 * gray.data.length);
+  for (const f of stack.focus) acc.add(f, rgb);
+  return acc;
+}
+
+async function benchSize(
+  label: string,
+  gray: Plane,
+  stack: { plan: LensFitPlan; focus: Float32Array[]; diopters: Float64Array },
+): Promise<void> {
   const { width: w, height: h } = gray;
+  const { plan, focus } = stack;
+  const grid = lensFitGrid(plan);
   const radius = defaultWindowRadius(w, h);
   const { input, aligned } = fusionInput(gray);
   const rgb = Float32Array.from({ length: 3 * w * h }, (_, i) => gray.data[Math.floor(i / 3)]!);
@@ -63,6 +128,37 @@ async function benchSize(label: string, gray: Plane): Promise<void> {
         warpSimilarity(rgb, w, h, 3, SHIFT);
       },
       () => warpFrameOnGraph(gray.data, rgb, w, h, SHIFT),
+    ],
+    [
+      `lens fit (${focus.length} frames)`,
+      () => fitLensGridRows(plan, focus, grid, 0, plan.gh),
+      () => fitLensGridOnGraph(plan, focus, grid),
+    ],
+    [
+      "lens finish (depth, confidence)",
+      () => {
+        const fit = finishLensFit(plan, grid);
+        const depth = new Float32Array(w * h);
+        const confidence = new Float32Array(w * h);
+        for (let i = 0; i < depth.length; i++) {
+          const p = fit.position[i]!;
+          depth[i] = 1 / p;
+          confidence[i] = confidenceOf(fit.variance[i]! / (p * p));
+        }
+      },
+      () => finishLensFitOnGraph(plan, grid),
+    ],
+    [
+      // As runPipeline runs it: planned, then fitted in row bands on the frame pool, or as graphs.
+      `DFF finish, ${bands.threads} threads`,
+      () => dffAccumulator(stack, gray, bands).finishInBands(bands),
+      () =>
+        dffAccumulator(stack, gray, bands).finishInBands(bands, {
+          fitGrid: async (p, f, g) => {
+            await fitLensGridOnGraph(p, f, g);
+          },
+          finish: finishLensFitOnGraph,
+        }),
     ],
     [
       "refinement",
@@ -92,10 +188,22 @@ async function memory(gray: Plane): Promise<void> {
     confidence: { data: input.confidence, dims },
     guide: { data: gray.data, dims },
   });
+  // The lens fit runs in chunks of grid rows: its graph's size is one chunk's, at 10 frames.
+  const K = 10;
+  const M = Math.max(24, 3 * K);
+  const rows = lensFitChunkRows({ gw: Math.ceil(w / 6), gh: Math.ceil(h / 6) });
+  const G = rows * Math.ceil(w / 6);
+  const lens = await profileGraph(() => lensFitGraph(K, M, G), {
+    focus: { data: noise(K * G, 1), dims: [K, G] },
+    floors: { data: new Float32Array(K).fill(0.01), dims: [K, 1] },
+    phi: { data: Float32Array.from(noise(M * K, 2), (v) => -3 * v), dims: [M, K] },
+    params: { data: Float32Array.of(0.5, 3, 0.02, 0.0025), dims: [4] },
+  });
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   console.log(`\ndevice memory at ${w}×${h} (every tensor, no reuse: an upper bound)`);
   console.log(`  focus-measure graph (one frame at a time): ${mb(focus.tensorBytes)}`);
   console.log(`  refinement graph: ${mb(refine.tensorBytes)}`);
+  console.log(`  lens-fit graph (10 frames, ${G} grid points a chunk): ${mb(lens.tensorBytes)}`);
   // A stack of 10 frames resident on the device as well: RGB + focus measure, float32.
   const stack = 10 * w * h * (3 + 1) * 4;
   console.log(`  10 frames resident (RGB + focus, float32): ${mb(stack)}`);
@@ -105,13 +213,21 @@ async function memory(gray: Plane): Promise<void> {
 }
 
 console.log(`fusion graphs vs TypeScript, CPU provider, median of ${REPEATS} after a warm-up`);
-await benchSize("bundled sample", await sampleGray(join(BUNDLED_SAMPLE, "f02.jpg")));
+await benchSize(
+  "bundled sample",
+  await sampleGray(join(BUNDLED_SAMPLE, "f02.jpg")),
+  await stackPlan(BUNDLED_SAMPLE),
+);
 const PHONE = join(SHARED_DATA, "focal-real", "pixel6pro-desk");
 if (hasSharedData("focal-real/pixel6pro-desk")) {
   const file = join(PHONE, "image_3_0.90.jpg");
   const size = await probeImage(new Uint8Array(await readFile(file)), file);
   const work = workSize(size, MAX_WORK_PIXELS);
   const gray = await sampleGray(file, work);
-  await benchSize(`12 MP phone stack (${size.width}×${size.height})`, gray);
+  await benchSize(
+    `12 MP phone stack (${size.width}×${size.height})`,
+    gray,
+    await stackPlan(PHONE, work),
+  );
   await memory(gray);
 } else console.log("\n../shared/data/focal-real/pixel6pro-desk not found: 640×480 only");

@@ -61,9 +61,9 @@ async function compare(source: () => Promise<CaptureSource>): Promise<Record<str
   // result.json says which path ran where, and (asked) each graph node's provider.
   const said = ResultSchema.parse(JSON.parse(JSON.stringify(graph.result))).fusion!;
   expect(said.path).toBe("graph");
-  expect(said.stages).toMatchObject({ focusMeasure: "cpu", refinement: "cpu" });
+  expect(said.stages).toMatchObject({ focusMeasure: "cpu", lensFit: "cpu", refinement: "cpu" });
   expect(new Set(Object.values(said.stages))).toEqual(new Set(["cpu"]));
-  expect(Object.keys(said.placement!)).toEqual(["focusMeasure", "warp", "refinement"]);
+  expect(Object.keys(said.placement!)).toEqual(["focusMeasure", "warp", "lensFit", "refinement"]);
   for (const nodes of Object.values(said.placement!))
     expect(new Set(Object.values(nodes))).toEqual(new Set(["CPUExecutionProvider"]));
   expect(js.result.fusion?.path).toBe("js");
@@ -79,7 +79,7 @@ describe("whole pipeline, graph fusion against the TypeScript reference", () => 
     expect(stages.warp).toBe("cpu");
   });
 
-  it("by default on the CPU provider: the refinement graph, the rest in TypeScript", async () => {
+  it("by default on the CPU provider: the lens-fit and refinement graphs, the rest in TypeScript", async () => {
     const saved = process.env[FUSION_ENV];
     delete process.env[FUSION_ENV];
     try {
@@ -89,7 +89,7 @@ describe("whole pipeline, graph fusion against the TypeScript reference", () => 
       });
       expect(out.result.fusion).toEqual({
         path: "mixed",
-        stages: { ...DEFAULT_FUSION.cpu, refinement: "cpu" },
+        stages: { ...DEFAULT_FUSION.cpu, lensFit: "cpu", refinement: "cpu" },
       });
     } finally {
       if (saved !== undefined) process.env[FUSION_ENV] = saved;

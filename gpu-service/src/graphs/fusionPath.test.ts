@@ -20,7 +20,12 @@ describe("fusion path switch", () => {
     expect(planPath(fusionPlan(undefined, "cuda"))).toBe("graph");
     process.env[FUSION_ENV] = "graph";
     expect(planPath(fusionPlan(undefined, "cpu"))).toBe("graph");
-    expect(fusionPlan("js", "cpu")).toEqual({ focusMeasure: "js", warp: "js", refinement: "js" });
+    expect(fusionPlan("js", "cpu")).toEqual({
+      focusMeasure: "js",
+      warp: "js",
+      lensFit: "js",
+      refinement: "js",
+    });
   });
 
   it("refuses an unknown HYBRIDDEPTH_FUSION with a clear error", () => {

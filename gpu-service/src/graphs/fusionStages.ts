@@ -1,4 +1,5 @@
 import { focusMeasure } from "#shared/dff/focusMeasure.ts";
+import type { LensFitPlan } from "#shared/dff/lensCurve.ts";
 import { type FusionInput, refineAligned } from "#shared/fusion/fuse.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import {
@@ -10,6 +11,7 @@ import {
 import { focusMeasureGraph, focusMeasureOnGraph } from "./focusMeasure.ts";
 import type { FusionPlan } from "./fusionPath.ts";
 import { profileGraph, type StageRun } from "./graphSession.ts";
+import { lensFitChunk } from "./lensFit.ts";
 import { refineAlignedOnGraph, refineGraph } from "./refine.ts";
 import { warpCoefficients, warpFrameOnGraph, warpGraph } from "./warp.ts";
 
@@ -96,6 +98,7 @@ export async function describePlacement(
   reference: RgbImage,
   windowRadius: number,
   refinement?: { input: FusionInput; aligned: Float32Array },
+  lensFit?: { plan: LensFitPlan; focus: readonly Float32Array[] },
 ): Promise<Record<string, Record<string, string>>> {
   const gray = toGray(reference);
   const { width: w, height: h } = gray;
@@ -115,6 +118,11 @@ export async function describePlacement(
         coef: { data: warpCoefficients(IDENTITY, w, h), dims: [6] },
       })
     ).placement;
+  if (lensFit && plan.lensFit === "graph") {
+    // The first chunk of grid rows: every chunk is the same graph.
+    const [build, inputs] = lensFitChunk(lensFit.plan, lensFit.focus, 0);
+    out.lensFit = (await profileGraph(build, inputs)).placement;
+  }
   if (refinement && plan.refinement === "graph") {
     const { input, aligned } = refinement;
     out.refinement = (

@@ -3,7 +3,7 @@ import { focusDiopters, referenceIndex } from "#shared/capture/parse.ts";
 import type { Stage } from "#shared/capture/schema.ts";
 import { DffAccumulator } from "#shared/dff/accumulator.ts";
 import { defaultWindowRadius } from "#shared/dff/focusMeasure.ts";
-import { describeBlur } from "#shared/dff/lensCurve.ts";
+import { describeBlur, type LensFitPlan } from "#shared/dff/lensCurve.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import type { Alignment } from "#shared/fusion/alignScaleShift.ts";
 import { alignPrior, refineAlignedGlobal, refineAlignedInBands } from "#shared/fusion/fuse.ts";
@@ -24,6 +24,7 @@ import type { Registration } from "#shared/registration/similarity.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
 import { fusionPlan, placementAsked, planPath } from "../graphs/fusionPath.ts";
 import { describePlacement, fusionStages } from "../graphs/fusionStages.ts";
+import { finishLensFitOnGraph, fitLensGridOnGraph } from "../graphs/lensFit.ts";
 import { DEFAULT_MAX_FRAME_PIXELS, probeImage } from "../io/decodeImage.ts";
 import { captureOptics } from "../io/exifOptics.ts";
 import { bandRunner } from "../parallel/bandRunner.ts";
@@ -232,7 +233,23 @@ export async function runPipeline(
   const threadTotal = thread.decode + thread.registration + thread.dff || 1;
   for (const k of ["decode", "registration", "dff"] as const)
     timings[k] = (timings[k] ?? 0) + (framesWall * thread[k]) / threadTotal;
-  const dff = await time("dff", () => acc.finishInBands(bands));
+  ranOn.lensFit = "js";
+  // Kept for the placement report (the accumulator holds the focus planes anyway).
+  let lensFitInputs: { plan: LensFitPlan; focus: readonly Float32Array[] } | undefined;
+  const dff = await time("dff", () =>
+    acc.finishInBands(
+      bands,
+      plan.lensFit === "graph"
+        ? {
+            async fitGrid(p, focus, grid) {
+              lensFitInputs = { plan: p, focus };
+              ranOn.lensFit = await fitLensGridOnGraph(p, focus, grid);
+            },
+            finish: finishLensFitOnGraph,
+          }
+        : undefined,
+    ),
+  );
   distrustOutside(dff.confidence, outside, radius);
   clampDepth(dff.depth.data, capture.depthRange);
 
@@ -300,7 +317,7 @@ export async function runPipeline(
     );
   const fusionUsed: FusionUsed = { path: planPath(plan), stages: ranOn };
   if (fusionUsed.path !== "js" && (o.placement ?? placementAsked()))
-    fusionUsed.placement = await describePlacement(plan, reference, radius, refined);
+    fusionUsed.placement = await describePlacement(plan, reference, radius, refined, lensFitInputs);
   timings.total = performance.now() - started;
 
   const focusM = Array.from(diopters, (d) => 1 / d);

@@ -6,6 +6,8 @@ import {
   DEFAULT_FOCUS_NOISE,
   type FocusNoise,
   fitLensCurves,
+  type LensFitGrid,
+  type LensFitPlan,
   type LensFitResult,
   lensFitGrid,
   lensFitPlanes,
@@ -26,6 +28,19 @@ export interface DffResult {
   allInFocus: RgbImage;
   /** The blur model the depths were fitted with (the optics given, or fitted to the stack). */
   blur: BlurModel;
+}
+
+/**
+ * The lens fit done elsewhere (as ONNX graphs): `fitGrid` fills every point of `grid` as
+ * `fitLensGridRows` does over all its rows; `finish` gives what `finishLensFit` and `result`
+ * give from it, depth (m) and confidence at every pixel.
+ */
+export interface LensFitOnGraph {
+  fitGrid(plan: LensFitPlan, focus: readonly Float32Array[], grid: LensFitGrid): Promise<void>;
+  finish(
+    plan: LensFitPlan,
+    grid: LensFitGrid,
+  ): Promise<{ depth: Float32Array; confidence: Float32Array }>;
 }
 
 /** Relative depth error (1σ) at which confidence is 0.5. */
@@ -135,15 +150,30 @@ export class DffAccumulator {
     );
   }
 
-  /** `finish` with the per-pixel fit in row bands on `bands` (the same bits for any split). */
-  async finishInBands(bands: BandRunner): Promise<DffResult> {
+  /**
+   * `finish` with the per-pixel fit in row bands on `bands` (the same bits for any split), or,
+   * given `onGraph`, by it (the fit and finish as ONNX graphs: gpu-service/src/graphs/lensFit.ts).
+   */
+  async finishInBands(bands: BandRunner, onGraph?: LensFitOnGraph): Promise<DffResult> {
     const { floor, aif } = this.fitInputs();
     const plan = planLensFit(this.focus, floor, this.diopters, this.blur, aif, this.options);
     const grid = lensFitGrid(plan, (length) => bands.alloc(length));
+    if (onGraph) {
+      await onGraph.fitGrid(plan, this.focus, grid);
+      const out = await onGraph.finish(plan, grid);
+      // Into planes the later band stages can share.
+      const depth = this.alloc(out.depth.length);
+      depth.set(out.depth);
+      const confidence = this.alloc(out.confidence.length);
+      confidence.set(out.confidence);
+      return this.withPlanes(depth, confidence, plan.blur);
+    }
     await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
     const upsampled = lensFitPlanes(plan, (length) => bands.alloc(length));
     await bands.rows("lensUpsample", { plan, grid, upsampled }, plan.height);
-    return this.resultInBands({ ...upsampled, blur: plan.blur }, bands);
+    const out = this.resultArgs({ ...upsampled, blur: plan.blur });
+    await bands.rows("dffResult", out, this.height);
+    return this.withPlanes(out.depth, out.confidence, plan.blur);
   }
 
   private fitInputs(): { floor: Float64Array; aif: Plane } {
@@ -157,13 +187,7 @@ export class DffAccumulator {
   private result(fit: LensFitResult): DffResult {
     const out = this.resultArgs(fit);
     dffResultRows(out, 0, this.height);
-    return this.describe(out, fit);
-  }
-
-  private async resultInBands(fit: LensFitResult, bands: BandRunner): Promise<DffResult> {
-    const out = this.resultArgs(fit);
-    await bands.rows("dffResult", out, this.height);
-    return this.describe(out, fit);
+    return this.withPlanes(out.depth, out.confidence, fit.blur);
   }
 
   private resultArgs(fit: LensFitResult): DffResultArgs {
@@ -178,14 +202,14 @@ export class DffAccumulator {
     };
   }
 
-  private describe(out: DffResultArgs, fit: LensFitResult): DffResult {
+  private withPlanes(depth: Float32Array, confidence: Float32Array, blur: BlurModel): DffResult {
     const { width, height } = this;
     return {
-      depth: { width, height, data: out.depth },
-      confidence: { width, height, data: out.confidence },
+      depth: { width, height, data: depth },
+      confidence: { width, height, data: confidence },
       peakFrame: this.bestIdx,
       allInFocus: { width, height, data: this.aif },
-      blur: fit.blur,
+      blur,
     };
   }
 }

@@ -20,7 +20,7 @@ const MIN_CANDIDATES = 24;
 /** Fits are made every this many pixels in each direction (the focus window is far wider). */
 export const LENS_FIT_STRIDE = 6;
 /** Weight (χ² units) of the prior that a pixel's texture is as fine as the scene's on average. */
-const FINENESS_PRIOR = 2;
+export const FINENESS_PRIOR = 2;
 /** The blur response is measured on a central crop of at most this many pixels a side. */
 const RESPONSE_CROP = 128;
 
