@@ -79,6 +79,35 @@ function feedsOf(inputs: Record<string, GraphTensor>): Record<string, ort.Tensor
   );
 }
 
+/**
+ * Host↔device traffic of the graph runs on this thread: onnxruntime-node takes every input from
+ * host memory and hands every output back there (no device-resident tensors between runs), so on
+ * CUDA each run copies its inputs up and its outputs down. Counted on every provider alike.
+ */
+export interface GraphTransfers {
+  runs: number;
+  /** Bytes of every input tensor. */
+  upload: number;
+  /** Bytes of every output tensor. */
+  download: number;
+  /** Upload + download per graph (the cache key's stage name, before its first ":"). */
+  byGraph: Record<string, number>;
+}
+
+const transfers: GraphTransfers = { runs: 0, upload: 0, download: 0, byGraph: {} };
+
+/** This thread's totals since the last reset (a copy). */
+export function graphTransfers(): GraphTransfers {
+  return { ...transfers, byGraph: { ...transfers.byGraph } };
+}
+
+export function resetGraphTransfers(): void {
+  transfers.runs = 0;
+  transfers.upload = 0;
+  transfers.download = 0;
+  transfers.byGraph = {};
+}
+
 /** Runs a cached graph: float32 inputs in, every output out (copied off the tensors). */
 export async function runGraph(
   key: string,
@@ -87,11 +116,18 @@ export async function runGraph(
 ): Promise<{ outputs: Record<string, Float32Array>; provider: Provider }> {
   const { session, provider } = await graphSession(key, build);
   const result = await session.run(feedsOf(inputs));
+  const before = transfers.upload + transfers.download;
+  transfers.runs++;
+  for (const t of Object.values(inputs)) transfers.upload += t.data.byteLength;
   const outputs: Record<string, Float32Array> = {};
   for (const [name, t] of Object.entries(result)) {
+    transfers.download += (t.data as Float32Array).byteLength;
     outputs[name] = Float32Array.from(t.data as Float32Array);
     t.dispose();
   }
+  const graph = key.split(":")[0]!;
+  transfers.byGraph[graph] =
+    (transfers.byGraph[graph] ?? 0) + transfers.upload + transfers.download - before;
   return { outputs, provider };
 }
 
