@@ -1,6 +1,7 @@
 import { boxMeanGraph } from "./boxMean.ts";
 import type { BuiltGraph } from "./builder.ts";
 import { focusMeasureGraph } from "./focusMeasure.ts";
+import { frameGraph } from "./frameGraph.ts";
 import { lensFinishGraph, lensFitGraph } from "./lensFit.ts";
 import { refineGraph } from "./refine.ts";
 import { warpGraph } from "./warp.ts";
@@ -13,6 +14,7 @@ export function everyGraph(): Record<string, BuiltGraph> {
   return {
     boxMean: boxMeanGraph(40, 30, 3),
     focusMeasure: focusMeasureGraph(40, 30, 3),
+    frame: frameGraph(40, 30, 3),
     lensFit: lensFitGraph(5, 24, 40),
     lensFinish: lensFinishGraph(40, 30),
     refine: refineGraph(40, 30, { min: 0.1, max: 10 }),

@@ -4,6 +4,7 @@ const { onnx } = onnxProto;
 const Attr = onnx.AttributeProto.AttributeType;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
+const BOOL = onnx.TensorProto.DataType.BOOL;
 
 /** Every generated graph imports this one opset: the CUDA kernel check is made against it. */
 export const GRAPH_OPSET = 17;
@@ -46,6 +47,12 @@ export class GraphBuilder {
   output(value: Value, name: string, dims: readonly number[]): void {
     this.op("Identity", [value], {}, name);
     this.outputs.push(valueInfo(name, dims));
+  }
+
+  /** A boolean output: one byte a pixel to copy back instead of a float's four. */
+  outputMask(value: Value, name: string, dims: readonly number[]): void {
+    this.op("Identity", [value], {}, name);
+    this.outputs.push(valueInfo(name, dims, BOOL));
   }
 
   /** A float32 constant of the given shape (a scalar when dims is []). */
@@ -141,10 +148,14 @@ export class GraphBuilder {
   }
 }
 
-function valueInfo(name: string, dims: readonly number[]): onnxProto.onnx.IValueInfoProto {
+function valueInfo(
+  name: string,
+  dims: readonly number[],
+  elemType: number = FLOAT,
+): onnxProto.onnx.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
   };
 }
 

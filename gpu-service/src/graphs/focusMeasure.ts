@@ -9,10 +9,21 @@ import { runGraph, type StageRun } from "./graphSession.ts";
  * Needs both sides ≥ 2 px (reflect padding of a 1-pixel side is undefined).
  */
 export function focusMeasureGraph(width: number, height: number, radius: number): BuiltGraph {
-  if (width < 2 || height < 2) throw new RangeError("the focus-measure graph needs ≥ 2×2 pixels");
   const g = new GraphBuilder("focus_measure");
   const dims = [1, 1, height, width];
-  const gray = g.input("gray", dims);
+  g.output(focusMeasureNodes(g, g.input("gray", dims), width, height, radius), "focus", dims);
+  return g.build();
+}
+
+/** `focusMeasureGraph`'s nodes over gray [1, 1, h, w], to compose into larger graphs. */
+export function focusMeasureNodes(
+  g: GraphBuilder,
+  gray: Value,
+  width: number,
+  height: number,
+  radius: number,
+): Value {
+  if (width < 2 || height < 2) throw new RangeError("the focus-measure graph needs ≥ 2×2 pixels");
   const secondDifference = (pads: number[], kernelDims: number[]): Value => {
     const padded = g.op("Pad", [gray, g.ints(pads)], { mode: "reflect" });
     const d2 = g.op("Conv", [padded, g.constant([-1, 2, -1], kernelDims)]);
@@ -22,9 +33,16 @@ export function focusMeasureGraph(width: number, height: number, radius: number)
     secondDifference([0, 0, 0, 1, 0, 0, 0, 1], [1, 1, 1, 3]),
     secondDifference([0, 0, 1, 0, 0, 0, 1, 0], [1, 1, 3, 1]),
   );
-  g.output(boxMeanNodes(g, g.mul(ml, ml), height, width, radius), "focus", dims);
-  return g.build();
+  return boxMeanNodes(g, g.mul(ml, ml), height, width, radius);
 }
+
+/** Luma of RGB [1, 3, h, w] as `toGray` weighs it (a 1×1 Conv), [1, 1, h, w]. */
+export function grayNodes(g: GraphBuilder, rgbPlanes: Value): Value {
+  return g.op("Conv", [rgbPlanes, g.constant(LUMA, [1, 3, 1, 1])]);
+}
+
+/** `toGray`'s weights (shared/src/image/types.ts). */
+const LUMA = [0.299, 0.587, 0.114];
 
 export async function focusMeasureOnGraph(gray: Plane, windowRadius: number): Promise<StageRun> {
   const { width: w, height: h } = gray;

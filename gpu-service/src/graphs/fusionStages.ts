@@ -2,13 +2,9 @@ import { focusMeasure } from "#shared/dff/focusMeasure.ts";
 import type { LensFitPlan } from "#shared/dff/lensCurve.ts";
 import { type FusionInput, refineAligned } from "#shared/fusion/fuse.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
-import {
-  IDENTITY,
-  type Similarity,
-  warpSimilarity,
-  warpSimilarityPair,
-} from "#shared/image/warp.ts";
+import { IDENTITY, type Similarity, warpSimilarityPair } from "#shared/image/warp.ts";
 import { focusMeasureGraph, focusMeasureOnGraph } from "./focusMeasure.ts";
+import { frameGraph, frameOnGraph } from "./frameGraph.ts";
 import type { FusionPlan } from "./fusionPath.ts";
 import { profileGraph, type StageRun } from "./graphSession.ts";
 import { lensFitChunk } from "./lensFit.ts";
@@ -41,6 +37,16 @@ export interface FusionStages {
     t: Similarity,
     alloc?: PlaneAlloc,
   ): Promise<WarpedFrame>;
+  /**
+   * `focusMeasure` of the frame's gray, then `warpFrame` of it with the frame's RGB: on the graph
+   * path one graph (`frameGraph`: the RGB up once, the registered planes down once).
+   */
+  measureAndWarp(
+    rgb: RgbImage,
+    t: Similarity,
+    windowRadius: number,
+    alloc?: PlaneAlloc,
+  ): Promise<WarpedFrame>;
 }
 
 export interface WarpedFrame {
@@ -67,6 +73,10 @@ const JS_STAGES: FusionStages = {
       ranOn: "js",
     };
   },
+  async measureAndWarp(rgb, t, r, alloc = plain) {
+    const focus = focusMeasure(toGray(rgb), r, alloc(rgb.width * rgb.height));
+    return JS_STAGES.warpFrame(focus, rgb.data, rgb.width, rgb.height, t, alloc);
+  },
 };
 
 const GRAPH_STAGES: FusionStages = {
@@ -77,16 +87,31 @@ const GRAPH_STAGES: FusionStages = {
       : focusMeasureOnGraph(gray, r),
   refineAligned: refineAlignedOnGraph,
   warpFrame: warpFrameOnGraph,
+  measureAndWarp: (rgb, t, r) =>
+    rgb.width < 2 || rgb.height < 2
+      ? JS_STAGES.measureAndWarp(rgb, t, r)
+      : frameOnGraph(rgb.data, rgb.width, rgb.height, t, r),
 };
+
+/** Whether the plan runs a registered frame's focus measure and warp as the one frame graph. */
+export function measuresInWarp(plan: FusionPlan): boolean {
+  return plan.focusMeasure === "graph" && plan.warp === "graph";
+}
 
 /** Each stage the way the plan says. */
 export function fusionStages(plan: FusionPlan): FusionStages {
   const way = (stage: keyof FusionPlan) => (plan[stage] === "graph" ? GRAPH_STAGES : JS_STAGES);
-  return {
+  const stages: FusionStages = {
     focusMeasure: (gray, r, alloc) => way("focusMeasure").focusMeasure(gray, r, alloc),
     refineAligned: (input, aligned) => way("refinement").refineAligned(input, aligned),
     warpFrame: (focus, rgb, w, h, t, alloc) => way("warp").warpFrame(focus, rgb, w, h, t, alloc),
+    async measureAndWarp(rgb, t, r, alloc) {
+      if (measuresInWarp(plan)) return GRAPH_STAGES.measureAndWarp(rgb, t, r, alloc);
+      const focus = await stages.focusMeasure(toGray(rgb), r, alloc);
+      return stages.warpFrame(focus.data, rgb.data, rgb.width, rgb.height, t, alloc);
+    },
   };
+  return stages;
 }
 
 /**
@@ -110,7 +135,14 @@ export async function describePlacement(
         gray: { data: gray.data, dims },
       })
     ).placement;
-  if (plan.warp === "graph")
+  if (measuresInWarp(plan))
+    out.frame = (
+      await profileGraph(() => frameGraph(w, h, windowRadius), {
+        rgb: { data: reference.data, dims: [1, h, w, 3] },
+        coef: { data: warpCoefficients(IDENTITY, w, h), dims: [6] },
+      })
+    ).placement;
+  else if (plan.warp === "graph")
     out.warp = (
       await profileGraph(() => warpGraph(w, h), {
         focus: { data: gray.data, dims },

@@ -108,27 +108,37 @@ export function resetGraphTransfers(): void {
   transfers.byGraph = {};
 }
 
-/** Runs a cached graph: float32 inputs in, every output out (copied off the tensors). */
+/**
+ * Runs a cached graph: float32 inputs in, every output out (copied off the tensors): float32
+ * ones in `outputs`, boolean ones (`outputMask`) as 0/1 bytes in `masks`.
+ */
 export async function runGraph(
   key: string,
   build: () => BuiltGraph,
   inputs: Record<string, GraphTensor>,
-): Promise<{ outputs: Record<string, Float32Array>; provider: Provider }> {
+): Promise<{
+  outputs: Record<string, Float32Array>;
+  masks: Record<string, Uint8Array>;
+  provider: Provider;
+}> {
   const { session, provider } = await graphSession(key, build);
   const result = await session.run(feedsOf(inputs));
   const before = transfers.upload + transfers.download;
   transfers.runs++;
   for (const t of Object.values(inputs)) transfers.upload += t.data.byteLength;
   const outputs: Record<string, Float32Array> = {};
+  const masks: Record<string, Uint8Array> = {};
   for (const [name, t] of Object.entries(result)) {
-    transfers.download += (t.data as Float32Array).byteLength;
-    outputs[name] = Float32Array.from(t.data as Float32Array);
+    const data = t.data as Float32Array | Uint8Array;
+    transfers.download += data.byteLength;
+    if (t.type === "bool") masks[name] = Uint8Array.from(data);
+    else outputs[name] = Float32Array.from(data);
     t.dispose();
   }
   const graph = key.split(":")[0]!;
   transfers.byGraph[graph] =
     (transfers.byGraph[graph] ?? 0) + transfers.upload + transfers.download - before;
-  return { outputs, provider };
+  return { outputs, masks, provider };
 }
 
 export interface GraphProfile {

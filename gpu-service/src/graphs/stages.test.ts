@@ -2,11 +2,14 @@ import { describe, expect, it } from "vitest";
 import { focusMeasure } from "#shared/dff/focusMeasure.ts";
 import { refineAligned } from "#shared/fusion/fuse.ts";
 import { boxMean } from "#shared/image/boxFilter.ts";
+import { toGray } from "#shared/image/types.ts";
 import { warpSimilarity } from "#shared/image/warp.ts";
 import { boxMeanOnGraph } from "./boxMean.ts";
 import { focusMeasureOnGraph } from "./focusMeasure.ts";
+import { frameOnGraph } from "./frameGraph.ts";
+import { graphTransfers, resetGraphTransfers } from "./graphSession.ts";
 import { refineAlignedOnGraph } from "./refine.ts";
-import { fusionInput, maxRelativeError, noise, sampleGray } from "./testInputs.ts";
+import { fusionInput, maxRelativeError, noise, sampleGray, sampleRgb } from "./testInputs.ts";
 import { warpFrameOnGraph } from "./warp.ts";
 
 // Float32 sums in another order than the reference's (float64 running sums): 1e-5 of the range.
@@ -59,11 +62,18 @@ describe("refinement graph", () => {
   });
 });
 
-describe("warp graph", () => {
-  // Sample positions in float32 (≈1e-4 px at 640 px) instead of float64: 1e-3 of the range.
-  const WARP_TOLERANCE = 1e-3;
-  const t = { a: 0.01, b: 0.02, tx: 3.3, ty: -2.1 };
+// Sample positions in float32 (≈1e-4 px at 640 px) instead of float64: 1e-3 of the range.
+const WARP_TOLERANCE = 1e-3;
+const t = { a: 0.01, b: 0.02, tx: 3.3, ty: -2.1 };
 
+/** Pixels where two inside masks differ. */
+function maskDifferences(a: Uint8Array, b: Uint8Array): number {
+  let differ = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ++;
+  return differ;
+}
+
+describe("warp graph", () => {
   it("matches warpSimilarity (focus, colour and inside mask) on noise and a real frame", async () => {
     const real = await sampleGray();
     for (const gray of [{ width: 45, height: 31, data: noise(45 * 31, 3) }, real]) {
@@ -76,10 +86,43 @@ describe("warp graph", () => {
       expect(maxRelativeError(got.focus, wantFocus)).toBeLessThan(WARP_TOLERANCE);
       expect(maxRelativeError(got.color, wantColor)).toBeLessThan(WARP_TOLERANCE);
       // The mask may differ only where a sample lies on the border within float32 rounding.
-      let differ = 0;
-      for (let i = 0; i < inside.length; i++) if (inside[i] !== got.inside[i]) differ++;
-      expect(differ).toBeLessThanOrEqual(Math.ceil(0.001 * w * h));
+      expect(maskDifferences(inside, got.inside)).toBeLessThanOrEqual(Math.ceil(0.001 * w * h));
       expect(inside.includes(0)).toBe(true);
     }
+  });
+});
+
+describe("frame graph (gray, focus measure and warp in one)", () => {
+  it("matches toGray → focusMeasure → warpSimilarity on noise and a real frame", async () => {
+    const real = await sampleRgb();
+    for (const [rgb, r] of [
+      [{ width: 45, height: 31, data: noise(3 * 45 * 31, 13) }, 2],
+      [real, 8],
+    ] as const) {
+      const { width: w, height: h } = rgb;
+      const inside = new Uint8Array(w * h);
+      const focus = focusMeasure(toGray(rgb), r);
+      const wantFocus = warpSimilarity(focus, w, h, 1, t, undefined, inside);
+      const wantColor = warpSimilarity(rgb.data, w, h, 3, t);
+      const got = await frameOnGraph(rgb.data, w, h, t, r);
+      // The focus measure's 1e-5 carried through the warp's 1e-3: the warp's bound holds both.
+      expect(maxRelativeError(got.focus, wantFocus)).toBeLessThan(WARP_TOLERANCE);
+      expect(maxRelativeError(got.color, wantColor)).toBeLessThan(WARP_TOLERANCE);
+      expect(maskDifferences(inside, got.inside)).toBeLessThanOrEqual(Math.ceil(0.001 * w * h));
+      expect(inside.includes(0)).toBe(true);
+    }
+  });
+
+  it("crosses once each way: RGB and the transform up; focus, RGB and a byte mask down", async () => {
+    const [w, h] = [40, 30];
+    const n = w * h;
+    resetGraphTransfers();
+    await frameOnGraph(noise(3 * n, 17), w, h, t, 3);
+    expect(graphTransfers()).toEqual({
+      runs: 1,
+      upload: 4 * (3 * n + 6),
+      download: 4 * (n + 3 * n) + n,
+      byGraph: { frame: 4 * (3 * n + 6) + 4 * (n + 3 * n) + n },
+    });
   });
 });

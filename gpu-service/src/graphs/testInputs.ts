@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FusionInput } from "#shared/fusion/fuse.ts";
-import { type Plane, toGray } from "#shared/image/types.ts";
+import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import { decodeRgb } from "../io/decodeImage.ts";
 
 export const SAMPLE = join(import.meta.dirname, "..", "..", "..", "samples", "redwood-00000");
@@ -20,13 +20,20 @@ export function noise(n: number, seed = 1): Float32Array {
   return out;
 }
 
-/** A real frame (of the bundled sample by default), gray, at its own size or the one given. */
+/** A real frame (of the bundled sample by default), RGB as decoded, at its own size or the one given. */
+export async function sampleRgb(
+  file = join(SAMPLE, "f02.jpg"),
+  size?: { width: number; height: number },
+): Promise<RgbImage> {
+  return decodeRgb(new Uint8Array(await readFile(file)), file, size);
+}
+
+/** `sampleRgb`, gray. */
 export async function sampleGray(
   file = join(SAMPLE, "f02.jpg"),
   size?: { width: number; height: number },
 ): Promise<Plane> {
-  const bytes = new Uint8Array(await readFile(file));
-  return toGray(await decodeRgb(bytes, file, size));
+  return toGray(await sampleRgb(file, size));
 }
 
 /** Largest |a − b| relative to max |b| (the tolerance every graph test states). */

@@ -8,7 +8,7 @@ import {
   registrationLevelSize,
 } from "#shared/registration/similarity.ts";
 import type { FusionPlan } from "../graphs/fusionPath.ts";
-import { fusionStages } from "../graphs/fusionStages.ts";
+import { fusionStages, measuresInWarp } from "../graphs/fusionStages.ts";
 import { decodeRgb, type ImageSize } from "../io/decodeImage.ts";
 
 /**
@@ -167,33 +167,39 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   }
   // Focus is measured on the frame as captured and the smooth focus map is warped, never the
   // image: resampling an image low-passes it and would bias every warped frame towards "blurred".
-  const measured = await fusionStages(job.fusion).focusMeasure(gray, job.windowRadius, alloc);
-  let focus = inMemory(measured.data, alloc);
-  const ranOn: Record<string, string> = { focusMeasure: measured.ranOn };
-  lap("dff");
+  const stages = fusionStages(job.fusion);
+  const { width: w, height: h } = job.work;
+  // On the graph path a registered frame's focus measure and warp are one graph, run once its
+  // transform is known (its RGB goes to the device once, the registered planes come back once);
+  // otherwise focus is measured first, while the reference may still be on its way.
+  const inWarp = measuresInWarp(job.fusion) && job.register && !task.isReference;
+  const ranOn: Record<string, string> = {};
+  const measure = async (): Promise<Float32Array> => {
+    const measured = await stages.focusMeasure(gray, job.windowRadius, alloc);
+    ranOn.focusMeasure = measured.ranOn;
+    lap("dff");
+    return inMemory(measured.data, alloc);
+  };
+  let focus = inWarp ? undefined : await measure();
   if (task.isReference || !job.register)
-    return { color: rgb.data, focus, ranOn, registration: reg, ms };
+    return { color: rgb.data, focus: focus ?? (await measure()), ranOn, registration: reg, ms };
   const registrar = await registrarFor(job);
   t = performance.now(); // waiting for the reference is no work
   reg = registrar.register(registrationLevel(gray).level);
   let color = rgb.data;
   let inside: Uint8Array | undefined;
   if (!isIdentity(reg.transform)) {
-    const { width: w, height: h } = job.work;
-    const warped = await fusionStages(job.fusion).warpFrame(
-      focus,
-      rgb.data,
-      w,
-      h,
-      reg.transform,
-      alloc,
-    );
+    const warped = focus
+      ? await stages.warpFrame(focus, rgb.data, w, h, reg.transform, alloc)
+      : await stages.measureAndWarp(rgb, reg.transform, job.windowRadius, alloc);
+    if (!focus) ranOn.focusMeasure = warped.ranOn;
     ({ inside } = warped);
     focus = inMemory(warped.focus, alloc);
     color = inMemory(warped.color, alloc);
     ranOn.warp = warped.ranOn;
   }
   lap("registration");
+  focus ??= await measure();
   return { color, focus, ranOn, ...(inside ? { inside } : {}), registration: reg, ms };
 }
 
