@@ -15,6 +15,7 @@ export function everyGraph(): Record<string, BuiltGraph> {
     boxMean: boxMeanGraph(40, 30, 3),
     focusMeasure: focusMeasureGraph(40, 30, 3),
     frame: frameGraph(40, 30, 3),
+    frameFromSamples: frameGraph(40, 30, 3, "uint8"),
     lensFit: lensFitGraph(5, 24, 40),
     lensFinish: lensFinishGraph(40, 30),
     refine: refineGraph(40, 30, { min: 0.1, max: 10 }),

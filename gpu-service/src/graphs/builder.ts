@@ -6,6 +6,13 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 const BOOL = onnx.TensorProto.DataType.BOOL;
 
+/** Element types a graph input may have besides float32: decoded 8- and 16-bit samples. */
+export const SAMPLE_TYPES = {
+  uint8: onnx.TensorProto.DataType.UINT8,
+  uint16: onnx.TensorProto.DataType.UINT16,
+} as const;
+export type SampleType = keyof typeof SAMPLE_TYPES;
+
 /** Every generated graph imports this one opset: the CUDA kernel check is made against it. */
 export const GRAPH_OPSET = 17;
 
@@ -39,8 +46,8 @@ export class GraphBuilder {
     return `${hint}_${this.next++}` as Value;
   }
 
-  input(name: string, dims: readonly number[]): Value {
-    this.inputs.push(valueInfo(name, dims));
+  input(name: string, dims: readonly number[], type?: SampleType): Value {
+    this.inputs.push(valueInfo(name, dims, type ? SAMPLE_TYPES[type] : FLOAT));
     return name as Value;
   }
 

@@ -3,6 +3,7 @@ import type { LensFitPlan } from "#shared/dff/lensCurve.ts";
 import { type FusionInput, refineAligned } from "#shared/fusion/fuse.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import { IDENTITY, type Similarity, warpSimilarityPair } from "#shared/image/warp.ts";
+import type { DecodedRgb } from "../io/decodeImage.ts";
 import { focusMeasureGraph, focusMeasureOnGraph } from "./focusMeasure.ts";
 import { frameGraph, frameOnGraph } from "./frameGraph.ts";
 import type { FusionPlan } from "./fusionPath.ts";
@@ -39,10 +40,11 @@ export interface FusionStages {
   ): Promise<WarpedFrame>;
   /**
    * `focusMeasure` of the frame's gray, then `warpFrame` of it with the frame's RGB: on the graph
-   * path one graph (`frameGraph`: the RGB up once, the registered planes down once).
+   * path one graph (`frameGraph`: the RGB up once, as the decoder's samples when kept, the
+   * registered planes down once).
    */
   measureAndWarp(
-    rgb: RgbImage,
+    rgb: DecodedRgb,
     t: Similarity,
     windowRadius: number,
     alloc?: PlaneAlloc,
@@ -90,7 +92,7 @@ const GRAPH_STAGES: FusionStages = {
   measureAndWarp: (rgb, t, r) =>
     rgb.width < 2 || rgb.height < 2
       ? JS_STAGES.measureAndWarp(rgb, t, r)
-      : frameOnGraph(rgb.data, rgb.width, rgb.height, t, r),
+      : frameOnGraph(rgb.samples ?? rgb.data, rgb.width, rgb.height, t, r),
 };
 
 /** Whether the plan runs a registered frame's focus measure and warp as the one frame graph. */

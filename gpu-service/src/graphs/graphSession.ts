@@ -7,9 +7,9 @@ import * as ort from "onnxruntime-node";
 import { openSession, type Provider, requestedProviders } from "../prior/priorRunner.ts";
 import type { BuiltGraph } from "./builder.ts";
 
-/** A fixed-shape float32 tensor handed to or taken from a graph. */
+/** A fixed-shape tensor handed to a graph: float32, or decoded 8- or 16-bit samples. */
 export interface GraphTensor {
-  data: Float32Array;
+  data: Float32Array | Uint8Array | Uint16Array;
   dims: readonly number[];
 }
 
@@ -75,7 +75,14 @@ export function graphSession(
 
 function feedsOf(inputs: Record<string, GraphTensor>): Record<string, ort.Tensor> {
   return Object.fromEntries(
-    Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor("float32", t.data, t.dims)]),
+    Object.entries(inputs).map(([name, { data, dims }]) => [
+      name,
+      data instanceof Float32Array
+        ? new ort.Tensor("float32", data, dims)
+        : data instanceof Uint16Array
+          ? new ort.Tensor("uint16", data, dims)
+          : new ort.Tensor("uint8", data, dims),
+    ]),
   );
 }
 
@@ -109,7 +116,7 @@ export function resetGraphTransfers(): void {
 }
 
 /**
- * Runs a cached graph: float32 inputs in, every output out (copied off the tensors): float32
+ * Runs a cached graph: `GraphTensor` inputs in, every output out (copied off the tensors): float32
  * ones in `outputs`, boolean ones (`outputMask`) as 0/1 bytes in `masks`.
  */
 export async function runGraph(
@@ -174,7 +181,7 @@ export async function profileGraph(
   }
   const files = (await readdir(dir)).filter((f) => f.startsWith(prefix));
   const placement: Record<string, string> = {};
-  let tensorBytes = Object.values(inputs).reduce((s, t) => s + 4 * t.data.length, 0);
+  let tensorBytes = Object.values(inputs).reduce((s, t) => s + t.data.byteLength, 0);
   for (const f of files) {
     const events = JSON.parse(await readFile(join(dir, f), "utf8")) as ProfileEvent[];
     for (const e of events) {

@@ -113,16 +113,47 @@ describe("frame graph (gray, focus measure and warp in one)", () => {
     }
   });
 
-  it("crosses once each way: RGB and the transform up; focus, RGB and a byte mask down", async () => {
+  it("gives the same bits from the decoder's 8-bit samples as from their floats", async () => {
+    const real = await sampleRgb();
+    expect(real.samples).toBeInstanceOf(Uint8Array);
+    const { width: w, height: h } = real;
+    const fromSamples = await frameOnGraph(real.samples!, w, h, t, 8);
+    const fromFloats = await frameOnGraph(real.data, w, h, t, 8);
+    expect(fromSamples.focus).toEqual(fromFloats.focus);
+    expect(fromSamples.color).toEqual(fromFloats.color);
+    expect(fromSamples.inside).toEqual(fromFloats.inside);
+  });
+
+  it("and from 16-bit samples", async () => {
+    const [w, h] = [23, 19];
+    const samples = Uint16Array.from(noise(3 * w * h, 19), (v) => Math.floor(65536 * v));
+    const floats = Float32Array.from(samples, (v) => v / 65535);
+    const a = await frameOnGraph(samples, w, h, t, 2);
+    const b = await frameOnGraph(floats, w, h, t, 2);
+    expect(a.focus).toEqual(b.focus);
+    expect(a.color).toEqual(b.color);
+  });
+
+  it("crosses once each way: samples and the transform up; focus, RGB and a byte mask down", async () => {
     const [w, h] = [40, 30];
     const n = w * h;
+    const down = 4 * (n + 3 * n) + n;
     resetGraphTransfers();
-    await frameOnGraph(noise(3 * n, 17), w, h, t, 3);
+    await frameOnGraph(
+      Uint8Array.from(noise(3 * n, 17), (v) => 255 * v),
+      w,
+      h,
+      t,
+      3,
+    );
     expect(graphTransfers()).toEqual({
       runs: 1,
-      upload: 4 * (3 * n + 6),
-      download: 4 * (n + 3 * n) + n,
-      byGraph: { frame: 4 * (3 * n + 6) + 4 * (n + 3 * n) + n },
+      upload: 3 * n + 4 * 6,
+      download: down,
+      byGraph: { frame: 3 * n + 4 * 6 + down },
     });
+    resetGraphTransfers();
+    await frameOnGraph(noise(3 * n, 17), w, h, t, 3);
+    expect(graphTransfers().upload).toBe(4 * (3 * n + 6));
   });
 });

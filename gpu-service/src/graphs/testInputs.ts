@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FusionInput } from "#shared/fusion/fuse.ts";
-import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
-import { decodeRgb } from "../io/decodeImage.ts";
+import { type Plane, toGray } from "#shared/image/types.ts";
+import { type DecodedRgb, decodeRgb } from "../io/decodeImage.ts";
 
 export const SAMPLE = join(import.meta.dirname, "..", "..", "..", "samples", "redwood-00000");
 
@@ -20,12 +20,15 @@ export function noise(n: number, seed = 1): Float32Array {
   return out;
 }
 
-/** A real frame (of the bundled sample by default), RGB as decoded, at its own size or the one given. */
+/**
+ * A real frame (of the bundled sample by default), RGB as decoded (with the decoder's samples),
+ * at its own size or the one given.
+ */
 export async function sampleRgb(
   file = join(SAMPLE, "f02.jpg"),
   size?: { width: number; height: number },
-): Promise<RgbImage> {
-  return decodeRgb(new Uint8Array(await readFile(file)), file, size);
+): Promise<DecodedRgb> {
+  return decodeRgb(new Uint8Array(await readFile(file)), file, size, undefined, undefined, true);
 }
 
 /** `sampleRgb`, gray. */

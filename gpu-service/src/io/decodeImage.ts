@@ -55,8 +55,17 @@ export async function probeImage(
 }
 
 /**
+ * A decoded frame; with `samples` (asked, and three channels decoded) also the decoder's own 8- or
+ * 16-bit samples that `data` was scaled from (v / max), for a graph to upload instead of floats.
+ */
+export interface DecodedRgb extends RgbImage {
+  samples?: Uint8Array | Uint16Array;
+}
+
+/**
  * Decodes a JPEG or PNG (8- or 16-bit, gray or colour, with or without alpha) to RGB floats in
- * [0, 1], upright per EXIF, resampled to `size` when given, into a plane from `alloc`.
+ * [0, 1], upright per EXIF, resampled to `size` when given, into a plane from `alloc`;
+ * `keepSamples`: also hand back the decoder's samples.
  */
 export async function decodeRgb(
   bytes: Uint8Array,
@@ -64,7 +73,8 @@ export async function decodeRgb(
   size?: ImageSize,
   maxPixels = DEFAULT_MAX_FRAME_PIXELS,
   alloc: (length: number) => Float32Array = (length) => new Float32Array(length),
-): Promise<RgbImage> {
+  keepSamples = false,
+): Promise<DecodedRgb> {
   let done: (() => Promise<void>) | undefined;
   try {
     const meta = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
@@ -96,7 +106,10 @@ export async function decodeRgb(
         out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = v;
       }
     }
-    return { width: info.width, height: info.height, data: out };
+    const image: DecodedRgb = { width: info.width, height: info.height, data: out };
+    if (keepSamples && info.channels === 3)
+      image.samples = wide ? values : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return image;
   } catch (e) {
     if (e instanceof HybridDepthError) throw e;
     throw new HybridDepthError("FRAME_UNREADABLE", `${name}: cannot decode (${reason(e)})`);

@@ -145,9 +145,14 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
     ms[stage] += now - t;
     t = now;
   };
+  // On the graph path a registered frame's focus measure and warp are one graph, run once its
+  // transform is known (its RGB goes to the device once, as the decoder's samples, and the
+  // registered planes come back once); otherwise focus is measured first, while the reference
+  // may still be on its way.
+  const inWarp = measuresInWarp(job.fusion) && job.register && !task.isReference;
   let rgb: Awaited<ReturnType<typeof decodeRgb>>;
   try {
-    rgb = await decodeRgb(task.bytes, task.name, job.work, job.maxFramePixels, alloc);
+    rgb = await decodeRgb(task.bytes, task.name, job.work, job.maxFramePixels, alloc, inWarp);
   } catch (e) {
     if (task.isReference) failReference(job.reference);
     throw e;
@@ -169,10 +174,6 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   // image: resampling an image low-passes it and would bias every warped frame towards "blurred".
   const stages = fusionStages(job.fusion);
   const { width: w, height: h } = job.work;
-  // On the graph path a registered frame's focus measure and warp are one graph, run once its
-  // transform is known (its RGB goes to the device once, the registered planes come back once);
-  // otherwise focus is measured first, while the reference may still be on its way.
-  const inWarp = measuresInWarp(job.fusion) && job.register && !task.isReference;
   const ranOn: Record<string, string> = {};
   const measure = async (): Promise<Float32Array> => {
     const measured = await stages.focusMeasure(gray, job.windowRadius, alloc);
@@ -198,7 +199,7 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
     color = inMemory(warped.color, alloc);
     ranOn.warp = warped.ranOn;
   }
-  lap("registration");
+  lap("registration"); // the frame graph's focus measure included, as the warp always was
   focus ??= await measure();
   return { color, focus, ranOn, ...(inside ? { inside } : {}), registration: reg, ms };
 }
