@@ -5,13 +5,15 @@
  *  - 640×480: a frame of the bundled sample;
  *  - the 12 MP phone stack's work size (../shared/data/focal-real/pixel6pro-desk, 3.2 MP).
  * Also the device memory the graphs need at that size, from onnxruntime's profile (every node
- * output plus the inputs, no reuse counted: an upper bound).
+ * output plus the inputs, no reuse counted: an upper bound), and the host↔device bytes of one
+ * job on the graph path (bench/graphTransfers.ts).
  * GPU figures need a CUDA host: HYBRIDDEPTH_PROVIDERS=cuda,cpu runs the same bench there.
  */
 import { readFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { focusMeasureGraph, focusMeasureOnGraph } from "../gpu-service/src/graphs/focusMeasure.ts";
+import { frameGraph, frameOnGraph } from "../gpu-service/src/graphs/frameGraph.ts";
 import { profileGraph } from "../gpu-service/src/graphs/graphSession.ts";
 import {
   finishLensFitOnGraph,
@@ -21,9 +23,11 @@ import {
 } from "../gpu-service/src/graphs/lensFit.ts";
 import { refineAlignedOnGraph, refineGraph } from "../gpu-service/src/graphs/refine.ts";
 import { fusionInput, noise, sampleGray } from "../gpu-service/src/graphs/testInputs.ts";
-import { warpFrameOnGraph } from "../gpu-service/src/graphs/warp.ts";
+import { warpCoefficients, warpFrameOnGraph } from "../gpu-service/src/graphs/warp.ts";
 import { probeImage } from "../gpu-service/src/io/decodeImage.ts";
 import { bandRunner } from "../gpu-service/src/parallel/bandRunner.ts";
+import { resolveModel } from "../gpu-service/src/prior/modelStore.ts";
+import { loadPrior } from "../gpu-service/src/prior/priorRunner.ts";
 import { confidenceOf, DffAccumulator, noiseFloors } from "../shared/src/dff/accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "../shared/src/dff/focusMeasure.ts";
 import {
@@ -35,12 +39,13 @@ import {
   planLensFit,
 } from "../shared/src/dff/lensCurve.ts";
 import { refineAligned } from "../shared/src/fusion/fuse.ts";
-import type { Plane } from "../shared/src/image/types.ts";
+import { type Plane, toGray } from "../shared/src/image/types.ts";
 import { warpSimilarity } from "../shared/src/image/warp.ts";
 import { median } from "../shared/src/math/stats.ts";
 import type { BandRunner } from "../shared/src/pipeline/rowBands.ts";
 import { MAX_WORK_PIXELS, workSize } from "../shared/src/pipeline/workSize.ts";
 import { BUNDLED_SAMPLE, hasSharedData, SHARED_DATA } from "../test/helpers/sharedData.ts";
+import { printJobTransfers } from "./graphTransfers.ts";
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 /** A registration-sized similarity: 1% scale, 0.5° rotation, a few pixels of shift. */
@@ -115,6 +120,9 @@ async function benchSize(
   const radius = defaultWindowRadius(w, h);
   const { input, aligned } = fusionInput(gray);
   const rgb = Float32Array.from({ length: 3 * w * h }, (_, i) => gray.data[Math.floor(i / 3)]!);
+  // The decoder's 8-bit samples of that RGB, as the frame graph takes them on the graph path.
+  const samples = Uint8Array.from(rgb, (v) => Math.round(255 * v));
+  const rgbImage = { width: w, height: h, data: rgb };
   const stages: [string, () => unknown, () => unknown][] = [
     [
       "focusMeasure",
@@ -128,6 +136,16 @@ async function benchSize(
         warpSimilarity(rgb, w, h, 3, SHIFT);
       },
       () => warpFrameOnGraph(gray.data, rgb, w, h, SHIFT),
+    ],
+    [
+      // A registered frame's whole per-pixel work: one graph against the TypeScript it replaces.
+      "frame: gray + focus + warp",
+      () => {
+        const f = focusMeasure(toGray(rgbImage), radius);
+        warpSimilarity(f, w, h, 1, SHIFT, undefined, new Uint8Array(w * h));
+        warpSimilarity(rgb, w, h, 3, SHIFT);
+      },
+      () => frameOnGraph(samples, w, h, SHIFT, radius),
     ],
     [
       `lens fit (${focus.length} frames)`,
@@ -199,16 +217,26 @@ async function memory(gray: Plane): Promise<void> {
     phi: { data: Float32Array.from(noise(M * K, 2), (v) => -3 * v), dims: [M, K] },
     params: { data: Float32Array.of(0.5, 3, 0.02, 0.0025), dims: [4] },
   });
+  const frame = await profileGraph(() => frameGraph(w, h, defaultWindowRadius(w, h), "uint8"), {
+    rgb: { data: new Uint8Array(3 * w * h), dims: [1, h, w, 3] },
+    coef: { data: warpCoefficients(SHIFT, w, h), dims: [6] },
+  });
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   console.log(`\ndevice memory at ${w}×${h} (every tensor, no reuse: an upper bound)`);
   console.log(`  focus-measure graph (one frame at a time): ${mb(focus.tensorBytes)}`);
+  console.log(`  frame graph (gray + focus + warp, one frame at a time): ${mb(frame.tensorBytes)}`);
   console.log(`  refinement graph: ${mb(refine.tensorBytes)}`);
   console.log(`  lens-fit graph (10 frames, ${G} grid points a chunk): ${mb(lens.tensorBytes)}`);
   // A stack of 10 frames resident on the device as well: RGB + focus measure, float32.
   const stack = 10 * w * h * (3 + 1) * 4;
   console.log(`  10 frames resident (RGB + focus, float32): ${mb(stack)}`);
   console.log(
-    `  peak with the stack resident: ${mb(stack + Math.max(focus.tensorBytes, refine.tensorBytes))}`,
+    `  peak with the stack resident: ${mb(stack + Math.max(focus.tensorBytes, frame.tensorBytes, refine.tensorBytes))}`,
+  );
+  // The all-in-focus composite as a graph over the stack would take every warped frame's RGB and
+  // focus up (the running peak on the host needs nothing more: the warped RGB comes back anyway).
+  console.log(
+    `  a composite graph over 10 frames: ${mb(10 * w * h * 4 * 4 + 3 * w * h * 4)} (uploaded per job on top of the frames' own traffic)`,
   );
 }
 
@@ -231,3 +259,11 @@ if (hasSharedData("focal-real/pixel6pro-desk")) {
   );
   await memory(gray);
 } else console.log("\n../shared/data/focal-real/pixel6pro-desk not found: 640×480 only");
+
+// Host↔device bytes of a job with every stage a graph (the CUDA plan), prior included when found.
+console.log("\nhost↔device bytes of one job on the graph path (one pipeline thread)");
+const model = await resolveModel();
+const prior = model ? await loadPrior(model, ["cpu"]) : undefined;
+await printJobTransfers("bundled sample", BUNDLED_SAMPLE, prior);
+if (hasSharedData("focal-real/pixel6pro-desk"))
+  await printJobTransfers("12 MP phone stack", PHONE, prior);
