@@ -12,6 +12,7 @@ import { PHONE_LENS, synthesizeCapture } from "../synth/synthesizeCapture.ts";
 import { tempDir } from "../testing/fixtures.ts";
 import { writeChannelMeanModel } from "../testing/tinyOnnx.ts";
 import { DEFAULT_FUSION, FUSION_ENV } from "./fusionPath.ts";
+import { graphTransfers, resetGraphTransfers } from "./graphSession.ts";
 import { SAMPLE } from "./testInputs.ts";
 
 /** Mean |a − b| / b over pixels where b is a positive depth: AbsRel of one path against the other. */
@@ -78,6 +79,29 @@ describe("whole pipeline, graph fusion against the TypeScript reference", () => 
     const stages = await compare(() => loadCaptureDir(SAMPLE));
     // Its frames are registered and warped: the warp graph ran too.
     expect(stages.warp).toBe("cpu");
+  });
+
+  it("on the graph path a warped frame crosses to the device once and back once", async () => {
+    // One pipeline thread: every graph run is counted on this one.
+    resetGraphTransfers();
+    const out = await runPipeline(await loadCaptureDir(SAMPLE), {
+      stage: "full",
+      prior: await anyPrior(),
+      fusion: "graph",
+      threads: 1,
+    });
+    const { width: w, height: h } = out.result;
+    const frames = out.result.registration.length;
+    const warped = out.result.registration.filter(
+      (r) => r.scale !== 1 || r.rotationDeg !== 0 || r.shiftPx.some(Boolean),
+    );
+    const t = graphTransfers();
+    expect(t.byGraph.warp).toBeUndefined();
+    // Samples (3 B) + transform up; focus, RGB floats (16 B) and the byte mask down.
+    expect(t.byGraph.frame).toBe(warped.length * (20 * w * h + 24));
+    // The others (the reference, frames registered at the identity): gray up, focus down.
+    expect(t.byGraph.focusMeasure).toBe((frames - warped.length) * 8 * w * h);
+    expect(warped.length).toBeGreaterThan(0);
   });
 
   it("by default on the CPU provider: the lens-fit and refinement graphs, the rest in TypeScript", async () => {
