@@ -138,12 +138,17 @@ export async function describePlacement(
       })
     ).placement;
   if (measuresInWarp(plan))
-    out.frame = (
-      await profileGraph(() => frameGraph(w, h, windowRadius), {
-        rgb: { data: reference.data, dims: [1, h, w, 3] },
-        coef: { data: warpCoefficients(IDENTITY, w, h), dims: [6] },
-      })
-    ).placement;
+    out.frame =
+      // As a JPEG's frames run it: from 8-bit samples (the reference's, rounded back).
+      (
+        await profileGraph(() => frameGraph(w, h, windowRadius, "uint8"), {
+          rgb: {
+            data: Uint8Array.from(reference.data, (v) => Math.round(255 * v)),
+            dims: [1, h, w, 3],
+          },
+          coef: { data: warpCoefficients(IDENTITY, w, h), dims: [6] },
+        })
+      ).placement;
   else if (plan.warp === "graph")
     out.warp = (
       await profileGraph(() => warpGraph(w, h), {
