@@ -2,6 +2,7 @@ import { type Plane, type RgbImage, toGray } from "../image/types.ts";
 import { selectKth } from "../math/stats.ts";
 import type { BandRunner } from "../pipeline/rowBands.ts";
 import {
+  addMixedDepthVariance,
   type BlurModel,
   DEFAULT_FOCUS_NOISE,
   type FocusNoise,
@@ -160,6 +161,7 @@ export class DffAccumulator {
     const grid = lensFitGrid(plan, (length) => bands.alloc(length));
     if (onGraph) {
       await onGraph.fitGrid(plan, this.focus, grid);
+      addMixedDepthVariance(plan, grid);
       const out = await onGraph.finish(plan, grid);
       // Into planes the later band stages can share.
       const depth = this.alloc(out.depth.length);
@@ -169,6 +171,7 @@ export class DffAccumulator {
       return this.withPlanes(depth, confidence, plan.blur);
     }
     await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
+    addMixedDepthVariance(plan, grid);
     const upsampled = lensFitPlanes(plan, (length) => bands.alloc(length));
     await bands.rows("lensUpsample", { plan, grid, upsampled }, plan.height);
     const out = this.resultArgs({ ...upsampled, blur: plan.blur });

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { addMixedDepthVariance, type LensFitGrid, type LensFitPlan } from "./lensCurve.ts";
+
+const GW = 12;
+const GH = 8;
+/** Only the grid size matters to the mixing term. */
+const PLAN = { gw: GW, gh: GH } as LensFitPlan;
+
+function grid(depthAt: (gx: number, gy: number) => number, variance = 1e-4): LensFitGrid {
+  const position = new Float32Array(GW * GH);
+  for (let gy = 0; gy < GH; gy++)
+    for (let gx = 0; gx < GW; gx++) position[gy * GW + gx] = depthAt(gx, gy);
+  return { position, variance: new Float32Array(GW * GH).fill(variance) };
+}
+
+describe("addMixedDepthVariance", () => {
+  it("leaves a plane and a slope alone", () => {
+    for (const depthAt of [() => 1.5, (gx: number, gy: number) => 0.5 + 0.1 * gx + 0.05 * gy]) {
+      const g = grid(depthAt);
+      const before = Float32Array.from(g.variance);
+      addMixedDepthVariance(PLAN, g);
+      expect(g.variance).toEqual(before);
+    }
+  });
+
+  it("adds the spread of an occluding edge to the points beside it, only there", () => {
+    const [near, far] = [2, 0.5];
+    const g = grid((gx) => (gx < GW / 2 ? near : far));
+    addMixedDepthVariance(PLAN, g);
+    const half = (far - near) / 2;
+    for (let gy = 1; gy < GH - 1; gy++) {
+      // Beside the edge three of the four axes straddle it, each departing by half the step;
+      // every axis takes off what the fits' own variances explain (1.5 × 1e-4).
+      for (const gx of [GW / 2 - 1, GW / 2]) {
+        const v = g.variance[gy * GW + gx]!;
+        expect(v).toBeCloseTo(1e-4 + ((3 * half * half) / 4 - 1.5e-4), 6);
+      }
+      for (const gx of [1, 2, GW - 3, GW - 2])
+        expect(g.variance[gy * GW + gx]).toBeCloseTo(1e-4, 9);
+    }
+  });
+
+  it("adds nothing where the neighbours' own variances explain the spread", () => {
+    // Alternating ±0.01 D: a departure of 0.01 against a 1σ of 0.02 in each fit.
+    const g = grid((gx, gy) => 1 + ((gx + gy) % 2 ? 0.01 : -0.01), 4e-4);
+    addMixedDepthVariance(PLAN, g);
+    expect(Math.max(...g.variance)).toBeCloseTo(4e-4, 9);
+  });
+
+  it("skips points without a fit and does not take them as neighbours", () => {
+    const g = grid((gx) => (gx === 5 ? 9 : 1));
+    const i = 3 * GW + 5;
+    g.variance.fill(Number.POSITIVE_INFINITY, 0, GW * GH);
+    g.variance.fill(1e-4, 3 * GW, 4 * GW);
+    addMixedDepthVariance(PLAN, g);
+    // Row 3 alone is fitted: only the horizontal axis has both neighbours, and 9 vs 1 is a spike.
+    expect(g.variance[i]).toBeCloseTo(1e-4 + 64 - 1.5e-4, 3);
+    expect(g.variance[2 * GW + 5]).toBe(Number.POSITIVE_INFINITY);
+    expect(g.variance[3 * GW + 2]).toBeCloseTo(1e-4, 9);
+  });
+});
