@@ -138,8 +138,9 @@ export async function runGraph(
   for (const [name, t] of Object.entries(result)) {
     const data = t.data as Float32Array | Uint8Array;
     transfers.download += data.byteLength;
-    if (t.type === "bool") masks[name] = Uint8Array.from(data);
-    else outputs[name] = Float32Array.from(data);
+    // slice(): a native copy (`from` iterates and boxes every element).
+    if (t.type === "bool") masks[name] = (data as Uint8Array).slice();
+    else outputs[name] = (data as Float32Array).slice();
     t.dispose();
   }
   const graph = key.split(":")[0]!;

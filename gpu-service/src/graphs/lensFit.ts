@@ -174,7 +174,7 @@ export function gridFocus(
     for (let gx = 0; gx < gw; gx++) {
       const i = py * w + Math.min(w - 1, gx * S + (S >> 1));
       const g = (gy - gy0) * gw + gx;
-      for (const [k, f] of focus.entries()) out[k * G + g] = f[i]!;
+      for (let k = 0; k < focus.length; k++) out[k * G + g] = focus[k]![i]!;
     }
   }
   return out;

@@ -94,7 +94,7 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
     const all =
       out.type === "float16"
         ? fromHalf(out.data as Uint16Array)
-        : Float32Array.from(out.data as Float32Array);
+        : (out.data as Float32Array).slice(); // a native copy, unlike `from`
     for (const t of Object.values(result)) t.dispose();
     return images.map((rgb, k) => {
       // Converted at the network's resolution (fewer pixels), then resized to the image's.

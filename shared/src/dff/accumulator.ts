@@ -297,7 +297,7 @@ export function noiseFloors(focus: readonly Float32Array[]): Float64Array {
     for (const f of focus) p = Math.max(p, f[i]!);
     peak[j] = p;
   }
-  const cut = selectKth(Float64Array.from(peak), Math.floor(0.1 * (m - 1)));
+  const cut = selectKth(new Float64Array(peak), Math.floor(0.1 * (m - 1)));
   const floors = new Float64Array(focus.length);
   const values = new Float64Array(m);
   for (const [k, f] of focus.entries()) {

@@ -47,14 +47,16 @@ export function blurResponse(
   const energy = (img: Float32Array) => focusMeasure(plane(cw, ch, img), RESPONSE_WINDOW);
   const base = energy(crop);
   // The most textured 30% of the crop: there sensor noise is small beside the signal.
-  const cut = selectKth(Float64Array.from(base), Math.floor(0.7 * (base.length - 1)));
+  const cut = selectKth(new Float64Array(base), Math.floor(0.7 * (base.length - 1)));
   let count = 0;
   let e0 = 0;
-  for (const v of base)
+  for (let i = 0; i < base.length; i++) {
+    const v = base[i]!;
     if (v >= cut) {
       e0 += v;
       count++;
     }
+  }
   const noise = whiteNoiseResponse(sigmas);
   const s0 = Math.max(e0 - count * noiseFloor, 1e-30);
   const out = new Float64Array(sigmas.length);
@@ -265,14 +267,16 @@ class PixelFit {
       chi[M - 1] = this.at(phi, M - 1);
       if (chi[M - 1]! < chi[best]!) best = M - 1;
     }
-    for (const j of [best - 1, best + 1]) {
+    // The neighbours j = best ± 1 (a counted loop: no per-pixel array).
+    for (let j = best - 1; j <= best + 1; j += 2) {
       if (j < 0 || j >= M || chi[j]! < Number.POSITIVE_INFINITY) continue;
       chi[j] = this.at(phi, j);
     }
     let fine = best;
-    for (const j of [best - 1, best + 1]) if (j >= 0 && j < M && chi[j]! < chi[fine]!) fine = j;
+    for (let j = best - 1; j <= best + 1; j += 2)
+      if (j >= 0 && j < M && chi[j]! < chi[fine]!) fine = j;
     // A neighbour won: its other neighbour too, for the parabola.
-    for (const j of [fine - 1, fine + 1])
+    for (let j = fine - 1; j <= fine + 1; j += 2)
       if (j >= 0 && j < M && !(chi[j]! < Number.POSITIVE_INFINITY)) chi[j] = this.at(phi, j);
     return fine;
   }
@@ -344,7 +348,7 @@ export function fitBlurScale(
 
 function mean(v: Float64Array): number {
   let s = 0;
-  for (const x of v) s += x;
+  for (let i = 0; i < v.length; i++) s += v[i]!;
   return s / v.length;
 }
 
@@ -499,12 +503,7 @@ export function fitLensGridRows(
 }
 
 /** A grid point and its two neighbours along each of these (dx, dy) test for a mixed window. */
-const MIXING_AXES = [
-  [1, 0],
-  [0, 1],
-  [1, 1],
-  [1, -1],
-] as const;
+const MIXING_AXES = new Int8Array([1, 0, 0, 1, 1, 1, 1, -1]); // (dx, dy) pairs, flat
 
 /**
  * Adds to every fitted grid point's variance (in place) what a window that mixes depths adds.
@@ -520,8 +519,9 @@ const MIXING_AXES = [
  */
 export function addMixedDepthVariance(plan: LensFitPlan, grid: LensFitGrid): void {
   const { gw, gh } = plan;
-  const pos = Float64Array.from(grid.position);
-  const vari = Float64Array.from(grid.variance);
+  // The constructor copies natively; `from` would iterate (and box) every element.
+  const pos = new Float64Array(grid.position);
+  const vari = new Float64Array(grid.variance);
   const fitted = (x: number, y: number) =>
     x >= 0 && y >= 0 && x < gw && y < gh && vari[y * gw + x]! < Number.POSITIVE_INFINITY;
   for (let gy = 0; gy < gh; gy++) {
@@ -531,7 +531,9 @@ export function addMixedDepthVariance(plan: LensFitPlan, grid: LensFitGrid): voi
       if (!(v < Number.POSITIVE_INFINITY)) continue;
       let axes = 0;
       let excess = 0;
-      for (const [dx, dy] of MIXING_AXES) {
+      for (let m = 0; m < MIXING_AXES.length; m += 2) {
+        const dx = MIXING_AXES[m]!;
+        const dy = MIXING_AXES[m + 1]!;
         if (!fitted(gx - dx, gy - dy) || !fitted(gx + dx, gy + dy)) continue;
         const a = (gy - dy) * gw + gx - dx;
         const b = (gy + dy) * gw + gx + dx;

@@ -104,7 +104,7 @@ export function alignScaleShift(
     }
   }
   let inliers = 0;
-  for (const w of robust) if (w > 0.5) inliers++;
+  for (let k = 0; k < n; k++) if (robust[k]! > 0.5) inliers++;
   if (s > 0 && Number.isFinite(s) && Number.isFinite(t))
     return { scale: s, shift: t, used: n, inlierFraction: inliers / n };
 

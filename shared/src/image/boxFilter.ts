@@ -201,17 +201,30 @@ function convolveLine(
 ): void {
   if (kernel.length === 7) {
     // Taps and offsets in locals: read from the arrays, they are reloaded at every pixel.
-    const [c0, c1, c2, c3, c4, c5, c6] = Array.from(kernel);
-    const [o0, o1, o2, o3, o4, o5, o6] = Array.from(offsets);
+    // (Indexed, not destructured: destructuring a typed array allocates an iterator per line.)
+    const c0 = kernel[0]!,
+      c1 = kernel[1]!,
+      c2 = kernel[2]!,
+      c3 = kernel[3]!;
+    const c4 = kernel[4]!,
+      c5 = kernel[5]!,
+      c6 = kernel[6]!;
+    const o0 = offsets[0]!,
+      o1 = offsets[1]!,
+      o2 = offsets[2]!,
+      o3 = offsets[3]!;
+    const o4 = offsets[4]!,
+      o5 = offsets[5]!,
+      o6 = offsets[6]!;
     for (let x = x0; x < x1; x++)
       dst[d + x] =
-        c0! * src[o0! + x]! +
-        c1! * src[o1! + x]! +
-        c2! * src[o2! + x]! +
-        c3! * src[o3! + x]! +
-        c4! * src[o4! + x]! +
-        c5! * src[o5! + x]! +
-        c6! * src[o6! + x]!;
+        c0 * src[o0 + x]! +
+        c1 * src[o1 + x]! +
+        c2 * src[o2 + x]! +
+        c3 * src[o3 + x]! +
+        c4 * src[o4 + x]! +
+        c5 * src[o5 + x]! +
+        c6 * src[o6 + x]!;
     return;
   }
   acc.fill(0, x0, x1);

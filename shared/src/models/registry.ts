@@ -70,7 +70,7 @@ export function toRelativeInverseDepth(values: Float32Array, kind: OutputKind): 
   if (kind === "relative-inverse-depth") return values;
   // Relative depth: 1/x, with non-positive values (no depth) mapped from a small positive floor.
   let max = 0;
-  for (const v of values) if (v > max) max = v;
+  for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
   const floor = Math.max(max * 1e-4, 1e-12);
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = 1 / Math.max(values[i]!, floor);
