@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { HybridDepthError } from "#shared/errors.ts";
 import { loadConfig } from "../server/config.ts";
 import { focusMeasureGraph } from "./focusMeasure.ts";
-import { DEFAULT_FUSION, FUSION_ENV, fusionPlan, planPath } from "./fusionPath.ts";
+import {
+  CPU_LENS_FIT_GRAPH_MAX_PIXELS,
+  DEFAULT_FUSION,
+  FUSION_ENV,
+  fusionPlan,
+  planPath,
+} from "./fusionPath.ts";
 import { profileGraph } from "./graphSession.ts";
 import { noise } from "./testInputs.ts";
 
@@ -16,6 +22,14 @@ describe("fusion path switch", () => {
   it("takes the option, else HYBRIDDEPTH_FUSION, else the provider's default per stage", () => {
     delete process.env[FUSION_ENV];
     expect(fusionPlan(undefined, "cpu")).toEqual(DEFAULT_FUSION.cpu);
+    // On the CPU the lens fit leaves its graphs above a work size; CUDA keeps every graph.
+    expect(fusionPlan(undefined, "cpu", 640 * 480)).toEqual(DEFAULT_FUSION.cpu);
+    expect(fusionPlan(undefined, "cpu", CPU_LENS_FIT_GRAPH_MAX_PIXELS)).toEqual(DEFAULT_FUSION.cpu);
+    expect(fusionPlan(undefined, "cpu", 2040 * 1536)).toEqual({
+      ...DEFAULT_FUSION.cpu,
+      lensFit: "js",
+    });
+    expect(fusionPlan(undefined, "cuda", 2040 * 1536)).toEqual(DEFAULT_FUSION.cuda);
     expect(planPath(fusionPlan(undefined, "cpu"))).toBe("mixed");
     expect(planPath(fusionPlan(undefined, "cuda"))).toBe("graph");
     process.env[FUSION_ENV] = "graph";

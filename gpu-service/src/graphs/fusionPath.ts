@@ -30,16 +30,36 @@ export const DEFAULT_FUSION: Record<Provider, FusionPlan> = {
 };
 
 /**
+ * Above this many work pixels the CPU default fits the lens curves in TypeScript. Inside the
+ * pipeline at the 12 MP stack's work size (3.1 MP, 2 threads) the fit in row bands took as long
+ * as the graphs (DFF finish 126–220 ms against 130–243, warm), the graphs' first run at a new
+ * shape took twice as long (846–950 ms against 434–452), and their onnxruntime arenas added
+ * ≈ 200 MiB to the peak with 2 jobs in flight (bench/memory.bench.ts: 1861–2047 MiB against
+ * 2126–2143). At 640×480 the graphs win (DFF stage 0.89–0.95 of TypeScript), so they stay there.
+ */
+export const CPU_LENS_FIT_GRAPH_MAX_PIXELS = 1_000_000;
+
+/**
  * The plan: every stage the way asked, else as HYBRIDDEPTH_FUSION says (graph|js), else the
- * provider's default.
+ * provider's default for a frame of `workPixels` (when given).
  */
 export function fusionPlan(
   asked?: FusionPath,
   provider: Provider = requestedProviders()[0] ?? "cpu",
+  workPixels?: number,
 ): FusionPlan {
   if (asked) return every(asked);
   const env = process.env[FUSION_ENV]?.trim();
-  if (!env) return { ...DEFAULT_FUSION[provider] };
+  if (!env) {
+    const plan = { ...DEFAULT_FUSION[provider] };
+    if (
+      provider === "cpu" &&
+      workPixels !== undefined &&
+      workPixels > CPU_LENS_FIT_GRAPH_MAX_PIXELS
+    )
+      plan.lensFit = "js";
+    return plan;
+  }
   if (!(FUSION_PATHS as readonly string[]).includes(env))
     throw new HybridDepthError(
       "INVALID_ARGUMENT",

@@ -147,7 +147,7 @@ export async function runPipeline(
   const radius = o.windowRadius ?? defaultWindowRadius(work.width, work.height);
   const runner = frameRunner(o.threads);
   const bands = bandRunner(o.threads);
-  const plan = fusionPlan(o.fusion, o.prior?.provider as Provider | undefined);
+  const plan = fusionPlan(o.fusion, o.prior?.provider as Provider | undefined, n);
   const fusion = fusionStages(plan);
   const refine = o.refine ?? (process.env.HYBRIDDEPTH_REFINE === "solve" ? "solve" : "guided");
   const ranOn: Record<string, string> = {};
