@@ -28,9 +28,15 @@ interface CachedGraph {
 /**
  * "extended", not "all": the CPU provider's layout pass (NCHWc) would pad our one-channel
  * planes to 8–16 channels for Conv (measured ~10× slower at 640×480); CUDA has no such pass.
+ * No memory pattern: with it each session plans one block for all of a run's intermediates per
+ * shape and keeps it; without, they come from the arena as each node needs them, freed chunks
+ * reused. The 12 MP stack with 2 jobs in flight peaked 150–250 MiB lower (1617–1866 MiB against
+ * 1870–2002, three alternating runs of bench/memory.bench.ts), its refinement graph took as long
+ * (152–200 ms against 186–208), and 640×480 fusion stayed within run-to-run noise.
  */
 const GRAPH_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   graphOptimizationLevel: "extended",
+  enableMemPattern: false,
 };
 
 /** Sessions by graph key (stage + shape + parameters); a few shapes per process at most. */
