@@ -10,6 +10,7 @@ import { alignPrior, refineAlignedGlobal, refineAlignedInBands } from "#shared/f
 import { boxMean } from "#shared/image/boxFilter.ts";
 import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
 import { similarityRotation, similarityScale } from "#shared/image/warp.ts";
+import { countAtLeast } from "#shared/math/stats.ts";
 import { assertFinite } from "#shared/pipeline/finite.ts";
 import {
   CONFIDENT_THRESHOLD,
@@ -308,10 +309,7 @@ export async function runPipeline(
     }
   }
 
-  let confident = 0;
-  // An index loop: `for…of` over a typed array boxes every element (≈ 16 bytes a pixel of garbage).
-  const conf = dff.confidence.data;
-  for (let i = 0; i < conf.length; i++) if (conf[i]! >= CONFIDENT_THRESHOLD) confident++;
+  const confident = countAtLeast(dff.confidence.data, CONFIDENT_THRESHOLD);
   const coverage = confident / dff.confidence.data.length;
   if (coverage < 0.05)
     warnings.push(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mulberry32, quantile, selectKth } from "./stats.ts";
+import { countAtLeast, mulberry32, quantile, selectKth } from "./stats.ts";
 
 /** The quantile by sorting, as it was defined before selection replaced the sort. */
 function sortedQuantile(values: number[], q: number): number {
@@ -35,6 +35,15 @@ describe("selectKth", () => {
       const sorted = Float64Array.from(v).sort();
       expect(selectKth(v, 1234)).toBe(sorted[1234]);
     }
+  });
+});
+
+describe("countAtLeast", () => {
+  it("counts the values at or above the threshold, never NaN", () => {
+    const v = Float32Array.of(0.1, 0.5, 0.5, 0.9, Number.NaN, Number.POSITIVE_INFINITY);
+    expect(countAtLeast(v, 0.5)).toBe(4);
+    expect(countAtLeast(v, 1)).toBe(1);
+    expect(countAtLeast(new Float32Array(0), 0)).toBe(0);
   });
 });
 

@@ -64,6 +64,17 @@ function swap(v: Float64Array | Float32Array, i: number, j: number): void {
   v[j] = t;
 }
 
+/**
+ * How many of `values` are ≥ `threshold` (NaN never is). A function of its own so the loop is
+ * optimized on its own: inline in a large async function it ran interpreted, about 8 ms a
+ * 640×480 plane in the pipeline's profile.
+ */
+export function countAtLeast(values: Float32Array, threshold: number): number {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (values[i]! >= threshold) n++;
+  return n;
+}
+
 export function median(values: ArrayLike<number>): number {
   return quantile(values, 0.5);
 }
