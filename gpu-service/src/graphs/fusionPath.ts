@@ -20,9 +20,11 @@ const every = (path: FusionPath): FusionPlan =>
  * The default per provider and stage, from `npm run bench:graphs` (bench/graphs.bench.ts): on the
  * CPU provider the TypeScript running sums beat the focus-measure and warp graphs, while the
  * lens-fit graphs (DFF's fit and finish: 0.47 of the TypeScript in row bands on every thread at
- * 12 MP, even at 640×480) and the refinement graph win, on one intra-op thread too (as on the
- * service's pipeline thread): see README, "Fusion graphs". On CUDA every stage is a graph (a
- * warped frame's focus measure and warp as the one frame graph, frameGraph.ts).
+ * 12 MP in that isolated bench, even at 640×480) and the refinement graph win, on one intra-op
+ * thread too (as on the service's pipeline thread): see README, "Fusion graphs". Inside the
+ * pipeline the lens-fit graphs do not win at large frames: `fusionPlan` takes the lens fit to
+ * TypeScript above `CPU_LENS_FIT_GRAPH_MAX_PIXELS`. On CUDA every stage is a graph (a warped
+ * frame's focus measure and warp as the one frame graph, frameGraph.ts).
  */
 export const DEFAULT_FUSION: Record<Provider, FusionPlan> = {
   cpu: { focusMeasure: "js", warp: "js", lensFit: "graph", refinement: "graph" },
