@@ -1,36 +1,104 @@
 /**
  * Peak memory of the real 12 MP phone stack (5 × 4080×3072 JPEG) through the embedded
- * pipeline (stage full, best prior found) with 2 jobs in flight at once, in this fresh process
- * (its worker threads included): the resident-set high-water mark before and after.
+ * pipeline (stage full, best prior found) with 2 jobs in flight at once. A peak RSS is a
+ * process's high-water mark, so every measurement is a fresh process (its worker threads
+ * included), run BENCH_MEMORY_RUNS times (default 3) under glibc's default malloc arenas and
+ * under the service's limit (MALLOC_ARENA_MAX as infra/gpu-service/entrypoint.sh sets it),
+ * alternately: medians, and the ratio between them.
  */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadCaptureDir } from "../gpu-service/src/capture/loadCaptureDir.ts";
 import { runPipeline } from "../gpu-service/src/pipeline/runPipeline.ts";
 import { resolveModel } from "../gpu-service/src/prior/modelStore.ts";
 import { loadPrior } from "../gpu-service/src/prior/priorRunner.ts";
+import { median } from "../shared/src/math/stats.ts";
 import { hasSharedData, SHARED_DATA } from "../test/helpers/sharedData.ts";
 
 const REAL = "focal-real/pixel6pro-desk";
 const JOBS = Number(process.env.BENCH_JOBS ?? 2);
+const RUNS = Number(process.env.BENCH_MEMORY_RUNS ?? 3);
+const CHILD = "BENCH_MEMORY_CHILD";
+
+interface Measured {
+  peakMiB: number;
+  beforeMiB: number;
+  wallS: number;
+  work: string;
+  prior: string;
+}
+
 if (!hasSharedData(REAL)) {
   console.log(`../shared/data/${REAL} not found: memory bench skipped`);
   process.exit(0);
 }
-const model = await resolveModel();
-const prior = model ? await loadPrior(model) : undefined;
-const source = await loadCaptureDir(join(SHARED_DATA, REAL));
-const mib = (kib: number) => (kib / 1024).toFixed(0);
-const before = process.resourceUsage().maxRSS;
-const t = performance.now();
-const outs = await Promise.all(
-  Array.from({ length: JOBS }, () =>
-    runPipeline(source, { stage: prior ? "full" : "dff", ...(prior ? { prior } : {}) }),
-  ),
+if (process.env[CHILD]) {
+  process.stdout.write(`${JSON.stringify(await measure())}\n`);
+  process.exit(0);
+}
+
+/** The arena limit the service's container runs with: entrypoint.sh's default. */
+const entrypoint = readFileSync(
+  fileURLToPath(new URL("../infra/gpu-service/entrypoint.sh", import.meta.url)),
+  "utf8",
 );
-const wall = performance.now() - t;
-const peak = process.resourceUsage().maxRSS;
-const { width, height } = outs[0]!.result;
+const arenas = /MALLOC_ARENA_MAX="\$\{MALLOC_ARENA_MAX:-(\d+)\}"/.exec(entrypoint)?.[1];
+if (!arenas) throw new Error("infra/gpu-service/entrypoint.sh no longer sets MALLOC_ARENA_MAX");
+const configs = [
+  { label: "glibc default arenas", arenas: undefined },
+  { label: `MALLOC_ARENA_MAX=${arenas} (service)`, arenas },
+];
+const results = configs.map(() => [] as Measured[]);
+for (let r = 0; r < RUNS; r++)
+  for (const [c, config] of configs.entries()) results[c]!.push(inChild(config.arenas));
+
+const first = results[0]![0]!;
 console.log(
-  `real 12 MP stack, ${JOBS} jobs in flight (work size ${width}×${height}, ${prior ? prior.name : "no prior"}): peak RSS ${mib(peak)} MiB (${mib(before)} MiB before the jobs: runtime, model, threads), ${(wall / 1000).toFixed(1)} s for both`,
+  `real 12 MP stack, ${JOBS} jobs in flight (work size ${first.work}, ${first.prior}), peak RSS of a fresh process, ${RUNS} runs each, alternating:`,
 );
+const peaks = results.map((runs) => median(runs.map((m) => m.peakMiB)));
+for (const [c, config] of configs.entries()) {
+  const runs = results[c]!;
+  const ps = runs.map((m) => m.peakMiB);
+  console.log(
+    `  ${config.label.padEnd(32)} median ${peaks[c]!.toFixed(0)} MiB (${Math.min(...ps).toFixed(0)}–${Math.max(...ps).toFixed(0)}), ${median(runs.map((m) => m.beforeMiB)).toFixed(0)} MiB before the jobs (runtime, model, threads), ${median(runs.map((m) => m.wallS)).toFixed(1)} s for both`,
+  );
+}
+console.log(`  service ÷ glibc default: ${(peaks[1]! / peaks[0]!).toFixed(2)}`);
 process.exit(0);
+
+function inChild(limit: string | undefined): Measured {
+  const env: NodeJS.ProcessEnv = { ...process.env, [CHILD]: "1" };
+  delete env.MALLOC_ARENA_MAX;
+  if (limit) env.MALLOC_ARENA_MAX = limit;
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (r.status !== 0) throw new Error(`memory bench child exited with ${r.status}`);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Measured;
+}
+
+async function measure(): Promise<Measured> {
+  const model = await resolveModel();
+  const prior = model ? await loadPrior(model) : undefined;
+  const source = await loadCaptureDir(join(SHARED_DATA, REAL));
+  const before = process.resourceUsage().maxRSS;
+  const t = performance.now();
+  const outs = await Promise.all(
+    Array.from({ length: JOBS }, () =>
+      runPipeline(source, { stage: prior ? "full" : "dff", ...(prior ? { prior } : {}) }),
+    ),
+  );
+  const { width, height } = outs[0]!.result;
+  return {
+    peakMiB: process.resourceUsage().maxRSS / 1024,
+    beforeMiB: before / 1024,
+    wallS: (performance.now() - t) / 1000,
+    work: `${width}×${height}`,
+    prior: prior ? prior.name : "no prior",
+  };
+}

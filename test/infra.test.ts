@@ -411,7 +411,7 @@ describe("infra/gpu-service/entrypoint.sh", () => {
     [
       "#!/bin/sh",
       'echo "$*" >> "$STUB_LOG"',
-      'case "$*" in *gpu-service.mjs*) echo "$$" > "$STUB_LOG.pid";; esac',
+      'case "$*" in *gpu-service.mjs*) echo "$$" > "$STUB_LOG.pid"; echo "arenas:$MALLOC_ARENA_MAX" > "$STUB_LOG.arenas";; esac',
       'case "$*" in *"models pull"*)',
       '  [ -n "$STUB_PULL_CREATES" ] && : > "$MODELS_DIR/$STUB_PULL_CREATES"',
       "  exit $((STUB_PULL_EXIT + 0));;",
@@ -491,6 +491,30 @@ describe("infra/gpu-service/entrypoint.sh", () => {
     // The service replaces the script's process (exec), so signals reach node itself.
     if (runs.includes(SERVE)) expect(readFileSync(`${log}.pid`, "utf8").trim()).toBe(`${r.pid}`);
   });
+
+  it.each([
+    { case: "2 unless set", env: {}, arenas: "2" },
+    { case: "the operator's value kept", env: { MALLOC_ARENA_MAX: "4" }, arenas: "4" },
+  ])(
+    "runs the service with glibc's malloc arenas limited: $case",
+    ({ case: name, env, arenas }) => {
+      const models = join(dir, `arenas-${name.replace(/\W+/g, "-")}`);
+      mkdirSync(models);
+      writeFileSync(join(models, "x.onnx"), "");
+      const log = join(models, "calls.log");
+      const r = spawnSync("bash", [script], {
+        encoding: "utf8",
+        env: {
+          PATH: `${join(dir, "bin")}:${process.env.PATH}`,
+          MODELS_DIR: models,
+          STUB_LOG: log,
+          ...env,
+        },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(`${log}.arenas`, "utf8").trim()).toBe(`arenas:${arenas}`);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------

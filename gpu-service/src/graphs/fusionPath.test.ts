@@ -3,7 +3,7 @@ import { HybridDepthError } from "#shared/errors.ts";
 import { loadConfig } from "../server/config.ts";
 import { focusMeasureGraph } from "./focusMeasure.ts";
 import {
-  CPU_LENS_FIT_GRAPH_MAX_PIXELS,
+  CPU_GRAPH_MAX_WORK_PIXELS,
   DEFAULT_FUSION,
   FUSION_ENV,
   fusionPlan,
@@ -22,12 +22,14 @@ describe("fusion path switch", () => {
   it("takes the option, else HYBRIDDEPTH_FUSION, else the provider's default per stage", () => {
     delete process.env[FUSION_ENV];
     expect(fusionPlan(undefined, "cpu")).toEqual(DEFAULT_FUSION.cpu);
-    // On the CPU the lens fit leaves its graphs above a work size; CUDA keeps every graph.
+    // On the CPU the lens fit and refinement leave their graphs above a work size; CUDA keeps
+    // every graph.
     expect(fusionPlan(undefined, "cpu", 640 * 480)).toEqual(DEFAULT_FUSION.cpu);
-    expect(fusionPlan(undefined, "cpu", CPU_LENS_FIT_GRAPH_MAX_PIXELS)).toEqual(DEFAULT_FUSION.cpu);
+    expect(fusionPlan(undefined, "cpu", CPU_GRAPH_MAX_WORK_PIXELS)).toEqual(DEFAULT_FUSION.cpu);
     expect(fusionPlan(undefined, "cpu", 2040 * 1536)).toEqual({
       ...DEFAULT_FUSION.cpu,
       lensFit: "js",
+      refinement: "js",
     });
     expect(fusionPlan(undefined, "cuda", 2040 * 1536)).toEqual(DEFAULT_FUSION.cuda);
     expect(planPath(fusionPlan(undefined, "cpu"))).toBe("mixed");

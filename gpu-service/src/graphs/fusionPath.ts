@@ -22,9 +22,9 @@ const every = (path: FusionPath): FusionPlan =>
  * lens-fit graphs (DFF's fit and finish: 0.47 of the TypeScript in row bands on every thread at
  * 12 MP in that isolated bench, even at 640×480) and the refinement graph win, on one intra-op
  * thread too (as on the service's pipeline thread): see README, "Fusion graphs". Inside the
- * pipeline the lens-fit graphs do not win at large frames: `fusionPlan` takes the lens fit to
- * TypeScript above `CPU_LENS_FIT_GRAPH_MAX_PIXELS`. On CUDA every stage is a graph (a warped
- * frame's focus measure and warp as the one frame graph, frameGraph.ts).
+ * pipeline neither wins at large frames: `fusionPlan` takes both to TypeScript above
+ * `CPU_GRAPH_MAX_WORK_PIXELS`. On CUDA every stage is a graph (a warped frame's focus measure
+ * and warp as the one frame graph, frameGraph.ts).
  */
 export const DEFAULT_FUSION: Record<Provider, FusionPlan> = {
   cpu: { focusMeasure: "js", warp: "js", lensFit: "graph", refinement: "graph" },
@@ -32,14 +32,17 @@ export const DEFAULT_FUSION: Record<Provider, FusionPlan> = {
 };
 
 /**
- * Above this many work pixels the CPU default fits the lens curves in TypeScript. Inside the
- * pipeline at the 12 MP stack's work size (3.1 MP, 2 threads) the fit in row bands took as long
- * as the graphs (DFF finish 126–220 ms against 130–243, warm), the graphs' first run at a new
- * shape took twice as long (846–950 ms against 434–452), and their onnxruntime arenas added
- * ≈ 200 MiB to the peak with 2 jobs in flight (bench/memory.bench.ts: 1861–2047 MiB against
- * 2126–2143). At 640×480 the graphs win (DFF stage 0.89–0.95 of TypeScript), so they stay there.
+ * Above this many work pixels the CPU default runs the lens fit and the refinement in TypeScript
+ * row bands. Inside the pipeline at the 12 MP stack's work size (3.1 MP, 2 threads):
+ * - the lens fit took as long as its graphs (DFF finish 126–220 ms against 130–243, warm), whose
+ *   first run at a new shape took twice as long (846–950 ms against 434–452);
+ * - the refinement took as long as its graph once glibc kept to 2 malloc arenas (102–184 ms
+ *   against 118–175, infra/gpu-service/entrypoint.sh);
+ * - each graph's onnxruntime arena added to the peak with 2 jobs in flight (bench/memory.bench.ts):
+ *   ≈ 200 MiB the lens fit's, ≈ 120 MiB the refinement's (median 1405 against 1525 MiB).
+ * At 640×480 the graphs win (DFF stage 0.89–0.95 of TypeScript), so they stay there.
  */
-export const CPU_LENS_FIT_GRAPH_MAX_PIXELS = 1_000_000;
+export const CPU_GRAPH_MAX_WORK_PIXELS = 1_000_000;
 
 /**
  * The plan: every stage the way asked, else as HYBRIDDEPTH_FUSION says (graph|js), else the
@@ -54,12 +57,10 @@ export function fusionPlan(
   const env = process.env[FUSION_ENV]?.trim();
   if (!env) {
     const plan = { ...DEFAULT_FUSION[provider] };
-    if (
-      provider === "cpu" &&
-      workPixels !== undefined &&
-      workPixels > CPU_LENS_FIT_GRAPH_MAX_PIXELS
-    )
+    if (provider === "cpu" && workPixels !== undefined && workPixels > CPU_GRAPH_MAX_WORK_PIXELS) {
       plan.lensFit = "js";
+      plan.refinement = "js";
+    }
     return plan;
   }
   if (!(FUSION_PATHS as readonly string[]).includes(env))
