@@ -420,6 +420,24 @@ describe("infra/gpu-service/entrypoint.sh", () => {
     ].join("\n"),
   );
   chmodSync(join(dir, "bin", "node"), 0o755);
+  /** Runs the script against the stub in a models folder of its own (holding `have`). */
+  const runEntrypoint = (name: string, env: Record<string, string>, have?: string) => {
+    const models = join(dir, name.replace(/\W+/g, "-"));
+    mkdirSync(models);
+    if (have) writeFileSync(join(models, have), "");
+    const log = join(models, "calls.log");
+    writeFileSync(log, "");
+    const r = spawnSync("bash", [script], {
+      encoding: "utf8",
+      env: {
+        PATH: `${join(dir, "bin")}:${process.env.PATH}`,
+        MODELS_DIR: models,
+        STUB_LOG: log,
+        ...env,
+      },
+    });
+    return { r, log };
+  };
   const PULL_ALL = "bin/hybriddepth.mjs models pull --optional";
   const SERVE = "bin/gpu-service.mjs";
 
@@ -472,20 +490,7 @@ describe("infra/gpu-service/entrypoint.sh", () => {
     runs: string[];
     exit?: number;
   }[])("$case", ({ case: name, have, env, runs, exit = 0 }) => {
-    const models = join(dir, name.replace(/\W+/g, "-"));
-    mkdirSync(models);
-    if (have) writeFileSync(join(models, have), "");
-    const log = join(models, "calls.log");
-    writeFileSync(log, "");
-    const r = spawnSync("bash", [script], {
-      encoding: "utf8",
-      env: {
-        PATH: `${join(dir, "bin")}:${process.env.PATH}`,
-        MODELS_DIR: models,
-        STUB_LOG: log,
-        ...env,
-      },
-    });
+    const { r, log } = runEntrypoint(name, env, have);
     expect(r.status, r.stderr).toBe(exit);
     expect(readFileSync(log, "utf8").split("\n").filter(Boolean)).toEqual(runs);
     // The service replaces the script's process (exec), so signals reach node itself.
@@ -495,22 +500,10 @@ describe("infra/gpu-service/entrypoint.sh", () => {
   it.each([
     { case: "2 unless set", env: {}, arenas: "2" },
     { case: "the operator's value kept", env: { MALLOC_ARENA_MAX: "4" }, arenas: "4" },
-  ])(
+  ] as { case: string; env: Record<string, string>; arenas: string }[])(
     "runs the service with glibc's malloc arenas limited: $case",
     ({ case: name, env, arenas }) => {
-      const models = join(dir, `arenas-${name.replace(/\W+/g, "-")}`);
-      mkdirSync(models);
-      writeFileSync(join(models, "x.onnx"), "");
-      const log = join(models, "calls.log");
-      const r = spawnSync("bash", [script], {
-        encoding: "utf8",
-        env: {
-          PATH: `${join(dir, "bin")}:${process.env.PATH}`,
-          MODELS_DIR: models,
-          STUB_LOG: log,
-          ...env,
-        },
-      });
+      const { r, log } = runEntrypoint(`arenas ${name}`, env, "x.onnx");
       expect(r.status, r.stderr).toBe(0);
       expect(readFileSync(`${log}.arenas`, "utf8").trim()).toBe(`arenas:${arenas}`);
     },
