@@ -39,4 +39,18 @@ describe("row bands on the frame pool", () => {
       expect(p.result.scale).toBe(one!.result.scale);
     }
   });
+
+  it("give the same bits on 1 and 2 threads when the blur per diopter is fitted to the stack", async () => {
+    const runs = [];
+    for (const threads of [1, 2]) {
+      const source = await loadCaptureDir(SAMPLE);
+      delete source.capture.camera; // no optics (the sample's JPEGs carry no EXIF lens data)
+      runs.push(await runPipeline(source, { stage: "dff", threads }));
+    }
+    const [one, two] = runs;
+    expect(one!.result.optics?.source).toBe("fitted");
+    expect(two!.result.optics).toEqual(one!.result.optics);
+    expect(bits(two!.depth.data).equals(bits(one!.depth.data))).toBe(true);
+    expect(bits(two!.confidence.data).equals(bits(one!.confidence.data))).toBe(true);
+  });
 });
