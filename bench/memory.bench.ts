@@ -7,7 +7,6 @@
  * alternately: medians, and the ratio between them.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadCaptureDir } from "../gpu-service/src/capture/loadCaptureDir.ts";
@@ -16,6 +15,7 @@ import { resolveModel } from "../gpu-service/src/prior/modelStore.ts";
 import { loadPrior } from "../gpu-service/src/prior/priorRunner.ts";
 import { median } from "../shared/src/math/stats.ts";
 import { hasSharedData, SHARED_DATA } from "../test/helpers/sharedData.ts";
+import { serviceArenas } from "./serviceArenas.ts";
 
 const REAL = "focal-real/pixel6pro-desk";
 const JOBS = Number(process.env.BENCH_JOBS ?? 2);
@@ -39,13 +39,7 @@ if (process.env[CHILD]) {
   process.exit(0);
 }
 
-/** The arena limit the service's container runs with: entrypoint.sh's default. */
-const entrypoint = readFileSync(
-  fileURLToPath(new URL("../infra/gpu-service/entrypoint.sh", import.meta.url)),
-  "utf8",
-);
-const arenas = /MALLOC_ARENA_MAX="\$\{MALLOC_ARENA_MAX:-(\d+)\}"/.exec(entrypoint)?.[1];
-if (!arenas) throw new Error("infra/gpu-service/entrypoint.sh no longer sets MALLOC_ARENA_MAX");
+const arenas = serviceArenas();
 const configs = [
   { label: "glibc default arenas", arenas: undefined },
   { label: `MALLOC_ARENA_MAX=${arenas} (service)`, arenas },
