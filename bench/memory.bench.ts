@@ -13,19 +13,15 @@ import { loadCaptureDir } from "../gpu-service/src/capture/loadCaptureDir.ts";
 import { runPipeline } from "../gpu-service/src/pipeline/runPipeline.ts";
 import { resolveModel } from "../gpu-service/src/prior/modelStore.ts";
 import { loadPrior } from "../gpu-service/src/prior/priorRunner.ts";
-import { median } from "../shared/src/math/stats.ts";
 import { hasSharedData, SHARED_DATA } from "../test/helpers/sharedData.ts";
-import { serviceArenas } from "./serviceArenas.ts";
+import { type ArenaRun, compareArenas, reportArenas } from "./arenaComparison.ts";
 
 const REAL = "focal-real/pixel6pro-desk";
 const JOBS = Number(process.env.BENCH_JOBS ?? 2);
 const RUNS = Number(process.env.BENCH_MEMORY_RUNS ?? 3);
 const CHILD = "BENCH_MEMORY_CHILD";
 
-interface Measured {
-  peakMiB: number;
-  beforeMiB: number;
-  wallS: number;
+interface Measured extends ArenaRun {
   work: string;
   prior: string;
 }
@@ -39,28 +35,12 @@ if (process.env[CHILD]) {
   process.exit(0);
 }
 
-const arenas = serviceArenas();
-const configs = [
-  { label: "glibc default arenas", arenas: undefined },
-  { label: `MALLOC_ARENA_MAX=${arenas} (service)`, arenas },
-];
-const results = configs.map(() => [] as Measured[]);
-for (let r = 0; r < RUNS; r++)
-  for (const [c, config] of configs.entries()) results[c]!.push(inChild(config.arenas));
-
-const first = results[0]![0]!;
+const comparison = await compareArenas(RUNS, inChild);
+const first = comparison.results[0]![0]!;
 console.log(
   `real 12 MP stack, ${JOBS} jobs in flight (work size ${first.work}, ${first.prior}), peak RSS of a fresh process, ${RUNS} runs each, alternating:`,
 );
-const peaks = results.map((runs) => median(runs.map((m) => m.peakMiB)));
-for (const [c, config] of configs.entries()) {
-  const runs = results[c]!;
-  const ps = runs.map((m) => m.peakMiB);
-  console.log(
-    `  ${config.label.padEnd(32)} median ${peaks[c]!.toFixed(0)} MiB (${Math.min(...ps).toFixed(0)}–${Math.max(...ps).toFixed(0)}), ${median(runs.map((m) => m.beforeMiB)).toFixed(0)} MiB before the jobs (runtime, model, threads), ${median(runs.map((m) => m.wallS)).toFixed(1)} s for both`,
-  );
-}
-console.log(`  service ÷ glibc default: ${(peaks[1]! / peaks[0]!).toFixed(2)}`);
+reportArenas(comparison, "before the jobs (runtime, model, threads)");
 process.exit(0);
 
 function inChild(limit: string | undefined): Measured {
@@ -90,7 +70,7 @@ async function measure(): Promise<Measured> {
   const { width, height } = outs[0]!.result;
   return {
     peakMiB: process.resourceUsage().maxRSS / 1024,
-    beforeMiB: before / 1024,
+    baseMiB: before / 1024,
     wallS: (performance.now() - t) / 1000,
     work: `${width}×${height}`,
     prior: prior ? prior.name : "no prior",

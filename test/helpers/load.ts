@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { signedFetch } from "../../gpu-service/src/testing/signedFetch.ts";
 
 /**
@@ -58,6 +58,19 @@ export async function findGpuServicePid(port: number): Promise<number> {
 export async function rssBytes(pid: number): Promise<number | undefined> {
   const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec((await readProc(pid, "status")) ?? "");
   return m ? Number(m[1]) * 1024 : undefined;
+}
+
+/** The process's peak RSS (VmHWM) since it started or since the last `resetPeakRss`, bytes. */
+export async function peakRss(pid: number): Promise<number> {
+  const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(await readFile(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmHWM for ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** Resets the peak to the current RSS ("5" to clear_refs, Linux ≥ 4.0); returns that. */
+export async function resetPeakRss(pid: number): Promise<number> {
+  await writeFile(`/proc/${pid}/clear_refs`, "5");
+  return peakRss(pid);
 }
 
 export interface RssSample {

@@ -3,30 +3,22 @@
  * in memory or compute. Memory is the process's peak RSS (VmHWM, reset through clear_refs just
  * before each attack) against a bound well below what the attack would cost if buffered.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GpuService, startGpuService } from "../../../scripts/localStack.ts";
-import { findGpuServicePid, gpuMetrics } from "../../../test/helpers/load.ts";
+import {
+  findGpuServicePid,
+  gpuMetrics,
+  peakRss,
+  resetPeakRss,
+} from "../../../test/helpers/load.ts";
 import { signedFetch } from "../testing/signedFetch.ts";
 
 const SECRET = "limits-test-secret-0123456789";
 const MiB = 1024 * 1024;
-
-/** The process's peak RSS since the last reset, bytes. */
-async function peakRss(pid: number): Promise<number> {
-  const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(await readFile(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`no VmHWM for ${pid}`);
-  return Number(m[1]) * 1024;
-}
-
-/** Resets the peak to the current RSS ("5" to clear_refs, Linux ≥ 4.0); returns that. */
-async function resetPeak(pid: number): Promise<number> {
-  await writeFile(`/proc/${pid}/clear_refs`, "5");
-  return peakRss(pid);
-}
 
 /** POSTs `body`; the status, or "reset" when the server closed before the client sent it all. */
 async function post(url: string, body: Uint8Array, headers: Record<string, string> = {}) {
@@ -85,7 +77,7 @@ afterAll(async () => {
 describe("GPU service memory under unauthenticated bodies", () => {
   it("refuses unsigned bodies on their headers, before reading them", async () => {
     const big = new Uint8Array(100 * MiB).fill(7);
-    const base = await resetPeak(pid);
+    const base = await resetPeakRss(pid);
     const answers = await Promise.all([
       // No signature headers at all, three at once.
       ...[0, 1, 2].map(() =>
@@ -126,7 +118,7 @@ describe("GPU service memory under signed jobs with large frames", () => {
       frames: capture.frames.map((_, i) => ({ url: `${framesBase}/big/${k}/${i}` })),
       options: { stage: "dff", outputs: [] },
     });
-    const base = await resetPeak(pid);
+    const base = await resetPeakRss(pid);
     // Three jobs of three 64 MiB frames at once: 576 MiB if they were all fetched up front.
     const answers = await Promise.all(
       [0, 1, 2].map((k) =>
