@@ -166,13 +166,6 @@ export async function runPipeline(
     runner
       .run({ job, bytes, name: frameName(i), isReference: i === refIdx })
       .finally(() => source.release?.(i));
-  // The reference enters the pool before any other frame (the others wait on its coarse level),
-  // so it is handed over synchronously; the others are read and probed first.
-  const task = (i: number): Promise<FrameOutput> => {
-    o.checkpoint?.();
-    if (i === refIdx) return run(i, refBytes);
-    return read(i).then((bytes) => run(i, bytes));
-  };
   // Pixels some registered frame does not cover: their focus curve is incomplete.
   const outside = new Uint8Array(n);
   const lens = await time("decode", () =>
@@ -189,46 +182,69 @@ export async function runPipeline(
   // bounded number ahead of the accumulator: memory holds a few frames, not the whole stack.
   const thread = { decode: 0, registration: 0, dff: 0 };
   const framesStarted = performance.now();
-  const refTask = task(refIdx);
-  const ahead = order.filter((i) => i !== refIdx);
-  const window = runner.threads + 1;
-  const inFlight = new Map<number, Promise<FrameOutput>>();
-  const submit = () => {
-    const i = ahead.shift();
-    if (i === undefined) return;
-    const p = task(i);
-    p.catch(() => {}); // observed when its turn comes (or settled on failure, below)
-    inFlight.set(i, p);
-  };
-  for (let k = 0; k < window; k++) submit();
-  let reference: RgbImage | undefined;
-  try {
-    const refOut = await refTask;
-    reference = { width: work.width, height: work.height, data: refOut.color };
-    for (const i of order) {
-      const out = i === refIdx ? refOut : await inFlight.get(i)!;
-      if (i !== refIdx) {
-        inFlight.delete(i);
-        submit();
+  // The frame phase is a function of its own: the frame outputs it awaits (each with its focus
+  // plane, which the accumulator lets go of after the fit) must not outlive it in this one's
+  // locals and settled promises.
+  const addFrames = async (): Promise<Float32Array> => {
+    // The reference enters the pool before any other frame (the others wait on its coarse
+    // level), so it is handed over synchronously; the others are read and probed first.
+    o.checkpoint?.();
+    const refTask = run(refIdx, refBytes);
+    const ahead = order.filter((i) => i !== refIdx);
+    // One frame in work per pool thread, and one more read (its download overlaps the work).
+    // A frame finished early waits for the accumulator with its focus and colour planes
+    // (≈ 50 MB at 12 MP): with 2 jobs of the 12 MP stack in the service, a third frame in work
+    // per job peaked higher (1386–1505 against 1365–1406 MiB, 4 alternating pairs) for no
+    // speed (one job: 1744–2147 against 1866–2038 ms; 640×480 within noise).
+    const working = runner.threads;
+    const reads = new Map<number, Promise<Uint8Array>>();
+    const inFlight = new Map<number, Promise<FrameOutput>>();
+    let toRead = 0;
+    let toRun = 0;
+    const submit = () => {
+      for (; toRead < Math.min(ahead.length, toRun + 2); toRead++) {
+        const p = read(ahead[toRead]!);
+        p.catch(() => {}); // observed when the frame is run (or settled on failure, below)
+        reads.set(ahead[toRead]!, p);
       }
-      for (const k of ["decode", "registration", "dff"] as const) thread[k] += out.ms[k];
-      const reg = out.registration;
-      if (i !== refIdx && !reg.trusted)
-        warnings.push(
-          `${frameName(i)}: registration not trusted (${reg.reason}); frame used unaligned`,
-        );
-      registrations.push(describeRegistration(i, capture.frames[i]!.file, diopters[i]!, reg));
-      if (out.inside) markOutside(out.inside, outside);
-      Object.assign(ranOn, out.ranOn);
-      const t = performance.now();
-      await acc.addInBands(bands, out.focus, out.color);
-      thread.dff += performance.now() - t;
+      if (toRun >= ahead.length || inFlight.size >= working) return;
+      const i = ahead[toRun++]!;
+      o.checkpoint?.();
+      const p = reads.get(i)!.then((bytes) => run(i, bytes));
+      reads.delete(i);
+      p.catch(() => {}); // observed when its turn comes (or settled on failure, below)
+      inFlight.set(i, p);
+    };
+    for (let k = 0; k < working; k++) submit();
+    try {
+      const refOut = await refTask;
+      for (const i of order) {
+        const out = i === refIdx ? refOut : await inFlight.get(i)!;
+        if (i !== refIdx) {
+          inFlight.delete(i);
+          submit();
+        }
+        for (const k of ["decode", "registration", "dff"] as const) thread[k] += out.ms[k];
+        const reg = out.registration;
+        if (i !== refIdx && !reg.trusted)
+          warnings.push(
+            `${frameName(i)}: registration not trusted (${reg.reason}); frame used unaligned`,
+          );
+        registrations.push(describeRegistration(i, capture.frames[i]!.file, diopters[i]!, reg));
+        if (out.inside) markOutside(out.inside, outside);
+        Object.assign(ranOn, out.ranOn);
+        const t = performance.now();
+        await acc.addInBands(bands, out.focus, out.color);
+        thread.dff += performance.now() - t;
+      }
+      return refOut.color;
+    } finally {
+      // A failed frame must not leave the others running unobserved.
+      await Promise.allSettled([...inFlight.values(), ...reads.values()]);
+      runner.forget(job.id);
     }
-  } finally {
-    // A failed frame must not leave the others running unobserved.
-    await Promise.allSettled(inFlight.values());
-    runner.forget(job.id);
-  }
+  };
+  const reference: RgbImage = { width: work.width, height: work.height, data: await addFrames() };
   // Frame work overlaps across threads: each stage is charged its share of the wall time.
   const framesWall = performance.now() - framesStarted;
   const threadTotal = thread.decode + thread.registration + thread.dff || 1;

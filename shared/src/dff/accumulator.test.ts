@@ -147,6 +147,14 @@ describe("DffAccumulator", () => {
     expect(() => acc.add(new Float32Array(16), new Float32Array(48))).toThrow(/more frames/);
   });
 
+  it("finishes once: its focus planes are gone after the fit", () => {
+    const { diopters, frames } = renderStack(noiseTexture(5), () => 1, [0.4, 0.7, 1.2, 2.5]);
+    const acc = new DffAccumulator(W, H, diopters);
+    for (const g of frames) acc.add(focusMeasure(plane(W, H, g), 4), new Float32Array(3 * W * H));
+    expect(acc.finish().depth.data).toHaveLength(W * H);
+    expect(() => acc.finish()).toThrow(/already finished/);
+  });
+
   it("fits the blur per diopter of a stack without optics", () => {
     const texture = noiseTexture(12);
     const { diopters, frames } = renderStack(texture, (x) => (x < SEAM ? 0.6 : 1.6), FOCUS_M);

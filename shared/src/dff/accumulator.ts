@@ -61,7 +61,8 @@ export class DffAccumulator {
   private readonly options: FocusNoise;
   private readonly blur: BlurModel | undefined;
   private added = 0;
-  private readonly focus: Float32Array[] = [];
+  private focus: Float32Array[] = [];
+  private finished = false;
   private readonly best: Float32Array;
   private readonly bestIdx: Uint8Array;
   private readonly aif: Float32Array;
@@ -146,9 +147,9 @@ export class DffAccumulator {
 
   finish(): DffResult {
     const { floor, aif } = this.fitInputs();
-    return this.result(
-      fitLensCurves(this.focus, floor, this.diopters, this.blur, aif, this.options),
-    );
+    const fit = fitLensCurves(this.focus, floor, this.diopters, this.blur, aif, this.options);
+    this.letGoOfFocus();
+    return this.result(fit);
   }
 
   /**
@@ -161,6 +162,7 @@ export class DffAccumulator {
     const grid = lensFitGrid(plan, (length) => bands.alloc(length));
     if (onGraph) {
       await onGraph.fitGrid(plan, this.focus, grid);
+      this.letGoOfFocus();
       addMixedDepthVariance(plan, grid);
       const out = await onGraph.finish(plan, grid);
       // Into planes the later band stages can share.
@@ -171,6 +173,7 @@ export class DffAccumulator {
       return this.withPlanes(depth, confidence, plan.blur);
     }
     await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
+    this.letGoOfFocus();
     addMixedDepthVariance(plan, grid);
     const upsampled = lensFitPlanes(plan, (length) => bands.alloc(length));
     await bands.rows("lensUpsample", { plan, grid, upsampled }, plan.height);
@@ -179,7 +182,18 @@ export class DffAccumulator {
     return this.withPlanes(out.depth, out.confidence, plan.blur);
   }
 
+  /**
+   * The focus planes (one per frame) are the largest thing a job holds once its frames are in,
+   * and nothing after the fit reads them: with 2 jobs of the 12 MP stack in flight that is
+   * 2 × 5 × 12.5 MB through the prior, alignment and refinement. So an accumulator finishes once.
+   */
+  private letGoOfFocus(): void {
+    this.focus = [];
+    this.finished = true;
+  }
+
   private fitInputs(): { floor: Float64Array; aif: Plane } {
+    if (this.finished) throw new RangeError("DFF already finished (its focus planes are gone)");
     const K = this.diopters.length;
     if (this.added !== K) throw new RangeError(`DFF got ${this.added} of ${K} frames`);
     const floor = noiseFloors(this.focus);
