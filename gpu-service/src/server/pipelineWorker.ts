@@ -17,6 +17,9 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
+/** The warm-up image: a phone frame's aspect (4:3), small (the prior resizes it anyway). */
+const WARM_UP_SIZE = [64, 48] as const;
+
 let prior: Prior | undefined;
 const jobs = new Map<string, StreamedFrames>();
 
@@ -28,9 +31,12 @@ async function start(): Promise<void> {
       ...init.batching,
       onBatch: (size) => post({ type: "batch", size }),
     });
-    // Warm-up: one real inference, so the first job does not pay for graph setup.
-    const w = 64;
-    await loaded.infer({ width: w, height: w, data: new Float32Array(w * w * 3).fill(0.5) });
+    // Warm-up: one real inference, so the first job does not pay for graph setup. Its shape is
+    // a phone frame's (4:3): onnxruntime's CPU arena keeps what the first run needed, and a
+    // square image is the network's largest input (pydnet-pp: 640×640 against 640×448), which
+    // left the service holding 400 instead of 320 MiB when ready.
+    const [w, h] = WARM_UP_SIZE;
+    await loaded.infer({ width: w, height: h, data: new Float32Array(w * h * 3).fill(0.5) });
   }
   post({
     type: "ready",
