@@ -1,7 +1,7 @@
 import { focusMeasure } from "#shared/dff/focusMeasure.ts";
 import type { LensFitPlan } from "#shared/dff/lensCurve.ts";
 import { type FusionInput, refineAligned } from "#shared/fusion/fuse.ts";
-import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
+import { type Plane, type Rgb8Image, toGray } from "#shared/image/types.ts";
 import { IDENTITY, type Similarity, warpSimilarityPair } from "#shared/image/warp.ts";
 import type { DecodedRgb } from "../io/decodeImage.ts";
 import { focusMeasureGraph, focusMeasureOnGraph } from "./focusMeasure.ts";
@@ -122,12 +122,13 @@ export function fusionStages(plan: FusionPlan): FusionStages {
  */
 export async function describePlacement(
   plan: FusionPlan,
-  reference: RgbImage,
+  reference: Rgb8Image,
   windowRadius: number,
   refinement?: { input: FusionInput; aligned: Float32Array },
   lensFit?: { plan: LensFitPlan; focus: readonly Float32Array[] },
 ): Promise<Record<string, Record<string, string>>> {
-  const gray = toGray(reference);
+  const rgb = Float32Array.from(reference.data, (v) => v / 255);
+  const gray = toGray({ width: reference.width, height: reference.height, data: rgb });
   const { width: w, height: h } = gray;
   const dims = [1, 1, h, w];
   const out: Record<string, Record<string, string>> = {};
@@ -139,13 +140,10 @@ export async function describePlacement(
     ).placement;
   if (measuresInWarp(plan))
     out.frame =
-      // As a JPEG's frames run it: from 8-bit samples (the reference's, rounded back).
+      // As a JPEG's frames run it: from 8-bit samples.
       (
         await profileGraph(() => frameGraph(w, h, windowRadius, "uint8"), {
-          rgb: {
-            data: Uint8Array.from(reference.data, (v) => Math.round(255 * v)),
-            dims: [1, h, w, 3],
-          },
+          rgb: { data: reference.data, dims: [1, h, w, 3] },
           coef: { data: warpCoefficients(IDENTITY, w, h), dims: [6] },
         })
       ).placement;
@@ -153,7 +151,7 @@ export async function describePlacement(
     out.warp = (
       await profileGraph(() => warpGraph(w, h), {
         focus: { data: gray.data, dims },
-        rgb: { data: reference.data, dims: [1, h, w, 3] },
+        rgb: { data: rgb, dims: [1, h, w, 3] },
         coef: { data: warpCoefficients(IDENTITY, w, h), dims: [6] },
       })
     ).placement;

@@ -1,6 +1,6 @@
 import { encode } from "fast-png";
 import sharp from "sharp";
-import type { RgbImage } from "#shared/image/types.ts";
+import type { Rgb8Image, RgbImage } from "#shared/image/types.ts";
 
 /** 16-bit single-channel PNG (fast-png: sharp's 16-bit raw input path is not reliable). */
 export function encodePng16(data: Uint16Array, width: number, height: number): Uint8Array {
@@ -31,6 +31,11 @@ export function floatToBytes(data: Float32Array): Uint8Array {
   return out;
 }
 
+/** An RGB float image as 8-bit samples (floatToBytes): a quarter of its bytes, for keeping. */
+export function toRgb8(img: RgbImage): Rgb8Image {
+  return { width: img.width, height: img.height, data: floatToBytes(img.data) };
+}
+
 export async function encodeGray8Png(
   data: Float32Array,
   width: number,
@@ -42,11 +47,12 @@ export async function encodeGray8Png(
 }
 
 export async function encodeRgb(
-  img: RgbImage,
+  img: RgbImage | Rgb8Image,
   format: "png" | "jpeg",
   quality = 92,
 ): Promise<Buffer> {
-  const s = sharp(floatToBytes(img.data), {
+  const bytes = img.data instanceof Uint8Array ? img.data : floatToBytes(img.data);
+  const s = sharp(bytes, {
     raw: { width: img.width, height: img.height, channels: 3 },
   });
   return format === "png"

@@ -1,8 +1,7 @@
 import sharp from "sharp";
 import { colorizeDepth, depthAtBarPosition, turbo } from "#shared/image/colormap.ts";
-import type { Plane, RgbImage } from "#shared/image/types.ts";
+import type { Plane, Rgb8Image } from "#shared/image/types.ts";
 import { quantile } from "#shared/math/stats.ts";
-import { floatToBytes } from "../io/encodeImage.ts";
 
 const BAR_WIDTH_FRACTION = 0.04;
 const TICKS = 6;
@@ -17,7 +16,7 @@ export interface PreviewOptions {
  * in metres. Colours span the 2nd–98th depth percentile, spaced in inverse depth.
  */
 export async function renderPreview(
-  reference: RgbImage,
+  reference: Rgb8Image,
   depth: Plane,
   options: PreviewOptions = {},
 ): Promise<Buffer> {
@@ -33,7 +32,7 @@ export async function renderPreview(
       for (let j = 0; j < 3; j++) colors[3 * i + j] = Math.round(colors[3 * i + j]! * k);
     }
   }
-  const ref = await sharp(floatToBytes(reference.data), {
+  const ref = await sharp(reference.data, {
     raw: { width: reference.width, height: reference.height, channels: 3 },
   })
     .resize(w, h, { fit: "fill" })

@@ -6,7 +6,7 @@ import { mulberry32 } from "#shared/math/stats.ts";
 
 // Lives here, not beside the accumulator: shared/ may not import node:v8 (DESIGN.md).
 describe("DffAccumulator memory", () => {
-  it("lets go of its focus planes once the fit is done, though it is still referenced", async () => {
+  it("lets go of its planes once the fit is done, though it is still referenced", async () => {
     setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as () => void;
     const [w, h] = [64, 48];
@@ -14,11 +14,13 @@ describe("DffAccumulator memory", () => {
     const diopters = [0.4, 0.8, 1.6, 2.5];
     // Every plane allocated while frames are added is a kept focus measure.
     const kept: WeakRef<Float32Array>[] = [];
+    // Before them: its running peak (w·h) and all-in-focus colour (3·w·h).
+    const own: WeakRef<Float32Array>[] = [];
     let adding = false;
     const acc = new DffAccumulator(w, h, diopters, {
       alloc: (length) => {
         const p = new Float32Array(length);
-        if (adding) kept.push(new WeakRef(p));
+        (adding ? kept : own).push(new WeakRef(p));
         return p;
       },
     });
@@ -34,6 +36,9 @@ describe("DffAccumulator memory", () => {
     await new Promise((r) => setTimeout(r, 0)); // WeakRef targets are held to the end of a job
     gc();
     expect(kept.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+    // The running peak is gone too; the colour lives on in the result, which owns it.
+    expect(own[0]!.deref()).toBeUndefined();
+    expect(own[1]!.deref()).toBe(result.allInFocus.data);
     expect(result.depth.data).toHaveLength(w * h);
     expect(acc).toBeDefined(); // still reachable here: its planes went, not the accumulator
   });

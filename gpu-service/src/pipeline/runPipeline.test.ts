@@ -1,3 +1,4 @@
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { HybridDepthError } from "#shared/errors.ts";
 import { median, mulberry32 } from "#shared/math/stats.ts";
@@ -129,6 +130,10 @@ describe("runPipeline (dff)", async () => {
       expect.arrayContaining(["decode", "registration", "dff", "total"]),
     );
     expect(out.allInFocus.data.length).toBe(W * H * 3);
+    // Kept as 8-bit samples: the reference exactly as its frame decodes.
+    expect(out.allInFocus.data).toBeInstanceOf(Uint8Array);
+    const decoded = await sharp(frames[REF]!).removeAlpha().raw().toBuffer();
+    expect(Buffer.from(out.reference.data).equals(decoded)).toBe(true);
   });
 
   it("rejects frames of different sizes, naming both", async () => {

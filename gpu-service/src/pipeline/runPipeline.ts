@@ -8,7 +8,7 @@ import { HybridDepthError } from "#shared/errors.ts";
 import type { Alignment } from "#shared/fusion/alignScaleShift.ts";
 import { alignPrior, refineAlignedGlobal, refineAlignedInBands } from "#shared/fusion/fuse.ts";
 import { boxMean } from "#shared/image/boxFilter.ts";
-import { type Plane, type RgbImage, toGray } from "#shared/image/types.ts";
+import { type Plane, type Rgb8Image, type RgbImage, toGray } from "#shared/image/types.ts";
 import { similarityRotation, similarityScale } from "#shared/image/warp.ts";
 import { countAtLeast } from "#shared/math/stats.ts";
 import { assertFinite } from "#shared/pipeline/finite.ts";
@@ -27,6 +27,7 @@ import { fusionPlan, placementAsked, planPath } from "../graphs/fusionPath.ts";
 import { describePlacement, fusionStages } from "../graphs/fusionStages.ts";
 import { finishLensFitOnGraph, fitLensGridOnGraph } from "../graphs/lensFit.ts";
 import { DEFAULT_MAX_FRAME_PIXELS, probeImage } from "../io/decodeImage.ts";
+import { toRgb8 } from "../io/encodeImage.ts";
 import { captureOptics } from "../io/exifOptics.ts";
 import { bandRunner } from "../parallel/bandRunner.ts";
 import { frameRunner } from "../parallel/framePool.ts";
@@ -87,8 +88,10 @@ export interface PipelineOutput {
   prior?: Plane;
   /** The depth after each stage that ran (for ablations), metres. */
   stageDepths: Partial<Record<Stage, Float32Array>>;
-  allInFocus: RgbImage;
-  reference: RgbImage;
+  /** Each pixel from its sharpest frame, as 8-bit samples (what aif.png encodes). */
+  allInFocus: Rgb8Image;
+  /** The reference frame at work size, as decoded (8-bit: previews show it as it came). */
+  reference: Rgb8Image;
   result: PipelineResult;
 }
 
@@ -185,7 +188,7 @@ export async function runPipeline(
   // The frame phase is a function of its own: the frame outputs it awaits (each with its focus
   // plane, which the accumulator lets go of after the fit) must not outlive it in this one's
   // locals and settled promises.
-  const addFrames = async (): Promise<Float32Array> => {
+  const addFrames = async (): Promise<Rgb8Image> => {
     // The reference enters the pool before any other frame (the others wait on its coarse
     // level), so it is handed over synchronously; the others are read and probed first.
     o.checkpoint?.();
@@ -237,14 +240,16 @@ export async function runPipeline(
         await acc.addInBands(bands, out.focus, out.color);
         thread.dff += performance.now() - t;
       }
-      return refOut.color;
+      // Kept for the preview as 8-bit samples, a quarter of the floats' bytes: the reference is
+      // not resampled, so its floats are its decoded bytes / 255 and these are those bytes.
+      return toRgb8({ width: work.width, height: work.height, data: refOut.color });
     } finally {
       // A failed frame must not leave the others running unobserved.
       await Promise.allSettled([...inFlight.values(), ...reads.values()]);
       runner.forget(job.id);
     }
   };
-  const reference: RgbImage = { width: work.width, height: work.height, data: await addFrames() };
+  const reference = await addFrames();
   // Frame work overlaps across threads: each stage is charged its share of the wall time.
   const framesWall = performance.now() - framesStarted;
   const threadTotal = thread.decode + thread.registration + thread.dff || 1;
@@ -253,8 +258,16 @@ export async function runPipeline(
   ranOn.lensFit = "js";
   // Kept for the placement report (the accumulator holds the focus planes anyway).
   let lensFitInputs: { plan: LensFitPlan; focus: readonly Float32Array[] } | undefined;
-  const dff = await time("dff", () =>
-    acc.finishInBands(
+  // The all-in-focus colour in floats is the prior's input and the guide's source; the outputs
+  // need only its 8-bit samples, a quarter of the bytes, so the floats go once those are made.
+  let aifFloat: RgbImage | undefined;
+  let allInFocus: Rgb8Image | undefined;
+  const keepAif8 = () => {
+    allInFocus ??= toRgb8(aifFloat!);
+    aifFloat = undefined;
+  };
+  const dff = await time("dff", async () => {
+    const { allInFocus: aif, ...rest } = await acc.finishInBands(
       bands,
       plan.lensFit === "graph"
         ? {
@@ -265,8 +278,10 @@ export async function runPipeline(
             finish: finishLensFitOnGraph,
           }
         : undefined,
-    ),
-  );
+    );
+    aifFloat = aif;
+    return rest;
+  });
   distrustOutside(dff.confidence, outside, radius);
   clampDepth(dff.depth.data, capture.depthRange);
 
@@ -285,7 +300,7 @@ export async function runPipeline(
   }
   if (stage !== "dff" && o.prior) {
     const model = o.prior;
-    const priorInverse = await time("prior", () => model.infer(dff.allInFocus));
+    const priorInverse = await time("prior", () => model.infer(aifFloat!));
     prior = { width: work.width, height: work.height, data: priorInverse };
     const input = {
       dffDepth: dff.depth.data,
@@ -294,10 +309,11 @@ export async function runPipeline(
       guide: {
         width: work.width,
         height: work.height,
-        data: bands.share(toGray(dff.allInFocus).data),
+        data: bands.share(toGray(aifFloat!).data),
       },
       range: capture.depthRange ?? DEFAULT_DEPTH_RANGE,
     };
+    keepAif8();
     const aligned = await time("alignment", () => alignPrior(input));
     alignment = aligned.alignment;
     if (alignment.warning) warnings.push(alignment.warning);
@@ -325,6 +341,7 @@ export async function runPipeline(
     }
   }
 
+  keepAif8();
   const confident = countAtLeast(dff.confidence.data, CONFIDENT_THRESHOLD);
   const coverage = confident / dff.confidence.data.length;
   if (coverage < 0.05)
@@ -379,7 +396,7 @@ export async function runPipeline(
   return {
     depth,
     confidence: dff.confidence,
-    allInFocus: dff.allInFocus,
+    allInFocus: allInFocus!,
     reference,
     result,
     stageDepths,

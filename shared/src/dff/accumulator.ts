@@ -63,9 +63,10 @@ export class DffAccumulator {
   private added = 0;
   private focus: Float32Array[] = [];
   private finished = false;
-  private readonly best: Float32Array;
-  private readonly bestIdx: Uint8Array;
-  private readonly aif: Float32Array;
+  // Not readonly: a finished accumulator lets go of its planes (`withPlanes`).
+  private best: Float32Array;
+  private bestIdx: Uint8Array;
+  private aif: Float32Array;
   private readonly alloc: (length: number) => Float32Array;
 
   /**
@@ -221,13 +222,17 @@ export class DffAccumulator {
 
   private withPlanes(depth: Float32Array, confidence: Float32Array, blur: BlurModel): DffResult {
     const { width, height } = this;
-    return {
+    const result = {
       depth: { width, height, data: depth },
       confidence: { width, height, data: confidence },
       peakFrame: this.bestIdx,
       allInFocus: { width, height, data: this.aif },
       blur,
     };
+    // The result owns them now: an accumulator still referenced does not keep them alive.
+    this.best = this.aif = new Float32Array(0);
+    this.bestIdx = new Uint8Array(0);
+    return result;
   }
 }
 

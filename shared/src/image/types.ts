@@ -12,6 +12,13 @@ export interface RgbImage {
   readonly data: Float32Array;
 }
 
+/** An RGB image of 8-bit samples, interleaved: a decoded frame as it came, or one to encode. */
+export interface Rgb8Image {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
 export function plane(width: number, height: number, data?: Float32Array): Plane {
   const d = data ?? new Float32Array(width * height);
   if (d.length !== width * height)
