@@ -78,9 +78,11 @@ describe("tus resumable upload through wrangler dev", () => {
     expect(proxy.drops()).toBe(1);
     expect(patchOffsets[0]).toBe(0);
     // After the drop the client asked (HEAD) and resumed from what the worker had durably stored:
-    // at least the first 5 MiB part, never more than what was sent before the cut.
-    const resumedAt = patchOffsets[patchOffsets.length - 1]!;
-    expect(headOffsets.map(Number)).toContain(resumedAt);
+    // at least the first 5 MiB part, never more than what was sent before the cut. The first
+    // resume is the one the cut caused; a loaded machine may make the client retry again later
+    // (CI saw a second resume at 10.8 MiB), and every resume must start where a HEAD said.
+    const resumedAt = patchOffsets[1]!;
+    for (const at of patchOffsets.slice(1)) expect(headOffsets.map(Number)).toContain(at);
     expect(resumedAt).toBeGreaterThanOrEqual(5 * MIB);
     expect(resumedAt).toBeLessThanOrEqual(7 * MIB);
     const status = (await (
