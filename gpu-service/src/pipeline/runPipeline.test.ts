@@ -1,5 +1,6 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
+import { focusDiopters } from "#shared/capture/parse.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import { median, mulberry32 } from "#shared/math/stats.ts";
 import { ResultSchema } from "#shared/pipeline/result.ts";
@@ -187,6 +188,45 @@ describe("runPipeline (dff)", async () => {
       expect(pooled.result.registration).toEqual(one.result.registration);
       expect(pooled.result.registration.some((r) => r.scale !== 1)).toBe(true);
     }
+  });
+
+  it("takes frames as they finish: a slow one holds up no thread, and the bits do not move", async () => {
+    const one = await runPipeline(memorySource(capture, frames), { threads: 1 });
+    // Frames run in focus order after the reference; the first of them arrives late.
+    const src = memorySource(capture, frames);
+    const diopters = focusDiopters(src.capture);
+    const ahead = [...diopters.keys()]
+      .filter((i) => i !== REF)
+      .sort((a, b) => diopters[a]! - diopters[b]!);
+    const slow = ahead[0]!;
+    const released: number[] = [];
+    // The slow frame arrives once the frame two after it is done, or after 3 s: taken in focus
+    // order, that frame could not even start before the slow one was in.
+    let arrive = () => {};
+    const arrived = new Promise<void>((r) => {
+      arrive = r;
+      setTimeout(r, 3000);
+    });
+    const readFrame = src.readFrame;
+    src.readFrame = async (i) => {
+      if (i === slow) await arrived;
+      return readFrame(i);
+    };
+    src.release = (i) => {
+      released.push(i);
+      if (i === ahead[2]) arrive();
+    };
+    const pooled = await runPipeline(src, { threads: 2 });
+    // In focus order, the frame after the next would wait for the slow one to be taken in.
+    expect(released.indexOf(ahead[2]!)).toBeLessThan(released.indexOf(slow));
+    expect(Buffer.from(pooled.depth.data.buffer).equals(Buffer.from(one.depth.data.buffer))).toBe(
+      true,
+    );
+    expect(
+      Buffer.from(pooled.allInFocus.data.buffer).equals(Buffer.from(one.allInFocus.data.buffer)),
+    ).toBe(true);
+    expect(pooled.result.registration).toEqual(one.result.registration);
+    expect(pooled.result.warnings).toEqual(one.result.warnings);
   });
 
   it("runs concurrent jobs on the one shared pool, each as it would alone", async () => {

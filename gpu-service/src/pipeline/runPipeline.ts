@@ -124,6 +124,8 @@ export async function runPipeline(
 
   const diopters = focusDiopters(capture);
   const order = Array.from(diopters.keys()).sort((a, b) => diopters[a]! - diopters[b]!);
+  /** Each frame's index in focus order (the accumulator's). */
+  const rank = new Map(order.map((i, k) => [i, k]));
   const refIdx = referenceIndex(capture);
   const frameName = (i: number) => `frame ${i} (${capture.frames[i]!.file})`;
   // Each frame is read once (header probe and decode share the bytes), reference first, then in
@@ -192,7 +194,12 @@ export async function runPipeline(
     // The reference enters the pool before any other frame (the others wait on its coarse
     // level), so it is handed over synchronously; the others are read and probed first.
     o.checkpoint?.();
-    const refTask = run(refIdx, refBytes);
+    type Done = [i: number, out: FrameOutput];
+    const inFlight = new Map<number, Promise<Done>>();
+    inFlight.set(
+      refIdx,
+      run(refIdx, refBytes).then((out): Done => [refIdx, out]),
+    );
     const ahead = order.filter((i) => i !== refIdx);
     // One frame in work per pool thread, and one more read (its download overlaps the work).
     // A frame finished early waits for the accumulator with its focus and colour planes
@@ -201,7 +208,6 @@ export async function runPipeline(
     // speed (one job: 1744–2147 against 1866–2038 ms; 640×480 within noise).
     const working = runner.threads;
     const reads = new Map<number, Promise<Uint8Array>>();
-    const inFlight = new Map<number, Promise<FrameOutput>>();
     let toRead = 0;
     let toRun = 0;
     const submit = () => {
@@ -210,39 +216,46 @@ export async function runPipeline(
         p.catch(() => {}); // observed when the frame is run (or settled on failure, below)
         reads.set(ahead[toRead]!, p);
       }
-      if (toRun >= ahead.length || inFlight.size >= working) return;
+      const others = inFlight.size - (inFlight.has(refIdx) ? 1 : 0);
+      if (toRun >= ahead.length || others >= working) return;
       const i = ahead[toRun++]!;
       o.checkpoint?.();
-      const p = reads.get(i)!.then((bytes) => run(i, bytes));
+      const p = reads.get(i)!.then((bytes) => run(i, bytes).then((out): Done => [i, out]));
       reads.delete(i);
-      p.catch(() => {}); // observed when its turn comes (or settled on failure, below)
+      p.catch(() => {}); // observed by the race below (or settled on failure, below)
       inFlight.set(i, p);
     };
     for (let k = 0; k < working; k++) submit();
+    // Frames are taken as they finish, not in focus order: one that finished before an earlier
+    // one would otherwise hold its thread idle until that one is in (the accumulator takes any
+    // order and gives the same bits). What a frame reports is kept in focus order.
+    const reports = new Map<number, { reg: Registration; ranOn: Record<string, string> }>();
+    let refColor: Float32Array | undefined;
     try {
-      const refOut = await refTask;
-      for (const i of order) {
-        const out = i === refIdx ? refOut : await inFlight.get(i)!;
-        if (i !== refIdx) {
-          inFlight.delete(i);
-          submit();
-        }
+      while (inFlight.size > 0) {
+        const [i, out] = await Promise.race(inFlight.values());
+        inFlight.delete(i);
+        submit();
         for (const k of ["decode", "registration", "dff"] as const) thread[k] += out.ms[k];
-        const reg = out.registration;
+        reports.set(i, { reg: out.registration, ranOn: out.ranOn });
+        if (out.inside) markOutside(out.inside, outside);
+        if (i === refIdx) refColor = out.color;
+        const t = performance.now();
+        await acc.addInBands(bands, out.focus, out.color, rank.get(i));
+        thread.dff += performance.now() - t;
+      }
+      for (const i of order) {
+        const { reg, ranOn: frameRanOn } = reports.get(i)!;
         if (i !== refIdx && !reg.trusted)
           warnings.push(
             `${frameName(i)}: registration not trusted (${reg.reason}); frame used unaligned`,
           );
         registrations.push(describeRegistration(i, capture.frames[i]!.file, diopters[i]!, reg));
-        if (out.inside) markOutside(out.inside, outside);
-        Object.assign(ranOn, out.ranOn);
-        const t = performance.now();
-        await acc.addInBands(bands, out.focus, out.color);
-        thread.dff += performance.now() - t;
+        Object.assign(ranOn, frameRanOn);
       }
       // Kept for the preview as 8-bit samples, a quarter of the floats' bytes: the reference is
       // not resampled, so its floats are its decoded bytes / 255 and these are those bytes.
-      return toRgb8({ width: work.width, height: work.height, data: refOut.color });
+      return toRgb8({ width: work.width, height: work.height, data: refColor! });
     } finally {
       // A failed frame must not leave the others running unobserved.
       await Promise.allSettled([...inFlight.values(), ...reads.values()]);

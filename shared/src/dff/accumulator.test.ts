@@ -147,6 +147,42 @@ describe("DffAccumulator", () => {
     expect(() => acc.add(new Float32Array(16), new Float32Array(48))).toThrow(/more frames/);
   });
 
+  it("gives the same bits whatever order the frames arrive in, ties included", () => {
+    const { diopters, frames } = renderStack(
+      noiseTexture(7),
+      (x) => (x < SEAM ? 0.6 : 1.6),
+      FOCUS_M,
+    );
+    const focus = frames.map((g) => focusMeasure(plane(W, H, g), 4));
+    // A flat patch measures the same in every frame: the tie goes to the farthest frame.
+    for (const f of focus) f.fill(0.25, 0, 3 * W);
+    const rgb = frames.map((_, k) => new Float32Array(3 * W * H).fill(k + 1));
+    const inOrder = new DffAccumulator(W, H, diopters);
+    for (const [k, f] of focus.entries()) inOrder.add(f, rgb[k]!);
+    const expected = inOrder.finish();
+    expect(expected.peakFrame[0]).toBe(0);
+    const reversed = new DffAccumulator(W, H, diopters);
+    for (let k = focus.length - 1; k >= 0; k--) reversed.add(focus[k]!, rgb[k]!, k);
+    const got = reversed.finish();
+    expect(got.peakFrame).toEqual(expected.peakFrame);
+    expect(got.allInFocus.data).toEqual(expected.allInFocus.data);
+    expect(got.depth.data).toEqual(expected.depth.data);
+    expect(got.confidence.data).toEqual(expected.confidence.data);
+  });
+
+  it("rejects a frame index out of range or added twice", () => {
+    const acc = new DffAccumulator(4, 4, [0.5, 1, 2]);
+    const [f, c] = [new Float32Array(16), new Float32Array(48)];
+    expect(() => acc.add(f, c, 3)).toThrow(/not one of the 3/);
+    expect(() => acc.add(f, c, 0.5)).toThrow(/not one of the 3/);
+    acc.add(f, c, 1);
+    expect(() => acc.add(f, c, 1)).toThrow(/already added/);
+    acc.add(f, c); // the first not yet added: 0
+    expect(() => acc.add(f, c, 0)).toThrow(/already added/);
+    acc.add(f, c, 2);
+    expect(() => acc.add(f, c)).toThrow(/more frames/);
+  });
+
   it("finishes once: its focus planes are gone after the fit", () => {
     const { diopters, frames } = renderStack(noiseTexture(5), () => 1, [0.4, 0.7, 1.2, 2.5]);
     const acc = new DffAccumulator(W, H, diopters);

@@ -48,11 +48,13 @@ export interface LensFitOnGraph {
 export const CONFIDENCE_TAU = 0.1;
 
 /**
- * Depth from focus: frames are added one at a time in ascending diopter order (far to near).
- * Each frame's focus measure is kept (one float per pixel and frame) so that `finish` can fit
- * every pixel's whole focus curve, against every frame's own noise floor, with the lens model
- * (`fitLensCurves`: the optics when given, else a blur per diopter fitted to the stack); the
- * sharpest frame and the all-in-focus colour are tracked as frames arrive.
+ * Depth from focus: frames are added one at a time, each at its index in ascending diopter
+ * order (far to near), in any order: a pool's frames arrive as they finish. Each frame's focus
+ * measure is kept (one float per pixel and frame) so that `finish` can fit every pixel's whole
+ * focus curve, against every frame's own noise floor, with the lens model (`fitLensCurves`: the
+ * optics when given, else a blur per diopter fitted to the stack); the sharpest frame and the
+ * all-in-focus colour are tracked as frames arrive (ties go to the farther frame, whatever the
+ * order of arrival, so the result does not depend on it).
  */
 export class DffAccumulator {
   readonly width: number;
@@ -61,6 +63,7 @@ export class DffAccumulator {
   private readonly options: FocusNoise;
   private readonly blur: BlurModel | undefined;
   private added = 0;
+  /** By index in diopter order; a hole until that frame is added. */
   private focus: Float32Array[] = [];
   private finished = false;
   // Not readonly: a finished accumulator lets go of its planes (`withPlanes`).
@@ -105,33 +108,50 @@ export class DffAccumulator {
     this.aif = this.alloc(n * 3);
   }
 
-  /** Adds the next frame's focus measure (copied) and (registered) colour. */
-  add(focus: Float32Array, rgb: Float32Array): void {
-    const k = this.next(focus, rgb);
-    addFrameRows(this.addArgs(k, focus, rgb), 0, this.height);
-    this.keep(focus);
+  /**
+   * Adds frame `k`'s focus measure (copied) and (registered) colour; `k`: its index in ascending
+   * diopter order, by default the first not yet added.
+   */
+  add(focus: Float32Array, rgb: Float32Array, k?: number): void {
+    const at = this.next(focus, rgb, k);
+    addFrameRows(this.addArgs(at, focus, rgb), 0, this.height);
+    this.keep(at, focus);
   }
 
   /**
    * `add` with the peak and composite update in row bands on `bands` (the same bits): planes
-   * already in the bands' memory are kept as they are, others are copied there first.
+   * already in the bands' memory are kept as they are, others are copied there first. One add
+   * at a time: two frames' bands would race on the running peak.
    */
-  async addInBands(bands: BandRunner, focus: Float32Array, rgb: Float32Array): Promise<void> {
-    if (bands.threads <= 1) return this.add(focus, rgb);
-    const k = this.next(focus, rgb);
+  async addInBands(
+    bands: BandRunner,
+    focus: Float32Array,
+    rgb: Float32Array,
+    k?: number,
+  ): Promise<void> {
+    if (bands.threads <= 1) return this.add(focus, rgb, k);
+    const at = this.next(focus, rgb, k);
     const shared = bands.share(focus);
-    await bands.rows("dffAdd", this.addArgs(k, shared, bands.share(rgb)), this.height);
-    this.focus.push(shared);
+    await bands.rows("dffAdd", this.addArgs(at, shared, bands.share(rgb)), this.height);
+    this.focus[at] = shared;
     this.added++;
   }
 
-  private next(focus: Float32Array, rgb: Float32Array): number {
+  private next(focus: Float32Array, rgb: Float32Array, k?: number): number {
     const n = this.width * this.height;
+    const K = this.diopters.length;
     if (focus.length !== n || rgb.length !== 3 * n)
       throw new RangeError("frame size differs from the accumulator's");
-    if (this.added >= this.diopters.length)
-      throw new RangeError("more frames added than focus positions given");
-    return this.added;
+    if (this.added >= K) throw new RangeError("more frames added than focus positions given");
+    if (k === undefined) {
+      let first = 0;
+      while (this.focus[first]) first++;
+      return first;
+    }
+    if (!Number.isInteger(k) || k < 0 || k >= K)
+      throw new RangeError(`frame index ${k} is not one of the ${K} focus positions`);
+    if (this.focus[k]) throw new RangeError(`frame ${k} was already added`);
+    return k;
   }
 
   private addArgs(k: number, focus: Float32Array, rgb: Float32Array): AddFrameArgs {
@@ -139,10 +159,10 @@ export class DffAccumulator {
     return { k, width, focus, rgb, best, bestIdx, aif };
   }
 
-  private keep(focus: Float32Array): void {
+  private keep(k: number, focus: Float32Array): void {
     const kept = this.alloc(focus.length);
     kept.set(focus);
-    this.focus.push(kept);
+    this.focus[k] = kept;
     this.added++;
   }
 
@@ -248,12 +268,17 @@ export interface AddFrameArgs {
   aif: Float32Array;
 }
 
-/** Rows [y0, y1) of one frame's update: where it is sharper than all before, it takes over. */
+/**
+ * Rows [y0, y1) of one frame's update: where it is sharper than all added before, or as sharp
+ * and farther (a lower index), it takes over. The tie rule makes the result the same for any
+ * order of arrival: the sharpest frame, the farthest of equals.
+ */
 export function addFrameRows(a: AddFrameArgs, y0: number, y1: number): void {
   const { k, focus, rgb, best, bestIdx, aif } = a;
   for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) {
     const f = focus[i]!;
-    if (f > best[i]!) {
+    const b = best[i]!;
+    if (f > b || (f === b && k < bestIdx[i]!)) {
       best[i] = f;
       bestIdx[i] = k;
       aif[3 * i] = rgb[3 * i]!;
