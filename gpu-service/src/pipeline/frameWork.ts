@@ -10,6 +10,7 @@ import {
 import type { FusionPlan } from "../graphs/fusionPath.ts";
 import { fusionStages, measuresInWarp } from "../graphs/fusionStages.ts";
 import { decodeRgb, type ImageSize } from "../io/decodeImage.ts";
+import { SparePlanes } from "./sparePlanes.ts";
 
 /**
  * The per-frame work of a pipeline (decode, focus measure, registration, warp): independent
@@ -38,6 +39,11 @@ export interface FrameTask {
   bytes: Uint8Array;
   name: string;
   isReference: boolean;
+  /**
+   * Planes the pipeline is done with (an earlier frame's colour, once it is in the accumulator;
+   * shared memory on a pool): the thread keeps them for reuse (sparePlanes.ts).
+   */
+  recycled?: Float32Array[];
 }
 
 export interface FrameOutput {
@@ -135,10 +141,15 @@ export function forgetJob(id: string): void {
   registrars.delete(id);
 }
 
+/** This thread's planes left over from its last frames (sparePlanes.ts). */
+const spare = new SparePlanes();
+
 export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   const { job } = task;
   const ms = { decode: 0, registration: 0, dff: 0 };
-  const alloc = job.shared ? sharedPlane : plainPlane;
+  const shared = job.shared === true;
+  const alloc = (length: number) => spare.take(length, shared);
+  if (task.recycled) spare.giveBack(...task.recycled);
   let t = performance.now();
   const lap = (stage: keyof typeof ms) => {
     const now = performance.now();
@@ -157,7 +168,7 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
     if (task.isReference) failReference(job.reference);
     throw e;
   }
-  const gray = toGray(rgb);
+  const gray = toGray(rgb, spare.take(rgb.width * rgb.height, false));
   lap("decode");
   let reg: Registration = {
     transform: { ...IDENTITY },
@@ -179,11 +190,20 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
     const measured = await stages.focusMeasure(gray, job.windowRadius, alloc);
     ranOn.focusMeasure = measured.ranOn;
     lap("dff");
-    return inMemory(measured.data, alloc);
+    return inMemory(measured.data, alloc, shared);
   };
   let focus = inWarp ? undefined : await measure();
-  if (task.isReference || !job.register)
-    return { color: rgb.data, focus: focus ?? (await measure()), ranOn, registration: reg, ms };
+  if (task.isReference || !job.register) {
+    const out = {
+      color: rgb.data,
+      focus: focus ?? (await measure()),
+      ranOn,
+      registration: reg,
+      ms,
+    };
+    spare.giveBack(gray.data);
+    return out;
+  }
   const registrar = await registrarFor(job);
   t = performance.now(); // waiting for the reference is no work
   reg = registrar.register(registrationLevel(gray).level);
@@ -195,21 +215,25 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
       : await stages.measureAndWarp(rgb, reg.transform, job.windowRadius, alloc);
     if (!focus) ranOn.focusMeasure = warped.ranOn;
     ({ inside } = warped);
-    focus = inMemory(warped.focus, alloc);
-    color = inMemory(warped.color, alloc);
+    // What the warp read is done with: the decoded colour and the unwarped focus.
+    const unwarped = [rgb.data, ...(focus ? [focus] : [])];
+    focus = inMemory(warped.focus, alloc, shared);
+    color = inMemory(warped.color, alloc, shared);
     ranOn.warp = warped.ranOn;
+    spare.giveBack(...unwarped.filter((p) => p !== focus && p !== color));
   }
   lap("registration"); // the frame graph's focus measure included, as the warp always was
   focus ??= await measure();
+  spare.giveBack(gray.data);
   return { color, focus, ranOn, ...(inside ? { inside } : {}), registration: reg, ms };
 }
 
-const plainPlane = (length: number) => new Float32Array(length);
-const sharedPlane = (length: number) => new Float32Array(new SharedArrayBuffer(4 * length));
-
-/** `plane` itself when `alloc` would give the same kind of memory, else a copy from it. */
-function inMemory(plane: Float32Array, alloc: (length: number) => Float32Array): Float32Array {
-  const shared = alloc === sharedPlane;
+/** `plane` itself when `alloc` gives the same kind of memory (`shared` or not), else a copy. */
+function inMemory(
+  plane: Float32Array,
+  alloc: (length: number) => Float32Array,
+  shared: boolean,
+): Float32Array {
   if (plane.buffer instanceof SharedArrayBuffer === shared) return plane;
   const copy = alloc(plane.length);
   copy.set(plane);

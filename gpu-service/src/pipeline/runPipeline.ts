@@ -167,9 +167,17 @@ export async function runPipeline(
     reference: sharedReference(work),
     shared: bands.threads > 1,
   };
+  // Colour planes already in the accumulator go back to the pool with the next frame's task.
+  const recycled: Float32Array[] = [];
   const run = (i: number, bytes: Uint8Array): Promise<FrameOutput> =>
     runner
-      .run({ job, bytes, name: frameName(i), isReference: i === refIdx })
+      .run({
+        job,
+        bytes,
+        name: frameName(i),
+        isReference: i === refIdx,
+        recycled: recycled.splice(0),
+      })
       .finally(() => source.release?.(i));
   // Pixels some registered frame does not cover: their focus curve is incomplete.
   const outside = new Uint8Array(n);
@@ -243,6 +251,8 @@ export async function runPipeline(
         const t = performance.now();
         await acc.addInBands(bands, out.focus, out.color, rank.get(i));
         thread.dff += performance.now() - t;
+        // The composite has its samples; the reference's colour is kept for the preview.
+        if (i !== refIdx) recycled.push(out.color);
       }
       for (const i of order) {
         const { reg, ranOn: frameRanOn } = reports.get(i)!;

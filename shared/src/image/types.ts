@@ -27,9 +27,11 @@ export function plane(width: number, height: number, data?: Float32Array): Plane
 }
 
 /** Rec. 601 luma: the gray image focus and registration work on. */
-export function toGray(rgb: RgbImage): Plane {
+export function toGray(
+  rgb: RgbImage,
+  out: Float32Array = new Float32Array(rgb.width * rgb.height),
+): Plane {
   const n = rgb.width * rgb.height;
-  const out = new Float32Array(n);
   const s = rgb.data;
   for (let i = 0, j = 0; i < n; i++, j += 3)
     out[i] = 0.299 * s[j]! + 0.587 * s[j + 1]! + 0.114 * s[j + 2]!;

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { SparePlanes } from "./sparePlanes.ts";
+
+describe("SparePlanes", () => {
+  it("hands a plane given back to the next take of its kind and length, and no other", () => {
+    const spare = new SparePlanes();
+    const shared = spare.take(16, true);
+    const plain = spare.take(16, false);
+    expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(plain.buffer).toBeInstanceOf(ArrayBuffer);
+    spare.giveBack(shared, plain);
+    expect(spare.take(8, true)).not.toBe(shared);
+    expect(spare.take(16, true)).toBe(shared);
+    expect(spare.take(16, false)).toBe(plain);
+    expect(spare.take(16, false)).not.toBe(plain); // each is handed out once
+    spare.clear();
+  });
+
+  it("keeps no views, no duplicates and a bounded number per size", () => {
+    const spare = new SparePlanes();
+    const whole = new Float32Array(32);
+    spare.giveBack(whole.subarray(0, 16), whole.subarray(16), whole, whole);
+    expect(spare.heldBytes).toBe(whole.byteLength);
+    spare.giveBack(new Float32Array(32), new Float32Array(32));
+    expect(spare.heldBytes).toBe(2 * whole.byteLength);
+    spare.clear();
+  });
+
+  it("lets go of everything once idle", async () => {
+    const spare = new SparePlanes(20);
+    spare.giveBack(new Float32Array(64));
+    expect(spare.heldBytes).toBe(256);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(spare.heldBytes).toBe(0);
+  });
+});
