@@ -45,6 +45,23 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(" ")} on ${availableParallelism()} cores`,
 );
+// What fresh memory costs here: the first touch of a plane's pages against filling it again. On
+// a VM that faults pages slowly, every freshly allocated plane is dear (README, Performance).
+{
+  const touch: number[] = [];
+  const refill: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    let t = performance.now();
+    const p = new Float32Array(2040 * 1536).fill(1);
+    touch.push(performance.now() - t);
+    t = performance.now();
+    p.fill(2);
+    refill.push(performance.now() - t);
+  }
+  console.log(
+    `fresh pages: one 12 MP-stack work plane (12.5 MB) takes ${median(touch).toFixed(1)} ms to fill fresh, ${median(refill).toFixed(1)} ms to fill again (medians of 5)`,
+  );
+}
 const model = await resolveModel();
 const prior = model ? await loadPrior(model) : undefined;
 if (!prior) console.log("no prior model found: timing the dff stage only (npm run models:pull)");
