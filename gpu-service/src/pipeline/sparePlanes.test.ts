@@ -26,6 +26,20 @@ describe("SparePlanes", () => {
     spare.clear();
   });
 
+  it("keeps the newest within its byte budget: other sizes do not pile up", () => {
+    const spare = new SparePlanes(1000, 1024);
+    const old = new Float32Array(128); // 512 bytes
+    const mid = new Float32Array(64);
+    const last = new Float32Array(96);
+    spare.giveBack(old, mid, last); // 512 + 256 + 384 > 1024: the oldest goes
+    expect(spare.heldBytes).toBe(640);
+    expect(spare.take(128, false)).not.toBe(old);
+    expect(spare.take(64, false)).toBe(mid);
+    spare.giveBack(new Float32Array(512)); // over the budget by itself: not kept
+    expect(spare.heldBytes).toBe(384);
+    spare.clear();
+  });
+
   it("lets go of everything once idle", async () => {
     const spare = new SparePlanes(20);
     spare.giveBack(new Float32Array(64));

@@ -1,25 +1,32 @@
 /**
  * Planes a thread's frame work is done with (the decoded colour and the unwarped focus of a
- * registered frame, every frame's gray), kept for its next frame instead of being left to the
- * garbage collector: a fresh plane costs its pages' first touch, and on the 2-core VM this was
- * measured on that is 31 ms for 12.8 MB against 0.3 ms to fill it again (README, Performance).
- * A few planes of each size are kept, and all of them go once the thread has had no frame for
- * `SPARE_IDLE_MS`: an idle service holds none.
+ * registered frame, every frame's gray, colours already in the accumulator), kept for its next
+ * frame instead of being left to the garbage collector: a fresh plane costs its pages' first
+ * touch, and on the 2-core VM this was measured on that is 31 ms for 12.8 MB against 0.3 ms to
+ * fill it again (README, Performance). A few planes of each size are kept, within a byte budget
+ * (oldest out first: jobs of other sizes do not pile up), and all of them go once the thread has
+ * had no frame for `SPARE_IDLE_MS`: an idle service holds none.
  */
 export const SPARE_IDLE_MS = 1000;
-/** Planes kept per kind and length (a frame gives back at most one of each). */
+/** Planes kept per kind and length (a frame gives back at most two of one kind and length). */
 const PER_SIZE = 2;
+/** What a thread holds at most: a 12 MP stack's frame gives back ≈ 125 MB. */
+export const SPARE_MAX_BYTES = 160 * 1024 * 1024;
 
 export class SparePlanes {
-  private readonly free = new Map<string, Float32Array[]>();
+  /** Oldest first. */
+  private held: Float32Array[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly idleMs = SPARE_IDLE_MS) {}
+  constructor(
+    private readonly idleMs = SPARE_IDLE_MS,
+    private readonly maxBytes = SPARE_MAX_BYTES,
+  ) {}
 
   /** A plane of `length` floats (shared memory or not), dirty when reused: write all of it. */
   take(length: number, shared: boolean): Float32Array {
-    const kept = this.free.get(key(length, shared))?.pop();
-    if (kept) return kept;
+    for (let i = this.held.length - 1; i >= 0; i--)
+      if (sameKind(this.held[i]!, length, shared)) return this.held.splice(i, 1)[0]!;
     return shared ? new Float32Array(new SharedArrayBuffer(4 * length)) : new Float32Array(length);
   }
 
@@ -28,10 +35,12 @@ export class SparePlanes {
     for (const p of planes) {
       // Only whole buffers: a view's buffer may hold other live data.
       if (p.length === 0 || p.byteOffset !== 0 || p.byteLength !== p.buffer.byteLength) continue;
-      const k = key(p.length, p.buffer instanceof SharedArrayBuffer);
-      const list = this.free.get(k) ?? [];
-      if (list.length < PER_SIZE && !list.includes(p)) list.push(p);
-      this.free.set(k, list);
+      if (p.byteLength > this.maxBytes || this.held.includes(p)) continue;
+      const shared = p.buffer instanceof SharedArrayBuffer;
+      const same = this.held.filter((q) => sameKind(q, p.length, shared));
+      if (same.length >= PER_SIZE) this.drop(same[0]!);
+      this.held.push(p);
+      while (this.heldBytes > this.maxBytes) this.held.shift();
     }
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.clear(), this.idleMs);
@@ -40,15 +49,19 @@ export class SparePlanes {
 
   clear(): void {
     clearTimeout(this.timer);
-    this.free.clear();
+    this.held = [];
   }
 
   /** Bytes held for reuse. */
   get heldBytes(): number {
-    let b = 0;
-    for (const list of this.free.values()) for (const p of list) b += p.byteLength;
-    return b;
+    return this.held.reduce((b, p) => b + p.byteLength, 0);
+  }
+
+  private drop(p: Float32Array): void {
+    this.held.splice(this.held.indexOf(p), 1);
   }
 }
 
-const key = (length: number, shared: boolean) => `${shared ? "s" : "p"}${length}`;
+function sameKind(p: Float32Array, length: number, shared: boolean): boolean {
+  return p.length === length && p.buffer instanceof SharedArrayBuffer === shared;
+}
