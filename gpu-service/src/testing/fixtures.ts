@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { CaptureInput } from "#shared/capture/schema.ts";
+import type { RgbImage } from "#shared/image/types.ts";
 import { mulberry32 } from "#shared/math/stats.ts";
+import type { Prior } from "../prior/priorRunner.ts";
 
 /** A fresh temporary folder for one test. */
 export function tempDir(prefix = "hybriddepth-"): Promise<string> {
@@ -57,4 +59,19 @@ export async function writeCapture(
   await writeFile(join(dir, "capture.json"), JSON.stringify(capture));
   for (const [name, bytes] of Object.entries(frames)) await writeFile(join(dir, name), bytes);
   return dir;
+}
+
+/**
+ * A prior that is a plain function of the image (relative inverse depth at its size): the same
+ * bits on every machine, unlike a model's CPU kernels, which are chosen by the instruction set.
+ */
+export function functionPrior(name: string, infer: (rgb: RgbImage) => Float32Array): Prior {
+  const run = async (rgb: RgbImage) => infer(rgb);
+  return {
+    name,
+    provider: "cpu",
+    maxBatch: 1,
+    infer: run,
+    inferBatch: (images) => Promise.all(images.map(run)),
+  };
 }
