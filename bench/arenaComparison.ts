@@ -54,13 +54,14 @@ export async function compareArenas<R extends ArenaRun>(
 export function reportArenas(
   { configs, results }: { configs: ArenaConfig[]; results: ArenaRun[][] },
   baseLabel: string,
+  jobsLabel = "both jobs",
 ): void {
   const peaks = results.map((runs) => median(runs.map((m) => m.peakMiB)));
   for (const [c, config] of configs.entries()) {
     const runs = results[c]!;
     const ps = runs.map((m) => m.peakMiB);
     console.log(
-      `  ${config.label.padEnd(36)} median ${peaks[c]!.toFixed(0)} MiB (${Math.min(...ps).toFixed(0)}–${Math.max(...ps).toFixed(0)}), ${median(runs.map((m) => m.baseMiB)).toFixed(0)} MiB ${baseLabel}, ${median(runs.map((m) => m.wallS)).toFixed(1)} s for both jobs`,
+      `  ${config.label.padEnd(36)} median ${peaks[c]!.toFixed(0)} MiB (${Math.min(...ps).toFixed(0)}–${Math.max(...ps).toFixed(0)}), ${median(runs.map((m) => m.baseMiB)).toFixed(0)} MiB ${baseLabel}, ${median(runs.map((m) => m.wallS)).toFixed(1)} s for ${jobsLabel}`,
     );
   }
   console.log(`  the service's ÷ glibc default: ${(peaks[1]! / peaks[0]!).toFixed(2)}`);

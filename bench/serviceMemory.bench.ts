@@ -1,7 +1,9 @@
 /**
  * Peak memory of the GPU service's own process with 2 jobs of the real 12 MP phone stack
- * (5 × 4080×3072 JPEG) posted at once over loopback, frames fetched from a loopback file server:
- * its VmHWM from the moment it is ready, a fresh service per run. BENCH_MEMORY_RUNS runs (default
+ * (5 × 4080×3072 JPEG) in flight over loopback, frames fetched from a loopback file server: each
+ * of 2 clients posts BENCH_MEMORY_WAVES jobs (default 3) one after another, so later jobs run on
+ * what earlier ones left (the planes runs give back); its VmHWM from the moment it is ready, a
+ * fresh service per run. BENCH_MEMORY_RUNS runs (default
  * 3) with the malloc-arena limit its container sets (infra/gpu-service/entrypoint.sh) and with
  * glibc's default, alternately: medians and their ratio. bench/memory.bench.ts measures the
  * embedded pipeline the same way.
@@ -19,6 +21,7 @@ import { type ArenaRun, compareArenas, reportArenas } from "./arenaComparison.ts
 const REAL = "focal-real/pixel6pro-desk";
 const JOBS = 2;
 const RUNS = Number(process.env.BENCH_MEMORY_RUNS ?? 3);
+const WAVES = Number(process.env.BENCH_MEMORY_WAVES ?? 3);
 const SECRET = "service-memory-bench-0123456789";
 const MiB = 1024 * 1024;
 
@@ -47,19 +50,22 @@ async function measure(arenas: string | undefined): Promise<ArenaRun> {
     const t = performance.now();
     await Promise.all(
       Array.from({ length: JOBS }, async () => {
-        const body = JSON.stringify({
-          jobId: `service-memory-${process.pid}-${++jobs}`,
-          capture,
-          frames: capture.frames.map((f) => ({ url: `${frames.base}/frames/${f.file}` })),
-        });
-        const r = await signedFetch(gpu.url, SECRET, "/v1/fuse", { body });
-        const answer = await r.arrayBuffer();
-        if (r.status !== 200)
-          throw new Error(
-            `job answered ${r.status}: ${Buffer.from(answer).toString().slice(0, 300)}`,
-          );
+        for (let k = 0; k < WAVES; k++) await post();
       }),
     );
+    async function post(): Promise<void> {
+      const body = JSON.stringify({
+        jobId: `service-memory-${process.pid}-${++jobs}`,
+        capture,
+        frames: capture.frames.map((f) => ({ url: `${frames.base}/frames/${f.file}` })),
+      });
+      const r = await signedFetch(gpu.url, SECRET, "/v1/fuse", { body });
+      const answer = await r.arrayBuffer();
+      if (r.status !== 200)
+        throw new Error(
+          `job answered ${r.status}: ${Buffer.from(answer).toString().slice(0, 300)}`,
+        );
+    }
     return {
       peakMiB: (await peakRss(pid)) / MiB,
       baseMiB: ready / MiB,
@@ -73,7 +79,7 @@ async function measure(arenas: string | undefined): Promise<ArenaRun> {
 const comparison = await compareArenas(RUNS, measure);
 await frames.close();
 console.log(
-  `GPU service process, ${JOBS} jobs of the real 12 MP stack posted at once (loopback), peak RSS from ready, ${RUNS} runs each, alternating:`,
+  `GPU service process, ${JOBS} clients posting ${WAVES} jobs each of the real 12 MP stack (${JOBS} in flight, loopback), peak RSS from ready, ${RUNS} runs each, alternating:`,
 );
-reportArenas(comparison, "when ready");
+reportArenas(comparison, "when ready", `all ${JOBS * WAVES} jobs`);
 process.exit(0);
