@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The CLI runs from TypeScript sources through tsx's loader: no build step to forget.
 import { register } from "tsx/esm/api";
+import { requireSupportedNode } from "./nodeVersion.mjs";
+
+requireSupportedNode("hybriddepth");
 
 register();
 const { main } = await import("../gpu-service/src/cli/main.ts");
