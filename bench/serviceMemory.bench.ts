@@ -1,11 +1,10 @@
 /**
  * Peak memory of the GPU service's own process with 2 jobs of the real 12 MP phone stack
  * (5 × 4080×3072 JPEG) in flight over loopback, frames fetched from a loopback file server: each
- * of 2 clients posts BENCH_MEMORY_WAVES jobs (default 3) one after another, so later jobs run on
- * what earlier ones left (the planes runs give back); its VmHWM from the moment it is ready, a
- * fresh service per run. BENCH_MEMORY_RUNS runs (default
- * 3) with the malloc-arena limit its container sets (infra/gpu-service/entrypoint.sh) and with
- * glibc's default, alternately: medians and their ratio. bench/memory.bench.ts measures the
+ * of 2 clients posts BENCH_MEMORY_WAVES jobs (default 3) one after another, so a job starts while
+ * the other is mid-way, as under load; its VmHWM from the moment it is ready, a fresh service per
+ * run. BENCH_MEMORY_RUNS runs (default 3) with the malloc-arena limit its container sets
+ * (infra/gpu-service/entrypoint.sh) and with glibc's default, alternately: medians and their ratio. bench/memory.bench.ts measures the
  * embedded pipeline the same way.
  */
 import { readFile } from "node:fs/promises";

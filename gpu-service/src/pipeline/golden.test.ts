@@ -26,6 +26,8 @@ import { runPipeline } from "./runPipeline.ts";
  */
 const SAMPLE = join(import.meta.dirname, "..", "..", "..", "samples", "redwood-00000");
 const GOLDEN = join(import.meta.dirname, "golden.json");
+/** The sample's ground truth (mm, 0 where none), read once for the fixed prior and the check. */
+const gt = await decodeGray16(await readFile(join(SAMPLE, "gt_depth.png")), "gt_depth.png");
 
 /** Millimetres as int32 (a depth is a metric answer; sub-millimetre noise is not a change). */
 async function depthDigest(depth: Float32Array): Promise<string> {
@@ -40,14 +42,13 @@ async function depthDigest(depth: Float32Array): Promise<string> {
  * and without holes (no ground truth reads as the farthest depth). IEEE arithmetic only: the
  * same bits on every machine.
  */
-async function groundTruthPrior(): Promise<Prior> {
-  const raw = await decodeGray16(await readFile(join(SAMPLE, "gt_depth.png")), "gt_depth.png");
-  const farthest = raw.data.reduce((m, v) => Math.max(m, v), 0);
+function groundTruthPrior(): Prior {
+  const farthest = gt.data.reduce((m, v) => Math.max(m, v), 0);
   return functionPrior("ground-truth prior (golden test)", ({ width: w, height: h }) => {
     const mm =
-      raw.width === w && raw.height === h
-        ? raw.data
-        : resizeNearest(raw.data, raw.width, raw.height, w, h);
+      gt.width === w && gt.height === h
+        ? gt.data
+        : resizeNearest(gt.data, gt.width, gt.height, w, h);
     const out = new Float32Array(w * h);
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
@@ -65,7 +66,7 @@ describe("golden depths of samples/redwood-00000 (with a fixed prior)", () => {
     // rounding (graphs/fusionPath.pipeline.test.ts), which can move a depth across a millimetre.
     const out = await runPipeline(source, {
       stage: "full",
-      prior: await groundTruthPrior(),
+      prior: groundTruthPrior(),
       fusion: "js",
     });
     expect(out.result.stage).toBe("full");
@@ -101,11 +102,10 @@ describe.skipIf(!pydnetPath)("the bundled sample with pydnet-pp", () => {
     // Depth from focus does not read the prior: its bits are ours on any machine.
     const golden = JSON.parse(await readFile(GOLDEN, "utf8")) as Record<string, { dff: string }>;
     expect(await depthDigest(out.stageDepths.dff!)).toBe(golden[PIPELINE_VERSION]!.dff);
-    const raw = await decodeGray16(await readFile(join(SAMPLE, "gt_depth.png")), "gt_depth.png");
-    const gt = Float32Array.from(raw.data, (v) => v / 1000);
-    expect(raw.width * raw.height).toBe(out.depth.data.length);
+    const metres = Float32Array.from(gt.data, (v) => v / 1000);
+    expect(gt.width * gt.height).toBe(out.depth.data.length);
     // 0.058 when this was written (`hybriddepth eval samples/redwood-00000`); the aligned depth
     // alone reads 0.176, so a refinement that stops working fails here.
-    expect(depthMetrics(out.stageDepths.full!, gt).absRel).toBeLessThan(0.07);
+    expect(depthMetrics(out.stageDepths.full!, metres).absRel).toBeLessThan(0.07);
   });
 });
