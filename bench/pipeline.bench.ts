@@ -5,6 +5,7 @@
  *    (registration, DFF, alignment, refinement) against the prior's inference;
  *  - the real 12 MP phone stack (../shared/data/focal-real/pixel6pro-desk): the whole pipeline
  *    against sharp decoding the same five JPEGs at full size to raw RGB, one after another;
+ *  - the answer's parts (the defaults, then all) encoded from one run of it, against the same;
  *  - thread scaling on that stack: every stage at 1, 2 and availableParallelism() threads, with
  *    the machine's load average (other work on the machine takes cores from the pool).
  * Per-frame work overlaps across threads; each of decode, registration and dff is charged its
@@ -18,12 +19,14 @@ import { loadCaptureDir } from "../gpu-service/src/capture/loadCaptureDir.ts";
 import { runPipeline } from "../gpu-service/src/pipeline/runPipeline.ts";
 import { resolveModel } from "../gpu-service/src/prior/modelStore.ts";
 import { loadPrior } from "../gpu-service/src/prior/priorRunner.ts";
+import { encodeParts } from "../gpu-service/src/service/executeJob.ts";
 import {
   LARGE_APERTURE_LENS,
   synthesizeCapture,
 } from "../gpu-service/src/synth/synthesizeCapture.ts";
 import { tempDir } from "../gpu-service/src/testing/fixtures.ts";
 import { median } from "../shared/src/math/stats.ts";
+import { FuseOptionsSchema, OUTPUTS } from "../shared/src/service/fuseJob.ts";
 import { BUNDLED_SAMPLE, hasSharedData, SHARED_DATA } from "../test/helpers/sharedData.ts";
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
@@ -161,6 +164,30 @@ line("12 MP", [...STAGES.map((s) => big.ms[s]!.toFixed(0)), big.baseline!.toFixe
 console.log(
   `total ÷ baseline (sharp decoding the ${files.length} JPEGs at full size, one after another, same run): ${(big.ms.total! / big.baseline!).toFixed(2)}`,
 );
+
+// What the service does after the pipeline: the answer's parts, the defaults and all of them.
+const last = await runPipeline(real, withPrior);
+const partSets = [
+  {
+    label: `the defaults (${FuseOptionsSchema.parse({}).outputs.join(", ")})`,
+    outputs: FuseOptionsSchema.parse({}).outputs,
+  },
+  { label: "every part", outputs: OUTPUTS },
+];
+console.log(
+  `\nthe answer's parts encoded from that run (median of ${REPEATS_12MP}; ÷ the same baseline)`,
+);
+for (const { label, outputs } of partSets) {
+  const ms: number[] = [];
+  for (let k = 0; k < REPEATS_12MP; k++) {
+    const t = performance.now();
+    await encodeParts(last, outputs);
+    ms.push(performance.now() - t);
+  }
+  console.log(
+    `  ${label.padEnd(44)} ${median(ms).toFixed(0).padStart(6)} ms  ${(median(ms) / big.baseline!).toFixed(2)}`,
+  );
+}
 
 const threadCounts = [...new Set([1, 2, availableParallelism()])];
 const scaling: { threads: number; ms: Record<string, number>; frames: number }[] = [];

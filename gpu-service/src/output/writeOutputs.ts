@@ -25,19 +25,32 @@ export async function writeOutputs(
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const { width: w, height: h } = out.depth;
-  const files: Record<string, Uint8Array | string> = {
-    "depth.png": encodePng16(metresToMillimetres(out.depth.data), w, h),
-    "depth.npy": encodeNpyFloat32(out.depth.data, [h, w]),
-    "confidence.png": await encodeGray8Png(out.confidence.data, w, h),
-    "aif.png": await encodeRgb(out.allInFocus, "png"),
-    "preview.png": await renderPreview(
+  // The images compress on sharp's threads while this one encodes the 16-bit PNG (fast-png, in
+  // JavaScript: ≈ 400 ms at 12 MP) and the rest.
+  const images = {
+    "confidence.png": encodeGray8Png(out.confidence.data, w, h),
+    "aif.png": encodeRgb(out.allInFocus, "png"),
+    "preview.png": renderPreview(
       out.reference,
       out.depth,
       out.result.stage === "dff" ? { confidence: out.confidence } : {},
     ),
-    "result.json": `${JSON.stringify(out.result, null, 2)}\n`,
   };
-  if (options.prior && out.prior) files["prior.npy"] = encodeNpyFloat32(out.prior.data, [h, w]);
-  await Promise.all(Object.entries(files).map(([name, data]) => writeFile(join(dir, name), data)));
-  return Object.keys(files).map((f) => join(dir, f));
+  // Observed from the start: one may fail while an earlier one is awaited.
+  for (const image of Object.values(images)) image.catch(() => {});
+  try {
+    const files: Record<string, Uint8Array | string> = {
+      "depth.png": encodePng16(metresToMillimetres(out.depth.data), w, h),
+      "depth.npy": encodeNpyFloat32(out.depth.data, [h, w]),
+    };
+    for (const [name, image] of Object.entries(images)) files[name] = await image;
+    files["result.json"] = `${JSON.stringify(out.result, null, 2)}\n`;
+    if (options.prior && out.prior) files["prior.npy"] = encodeNpyFloat32(out.prior.data, [h, w]);
+    await Promise.all(
+      Object.entries(files).map(([name, data]) => writeFile(join(dir, name), data)),
+    );
+    return Object.keys(files).map((f) => join(dir, f));
+  } finally {
+    await Promise.allSettled(Object.values(images));
+  }
 }

@@ -2,6 +2,18 @@
  * Turbo colormap (Mikhailov, Google 2019), polynomial fit; x in [0, 1] → RGB bytes.
  */
 export function turbo(x: number): [number, number, number] {
+  turboInto(x, scratch, 0);
+  return [scratch[0]!, scratch[1]!, scratch[2]!];
+}
+
+const scratch = new Uint8Array(3);
+
+/**
+ * `turbo(x)` written to out[o..o+2]: no array per pixel (colorizing a 12 MP stack's depth with
+ * one took 130–190 ms of the preview's ≈ 700). Bytes only: a second kind of `out` at this call
+ * site made colorizing 3× slower.
+ */
+export function turboInto(x: number, out: Uint8Array, o: number): void {
   const t = x < 0 ? 0 : Math.min(x, 1);
   const r =
     0.13572138 +
@@ -15,11 +27,18 @@ export function turbo(x: number): [number, number, number] {
     t *
       (12.64194608 +
         t * (-60.58204836 + t * (110.36276771 + t * (-89.90310912 + t * 27.34824973))));
-  return [toByte(r), toByte(g), toByte(b)];
+  out[o] = toByte(r);
+  out[o + 1] = toByte(g);
+  out[o + 2] = toByte(b);
 }
 
+/**
+ * Math.round(clamp(v, 0, 1) · 255) by adding a half and truncating: several times faster here,
+ * and the same bytes (below ½ the sum could round up to 1, so those go to 0 first).
+ */
 function toByte(v: number): number {
-  return Math.round(Math.min(1, Math.max(0, v)) * 255);
+  const t = v * 255;
+  return t >= 255 ? 255 : t >= 0.5 ? (t + 0.5) | 0 : 0;
 }
 
 /**
@@ -33,10 +52,7 @@ export function colorizeDepth(depthM: Float32Array, nearM: number, farM: number)
   for (let i = 0; i < depthM.length; i++) {
     const d = depthM[i]!;
     if (!(d > 0) || !Number.isFinite(d)) continue;
-    const [r, g, bl] = turbo((1 / d - a) / (b - a));
-    out[3 * i] = r;
-    out[3 * i + 1] = g;
-    out[3 * i + 2] = bl;
+    turboInto((1 / d - a) / (b - a), out, 3 * i);
   }
   return out;
 }
