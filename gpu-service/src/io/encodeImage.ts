@@ -1,6 +1,6 @@
 import { encode } from "fast-png";
 import sharp from "sharp";
-import type { Rgb8Image, RgbImage } from "#shared/image/types.ts";
+import type { AnyRgbImage, Rgb8Image, RgbImage } from "#shared/image/types.ts";
 
 /** 16-bit single-channel PNG (fast-png: sharp's 16-bit raw input path is not reliable). */
 export function encodePng16(data: Uint16Array, width: number, height: number): Uint8Array {
@@ -47,7 +47,7 @@ export async function encodeGray8Png(
 }
 
 export async function encodeRgb(
-  img: RgbImage | Rgb8Image,
+  img: AnyRgbImage,
   format: "png" | "jpeg",
   quality = 92,
 ): Promise<Buffer> {

@@ -238,7 +238,7 @@ export async function runPipeline(
     // one would otherwise hold its thread idle until that one is in (the accumulator takes any
     // order and gives the same bits). What a frame reports is kept in focus order.
     const reports = new Map<number, { reg: Registration; ranOn: Record<string, string> }>();
-    let refColor: Float32Array | undefined;
+    let reference: Rgb8Image | undefined;
     try {
       while (inFlight.size > 0) {
         const [i, out] = await Promise.race(inFlight.values());
@@ -247,12 +247,18 @@ export async function runPipeline(
         for (const k of ["decode", "registration", "dff"] as const) thread[k] += out.ms[k];
         reports.set(i, { reg: out.registration, ranOn: out.ranOn });
         if (out.inside) markOutside(out.inside, outside);
-        if (i === refIdx) refColor = out.color;
         const t = performance.now();
-        await acc.addInBands(bands, out.focus, out.color, rank.get(i));
+        const adding = acc.addInBands(bands, out.focus, out.color, rank.get(i));
+        // Kept for the preview as 8-bit samples, a quarter of the floats' bytes, made while the
+        // pool adds the frame (this thread waits on the frames anyway; after them it would be
+        // ≈ 30 ms of a 12 MP job's serial tail). The reference is not resampled, so its floats
+        // are its decoded bytes / 255 and these are those bytes.
+        if (i === refIdx)
+          reference = toRgb8({ width: work.width, height: work.height, data: out.color });
+        await adding;
         thread.dff += performance.now() - t;
-        // The composite has its samples; the reference's colour is kept for the preview.
-        if (i !== refIdx) recycled.push(out.color);
+        // The composite has its samples: the colour plane can serve another frame.
+        recycled.push(out.color);
       }
       for (const i of order) {
         const { reg, ranOn: frameRanOn } = reports.get(i)!;
@@ -263,9 +269,7 @@ export async function runPipeline(
         registrations.push(describeRegistration(i, capture.frames[i]!.file, diopters[i]!, reg));
         Object.assign(ranOn, frameRanOn);
       }
-      // Kept for the preview as 8-bit samples, a quarter of the floats' bytes: the reference is
-      // not resampled, so its floats are its decoded bytes / 255 and these are those bytes.
-      return toRgb8({ width: work.width, height: work.height, data: refColor! });
+      return reference!;
     } finally {
       // A failed frame must not leave the others running unobserved.
       await Promise.allSettled([...inFlight.values(), ...reads.values()]);
@@ -281,16 +285,22 @@ export async function runPipeline(
   ranOn.lensFit = "js";
   // Kept for the placement report (the accumulator holds the focus planes anyway).
   let lensFitInputs: { plan: LensFitPlan; focus: readonly Float32Array[] } | undefined;
-  // The all-in-focus colour in floats is the prior's input and the guide's source; the outputs
-  // need only its 8-bit samples, a quarter of the bytes, so the floats go once those are made.
+  // The all-in-focus colour in floats: the prior's input, the outputs and the prior need only its
+  // 8-bit samples (the prior converted the floats to the same bytes itself), a quarter of the
+  // bytes, so the floats go once those are made. The guide is its luma, which the fit made.
   let aifFloat: RgbImage | undefined;
+  let aifGray: Plane | undefined;
   let allInFocus: Rgb8Image | undefined;
   const keepAif8 = () => {
     allInFocus ??= toRgb8(aifFloat!);
     aifFloat = undefined;
   };
   const dff = await time("dff", async () => {
-    const { allInFocus: aif, ...rest } = await acc.finishInBands(
+    const {
+      allInFocus: aif,
+      allInFocusGray,
+      ...rest
+    } = await acc.finishInBands(
       bands,
       plan.lensFit === "graph"
         ? {
@@ -303,6 +313,7 @@ export async function runPipeline(
         : undefined,
     );
     aifFloat = aif;
+    aifGray = allInFocusGray;
     return rest;
   });
   distrustOutside(dff.confidence, outside, radius);
@@ -323,20 +334,18 @@ export async function runPipeline(
   }
   if (stage !== "dff" && o.prior) {
     const model = o.prior;
-    const priorInverse = await time("prior", () => model.infer(aifFloat!));
+    const priorInverse = await time("prior", () => {
+      keepAif8();
+      return model.infer(allInFocus!);
+    });
     prior = { width: work.width, height: work.height, data: priorInverse };
     const input = {
       dffDepth: dff.depth.data,
       confidence: dff.confidence.data,
       priorInverse,
-      guide: {
-        width: work.width,
-        height: work.height,
-        data: bands.share(toGray(aifFloat!).data),
-      },
+      guide: { width: work.width, height: work.height, data: bands.share(aifGray!.data) },
       range: capture.depthRange ?? DEFAULT_DEPTH_RANGE,
     };
-    keepAif8();
     const aligned = await time("alignment", () => alignPrior(input));
     alignment = aligned.alignment;
     if (alignment.warning) warnings.push(alignment.warning);

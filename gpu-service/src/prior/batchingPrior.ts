@@ -1,4 +1,4 @@
-import type { RgbImage } from "#shared/image/types.ts";
+import type { AnyRgbImage } from "#shared/image/types.ts";
 import type { Prior } from "./priorRunner.ts";
 
 export interface BatchingOptions {
@@ -11,7 +11,7 @@ export interface BatchingOptions {
 }
 
 interface Pending {
-  rgb: RgbImage;
+  rgb: AnyRgbImage;
   resolve: (v: Float32Array) => void;
   reject: (e: unknown) => void;
 }
@@ -55,7 +55,7 @@ export function batchingPrior(prior: Prior, options: BatchingOptions): Prior {
     infer: (rgb) => enqueue(rgb),
   };
 
-  function enqueue(rgb: RgbImage): Promise<Float32Array> {
+  function enqueue(rgb: AnyRgbImage): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
       queue.push({ rgb, resolve, reject });
       if (limit === 1 || queue.length >= limit || options.maxQueueDelayMs <= 0) flush();

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ModelSpec } from "#shared/models/registry.ts";
 import { decodeGray16, decodeRgb } from "../io/decodeImage.ts";
+import { floatToBytes } from "../io/encodeImage.ts";
 import { tempDir } from "../testing/fixtures.ts";
 import { writeChannelMeanModel } from "../testing/tinyOnnx.ts";
 import { findModelFile, loadRegistry, modelSearchDirs, sha256File } from "./modelStore.ts";
@@ -41,6 +42,17 @@ describe("prior runner on a tiny ONNX model built by the test", () => {
     for (const v of inv) expect(v).toBeCloseTo(expected, 2);
     const asDepth = await loadPrior({ spec: tinySpec("relative-depth"), path }, ["cpu"]);
     for (const v of await asDepth.infer(rgb)) expect(v).toBeCloseTo(1 / expected, 2);
+  });
+
+  it("takes 8-bit samples as it takes the floats they round from", async () => {
+    const path = await writeChannelMeanModel(await tempDir());
+    const prior = await loadPrior({ spec: tinySpec("relative-inverse-depth"), path }, ["cpu"]);
+    const floats = { width: 40, height: 30, data: new Float32Array(40 * 30 * 3) };
+    for (let i = 0; i < floats.data.length; i++) floats.data[i] = ((i * 7919) % 1000) / 999;
+    const bytes = { width: 40, height: 30, data: floatToBytes(floats.data) };
+    expect(await prior.infer(bytes)).toEqual(await prior.infer(floats));
+    const [a, b] = await prior.inferBatch([bytes, floats]);
+    expect(a).toEqual(b);
   });
 
   it("reuses one session per model file", async () => {

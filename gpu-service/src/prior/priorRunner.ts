@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import { resizeBilinear } from "#shared/image/resample.ts";
-import type { RgbImage } from "#shared/image/types.ts";
+import type { AnyRgbImage, RgbImage } from "#shared/image/types.ts";
 import { type ModelSpec, modelInputSize, toRelativeInverseDepth } from "#shared/models/registry.ts";
 import { floatToBytes } from "../io/encodeImage.ts";
 import { type ResolvedModel, sha256File } from "./modelStore.ts";
@@ -14,9 +14,9 @@ export interface Prior {
   /** Execution provider the session really runs on. */
   readonly provider: string;
   /** Relative inverse depth (larger = nearer) at the image's size. */
-  infer(rgb: RgbImage): Promise<Float32Array>;
+  infer(rgb: AnyRgbImage): Promise<Float32Array>;
   /** Several images in one run when the model takes batches (same size), else one by one. */
-  inferBatch(images: readonly RgbImage[]): Promise<Float32Array[]>;
+  inferBatch(images: readonly AnyRgbImage[]): Promise<Float32Array[]>;
   /** Largest batch the model takes in one run (1 when its batch dimension is fixed). */
   readonly maxBatch: number;
 }
@@ -98,7 +98,7 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
   const half = meta?.isTensor === true && meta.type === "float16";
   // A symbolic (or absent) first dimension means the graph takes batches; pydnet-pp's is fixed at 1.
   const batchable = meta?.isTensor === true && typeof meta.shape[0] !== "number";
-  const inferMany = async (images: readonly RgbImage[]): Promise<Float32Array[]> => {
+  const inferMany = async (images: readonly AnyRgbImage[]): Promise<Float32Array[]> => {
     const size = modelInputSize(spec, images[0]!.width, images[0]!.height);
     const per = 3 * size.width * size.height;
     const chw = new Float32Array(per * images.length);
@@ -148,13 +148,13 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
   };
 }
 
-/** RGB floats → resized, normalised CHW tensor data. */
+/** RGB (floats, as 8-bit samples first, or those samples) → resized, normalised CHW tensor data. */
 async function toInputTensor(
-  rgb: RgbImage,
+  rgb: AnyRgbImage,
   size: { width: number; height: number },
   spec: ModelSpec,
 ): Promise<Float32Array> {
-  const bytes = floatToBytes(rgb.data);
+  const bytes = rgb.data instanceof Uint8Array ? rgb.data : floatToBytes(rgb.data);
   const resized = await sharp(bytes, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
     .resize(size.width, size.height, { fit: "fill", kernel: "cubic" })
     .raw()

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { CaptureInput } from "#shared/capture/schema.ts";
-import type { RgbImage } from "#shared/image/types.ts";
+import type { AnyRgbImage } from "#shared/image/types.ts";
 import { mulberry32 } from "#shared/math/stats.ts";
 import type { Prior } from "../prior/priorRunner.ts";
 
@@ -65,8 +65,8 @@ export async function writeCapture(
  * A prior that is a plain function of the image (relative inverse depth at its size): the same
  * bits on every machine, unlike a model's CPU kernels, which are chosen by the instruction set.
  */
-export function functionPrior(name: string, infer: (rgb: RgbImage) => Float32Array): Prior {
-  const run = async (rgb: RgbImage) => infer(rgb);
+export function functionPrior(name: string, infer: (rgb: AnyRgbImage) => Float32Array): Prior {
+  const run = async (rgb: AnyRgbImage) => infer(rgb);
   return {
     name,
     provider: "cpu",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { gaussianBlur } from "../image/boxFilter.ts";
-import { plane } from "../image/types.ts";
+import { plane, toGray } from "../image/types.ts";
 import { gaussianSource, median, mulberry32 } from "../math/stats.ts";
 import { CONFIDENCE_TAU, DffAccumulator } from "./accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "./focusMeasure.ts";
@@ -189,6 +189,25 @@ describe("DffAccumulator", () => {
     for (const g of frames) acc.add(focusMeasure(plane(W, H, g), 4), new Float32Array(3 * W * H));
     expect(acc.finish().depth.data).toHaveLength(W * H);
     expect(() => acc.finish()).toThrow(/already finished/);
+  });
+
+  it("gives the composite's luma, in the planes' own memory", () => {
+    const { diopters, frames } = renderStack(noiseTexture(6), () => 1, [0.4, 0.7, 1.2, 2.5]);
+    const shared: Float32Array[] = [];
+    const alloc = (length: number) => {
+      const p = new Float32Array(new SharedArrayBuffer(4 * length));
+      shared.push(p);
+      return p;
+    };
+    const acc = new DffAccumulator(W, H, diopters, { alloc });
+    for (const [k, g] of frames.entries()) {
+      const rgb = new Float32Array(3 * W * H);
+      for (let i = 0; i < W * H; i++) rgb.fill(g[i]! * (1 + k / 10), 3 * i, 3 * i + 3);
+      acc.add(focusMeasure(plane(W, H, g), 4), rgb);
+    }
+    const { allInFocus, allInFocusGray } = acc.finish();
+    expect(allInFocusGray.data).toEqual(toGray(allInFocus).data);
+    expect(shared).toContain(allInFocusGray.data);
   });
 
   it("fits the blur per diopter of a stack without optics", () => {

@@ -27,6 +27,11 @@ export interface DffResult {
   peakFrame: Uint8Array;
   /** Each pixel taken from its sharpest frame. */
   allInFocus: RgbImage;
+  /**
+   * Its luma (`toGray`), which the fit measured the scene's blur response on; in the planes'
+   * memory (the bands' when fitted in bands), so the refinement can take it as its guide.
+   */
+  allInFocusGray: Plane;
   /** The blur model the depths were fitted with (the optics given, or fitted to the stack). */
   blur: BlurModel;
 }
@@ -70,6 +75,7 @@ export class DffAccumulator {
   private best: Float32Array;
   private bestIdx: Uint8Array;
   private aif: Float32Array;
+  private aifGray: Plane | undefined;
   private readonly alloc: (length: number) => Float32Array;
 
   /**
@@ -218,7 +224,9 @@ export class DffAccumulator {
     const K = this.diopters.length;
     if (this.added !== K) throw new RangeError(`DFF got ${this.added} of ${K} frames`);
     const floor = noiseFloors(this.focus);
-    const aif = toGray({ width: this.width, height: this.height, data: this.aif });
+    const { width, height } = this;
+    const aif = toGray({ width, height, data: this.aif }, this.alloc(width * height));
+    this.aifGray = aif;
     return { floor, aif };
   }
 
@@ -247,9 +255,11 @@ export class DffAccumulator {
       confidence: { width, height, data: confidence },
       peakFrame: this.bestIdx,
       allInFocus: { width, height, data: this.aif },
+      allInFocusGray: this.aifGray!,
       blur,
     };
     // The result owns them now: an accumulator still referenced does not keep them alive.
+    this.aifGray = undefined;
     this.best = this.aif = new Float32Array(0);
     this.bestIdx = new Uint8Array(0);
     return result;

@@ -19,6 +19,9 @@ export interface Rgb8Image {
   readonly data: Uint8Array;
 }
 
+/** Either kind: what a consumer of both (the prior, the encoders) takes. */
+export type AnyRgbImage = RgbImage | Rgb8Image;
+
 export function plane(width: number, height: number, data?: Float32Array): Plane {
   const d = data ?? new Float32Array(width * height);
   if (d.length !== width * height)
