@@ -8,7 +8,7 @@ import { HybridDepthError } from "#shared/errors.ts";
 import type { Alignment } from "#shared/fusion/alignScaleShift.ts";
 import { alignPrior, refineAlignedGlobal, refineAlignedInBands } from "#shared/fusion/fuse.ts";
 import { boxMean } from "#shared/image/boxFilter.ts";
-import { type Plane, type Rgb8Image, type RgbImage, toGray } from "#shared/image/types.ts";
+import type { Plane, Rgb8Image, RgbImage } from "#shared/image/types.ts";
 import { similarityRotation, similarityScale } from "#shared/image/warp.ts";
 import { countAtLeast } from "#shared/math/stats.ts";
 import { assertFinite } from "#shared/pipeline/finite.ts";

@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import { resizeBilinear } from "#shared/image/resample.ts";
-import type { AnyRgbImage, RgbImage } from "#shared/image/types.ts";
+import type { AnyRgbImage } from "#shared/image/types.ts";
 import { type ModelSpec, modelInputSize, toRelativeInverseDepth } from "#shared/models/registry.ts";
 import { floatToBytes } from "../io/encodeImage.ts";
 import { type ResolvedModel, sha256File } from "./modelStore.ts";
