@@ -6,6 +6,8 @@
  *  - the real 12 MP phone stack (../shared/data/focal-real/pixel6pro-desk): the whole pipeline
  *    against sharp decoding the same five JPEGs at full size to raw RGB, one after another;
  *  - the answer's parts (the defaults, then all) encoded from one run of it, against the same;
+ *  - each row's CPU time (all threads) and the pipeline thread's busy time, a run: work removed
+ *    shows there when the wall times of a shared VM cannot tell it;
  *  - thread scaling on that stack: every stage at 1, 2 and availableParallelism() threads, with
  *    the machine's load average (other work on the machine takes cores from the pool).
  * Per-frame work overlaps across threads; each of decode, registration and dff is charged its
@@ -83,7 +85,7 @@ async function stageMedians(
   repeats: number,
   threads?: number,
   between?: () => Promise<number>,
-): Promise<{ ms: Record<string, number>; baseline?: number }> {
+): Promise<{ ms: Record<string, number>; work: Work; baseline?: number }> {
   const opts = { ...withPrior, ...(threads ? { threads } : {}) };
   // Warm-up: JIT (a few runs before V8 has optimized the per-pixel loops), sharp, the pool's
   // threads, the ONNX sessions. A GPU service runs warm; one warm-up left the 5-frame row with
@@ -91,23 +93,43 @@ async function stageMedians(
   for (let k = 0; k < WARMUPS; k++) await runPipeline(source, opts);
   const runs: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
   const base: number[] = [];
+  const cpu: number[] = [];
+  const busy: number[] = [];
   for (let k = 0; k < repeats; k++) {
     if (between) base.push(await between());
+    const used = process.cpuUsage();
+    const loop = performance.eventLoopUtilization();
     const { result } = await runPipeline(source, opts);
+    const { user, system } = process.cpuUsage(used);
+    cpu.push((user + system) / 1000);
+    busy.push(performance.eventLoopUtilization(loop).active);
     for (const s of STAGES) runs[s]!.push(result.timingsMs[s] ?? 0);
   }
   return {
     ms: Object.fromEntries(STAGES.map((s) => [s, median(runs[s]!)])),
+    work: { cpuMs: median(cpu), busyMs: median(busy) },
     ...(base.length ? { baseline: median(base) } : {}),
   };
 }
+
+/**
+ * What a run costs besides its wall time, less moved by other work on a shared VM: the CPU time
+ * of all the process's threads, and how long the pipeline's own thread was busy (its event
+ * loop not idle: the serial part every job waits through).
+ */
+interface Work {
+  cpuMs: number;
+  busyMs: number;
+}
+const describeWork = ({ cpuMs, busyMs }: Work) =>
+  `CPU ${cpuMs.toFixed(0)} ms (all threads), pipeline thread busy ${busyMs.toFixed(0)} ms`;
 
 // --- 640×480 -----------------------------------------------------------------------------
 const [rgb, depth] = await Promise.all([
   readFile(join(BUNDLED_SAMPLE, "f02.jpg")),
   readFile(join(BUNDLED_SAMPLE, "gt_depth.png")),
 ]);
-const rows: { frames: number; ms: Record<string, number> }[] = [];
+const rows: { frames: number; ms: Record<string, number>; work: Work }[] = [];
 for (const frames of [5, 10]) {
   const dir = await tempDir("hybriddepth-bench-");
   await synthesizeCapture(rgb, depth, dir, { lens: LARGE_APERTURE_LENS, frames });
@@ -132,6 +154,7 @@ for (const r of rows) {
     (r.ms.total! / r.frames / r.ms.decode!).toFixed(2),
   ]);
 }
+for (const r of rows) console.log(`${r.frames} frames, a run (median): ${describeWork(r.work)}`);
 const [five, ten] = rows;
 console.log(`\n10 frames / 5 frames, total: ${(ten!.ms.total! / five!.ms.total!).toFixed(2)}`);
 
@@ -164,6 +187,7 @@ line("12 MP", [...STAGES.map((s) => big.ms[s]!.toFixed(0)), big.baseline!.toFixe
 console.log(
   `total ÷ baseline (sharp decoding the ${files.length} JPEGs at full size, one after another, same run): ${(big.ms.total! / big.baseline!).toFixed(2)}`,
 );
+console.log(`a run (median): ${describeWork(big.work)}`);
 
 // What the service does after the pipeline: the answer's parts, the defaults and all of them.
 const last = await runPipeline(real, withPrior);
@@ -190,10 +214,10 @@ for (const { label, outputs } of partSets) {
 }
 
 const threadCounts = [...new Set([1, 2, availableParallelism()])];
-const scaling: { threads: number; ms: Record<string, number>; frames: number }[] = [];
+const scaling: { threads: number; ms: Record<string, number>; work: Work; frames: number }[] = [];
 for (const threads of threadCounts) {
-  const { ms } = await stageMedians(real, REPEATS_12MP, threads);
-  scaling.push({ threads, ms, frames: ms.decode! + ms.registration! + ms.dff! });
+  const { ms, work } = await stageMedians(real, REPEATS_12MP, threads);
+  scaling.push({ threads, ms, work, frames: ms.decode! + ms.registration! + ms.dff! });
 }
 console.log(
   `\nthread scaling on the 12 MP stack (HYBRIDDEPTH_THREADS; median of ${REPEATS_12MP}; load average ${loadavg()
@@ -209,6 +233,8 @@ for (const s of scaling)
     s.frames.toFixed(0),
     (one.frames / s.frames).toFixed(2),
   ]);
+for (const s of scaling)
+  console.log(`${s.threads} threads, a run (median): ${describeWork(s.work)}`);
 console.log(
   "frames = decode + registration + dff (per-frame work, then the DFF fit in row bands); refinement's guided filters run in row bands too",
 );
