@@ -191,11 +191,9 @@ console.log(`a run (median): ${describeWork(big.work)}`);
 
 // What the service does after the pipeline: the answer's parts, the defaults and all of them.
 const last = await runPipeline(real, withPrior);
+const defaults = FuseOptionsSchema.parse({}).outputs;
 const partSets = [
-  {
-    label: `the defaults (${FuseOptionsSchema.parse({}).outputs.join(", ")})`,
-    outputs: FuseOptionsSchema.parse({}).outputs,
-  },
+  { label: `the defaults (${defaults.join(", ")})`, outputs: defaults },
   { label: "every part", outputs: OUTPUTS },
 ];
 console.log(

@@ -2,6 +2,7 @@ import sharp from "sharp";
 import { colorizeDepth, depthAtBarPosition, turbo } from "#shared/image/colormap.ts";
 import type { Plane, Rgb8Image } from "#shared/image/types.ts";
 import { quantile } from "#shared/math/stats.ts";
+import type { PipelineOutput } from "../pipeline/runPipeline.ts";
 
 const BAR_WIDTH_FRACTION = 0.04;
 const TICKS = 6;
@@ -11,6 +12,20 @@ const LABEL_GAP = 4;
 export interface PreviewOptions {
   /** Dim pixels by confidence (for depth from focus alone, where confidence says what to trust). */
   confidence?: Plane;
+}
+
+/**
+ * A run's preview.png: dimmed by confidence when depth from focus alone is the answer (there
+ * confidence says what to trust).
+ */
+export function renderRunPreview(
+  out: Pick<PipelineOutput, "reference" | "depth" | "confidence" | "result">,
+): Promise<Buffer> {
+  return renderPreview(
+    out.reference,
+    out.depth,
+    out.result.stage === "dff" ? { confidence: out.confidence } : {},
+  );
 }
 
 /**

@@ -4,7 +4,7 @@ import { encodeNpyFloat32 } from "#shared/format/npy.ts";
 import { CLI_FILES } from "#shared/service/outputs.ts";
 import { encodeGray8Png, encodePng16, encodeRgb, metresToMillimetres } from "../io/encodeImage.ts";
 import type { PipelineOutput } from "../pipeline/runPipeline.ts";
-import { renderPreview } from "./preview.ts";
+import { renderRunPreview } from "./preview.ts";
 
 /** The files `fuse` writes, by name (the outputs table's CLI files). */
 export const OUTPUT_FILES = CLI_FILES;
@@ -30,11 +30,7 @@ export async function writeOutputs(
   const images = {
     "confidence.png": encodeGray8Png(out.confidence.data, w, h),
     "aif.png": encodeRgb(out.allInFocus, "png"),
-    "preview.png": renderPreview(
-      out.reference,
-      out.depth,
-      out.result.stage === "dff" ? { confidence: out.confidence } : {},
-    ),
+    "preview.png": renderRunPreview(out),
   };
   // Observed from the start: one may fail while an earlier one is awaited.
   for (const image of Object.values(images)) image.catch(() => {});

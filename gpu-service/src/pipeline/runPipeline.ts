@@ -285,22 +285,17 @@ export async function runPipeline(
   ranOn.lensFit = "js";
   // Kept for the placement report (the accumulator holds the focus planes anyway).
   let lensFitInputs: { plan: LensFitPlan; focus: readonly Float32Array[] } | undefined;
-  // The all-in-focus colour in floats: the prior's input, the outputs and the prior need only its
-  // 8-bit samples (the prior converted the floats to the same bytes itself), a quarter of the
-  // bytes, so the floats go once those are made. The guide is its luma, which the fit made.
+  // The all-in-focus colour in floats: the prior and the outputs need only its 8-bit samples
+  // (the prior used to make the same bytes from the floats itself), a quarter of the bytes, so
+  // the floats go once those are made. The refinement's guide is its luma, which the fit made.
   let aifFloat: RgbImage | undefined;
-  let aifGray: Plane | undefined;
   let allInFocus: Rgb8Image | undefined;
   const keepAif8 = () => {
     allInFocus ??= toRgb8(aifFloat!);
     aifFloat = undefined;
   };
   const dff = await time("dff", async () => {
-    const {
-      allInFocus: aif,
-      allInFocusGray,
-      ...rest
-    } = await acc.finishInBands(
+    const { allInFocus: aif, ...rest } = await acc.finishInBands(
       bands,
       plan.lensFit === "graph"
         ? {
@@ -313,7 +308,6 @@ export async function runPipeline(
         : undefined,
     );
     aifFloat = aif;
-    aifGray = allInFocusGray;
     return rest;
   });
   distrustOutside(dff.confidence, outside, radius);
@@ -343,7 +337,7 @@ export async function runPipeline(
       dffDepth: dff.depth.data,
       confidence: dff.confidence.data,
       priorInverse,
-      guide: { width: work.width, height: work.height, data: bands.share(aifGray!.data) },
+      guide: { width: work.width, height: work.height, data: bands.share(dff.allInFocusGray.data) },
       range: capture.depthRange ?? DEFAULT_DEPTH_RANGE,
     };
     const aligned = await time("alignment", () => alignPrior(input));

@@ -4,7 +4,7 @@ import type { PipelineResult } from "#shared/pipeline/result.ts";
 import type { FuseOptions, OutputName } from "#shared/service/fuseJob.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
 import { encodePng16, encodeRgb, floatToBytes, metresToMillimetres } from "../io/encodeImage.ts";
-import { renderPreview } from "../output/preview.ts";
+import { renderRunPreview } from "../output/preview.ts";
 import { type PipelineOptions, type PipelineOutput, runPipeline } from "../pipeline/runPipeline.ts";
 import type { Prior } from "../prior/priorRunner.ts";
 
@@ -66,15 +66,7 @@ export async function encodeParts(
   const { depth, confidence, result } = out;
   const want = new Set(outputs);
   const images = {
-    ...(want.has("preview")
-      ? {
-          preview: renderPreview(
-            out.reference,
-            depth,
-            result.stage === "dff" ? { confidence } : {},
-          ),
-        }
-      : {}),
+    ...(want.has("preview") ? { preview: renderRunPreview(out) } : {}),
     ...(want.has("aif") ? { aif: encodeRgb(out.allInFocus, "png") } : {}),
   };
   // Observed from the start: one may fail while an earlier one is awaited.

@@ -75,7 +75,6 @@ export class DffAccumulator {
   private best: Float32Array;
   private bestIdx: Uint8Array;
   private aif: Float32Array;
-  private aifGray: Plane | undefined;
   private readonly alloc: (length: number) => Float32Array;
 
   /**
@@ -176,7 +175,7 @@ export class DffAccumulator {
     const { floor, aif } = this.fitInputs();
     const fit = fitLensCurves(this.focus, floor, this.diopters, this.blur, aif, this.options);
     this.letGoOfFocus();
-    return this.result(fit);
+    return this.result(fit, aif);
   }
 
   /**
@@ -197,7 +196,7 @@ export class DffAccumulator {
       depth.set(out.depth);
       const confidence = this.alloc(out.confidence.length);
       confidence.set(out.confidence);
-      return this.withPlanes(depth, confidence, plan.blur);
+      return this.withPlanes(depth, confidence, plan.blur, aif);
     }
     await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
     this.letGoOfFocus();
@@ -206,7 +205,7 @@ export class DffAccumulator {
     await bands.rows("lensUpsample", { plan, grid, upsampled }, plan.height);
     const out = this.resultArgs({ ...upsampled, blur: plan.blur });
     await bands.rows("dffResult", out, this.height);
-    return this.withPlanes(out.depth, out.confidence, plan.blur);
+    return this.withPlanes(out.depth, out.confidence, plan.blur, aif);
   }
 
   /**
@@ -226,14 +225,13 @@ export class DffAccumulator {
     const floor = noiseFloors(this.focus);
     const { width, height } = this;
     const aif = toGray({ width, height, data: this.aif }, this.alloc(width * height));
-    this.aifGray = aif;
     return { floor, aif };
   }
 
-  private result(fit: LensFitResult): DffResult {
+  private result(fit: LensFitResult, aifGray: Plane): DffResult {
     const out = this.resultArgs(fit);
     dffResultRows(out, 0, this.height);
-    return this.withPlanes(out.depth, out.confidence, fit.blur);
+    return this.withPlanes(out.depth, out.confidence, fit.blur, aifGray);
   }
 
   private resultArgs(fit: LensFitResult): DffResultArgs {
@@ -248,18 +246,22 @@ export class DffAccumulator {
     };
   }
 
-  private withPlanes(depth: Float32Array, confidence: Float32Array, blur: BlurModel): DffResult {
+  private withPlanes(
+    depth: Float32Array,
+    confidence: Float32Array,
+    blur: BlurModel,
+    allInFocusGray: Plane,
+  ): DffResult {
     const { width, height } = this;
     const result = {
       depth: { width, height, data: depth },
       confidence: { width, height, data: confidence },
       peakFrame: this.bestIdx,
       allInFocus: { width, height, data: this.aif },
-      allInFocusGray: this.aifGray!,
+      allInFocusGray,
       blur,
     };
     // The result owns them now: an accumulator still referenced does not keep them alive.
-    this.aifGray = undefined;
     this.best = this.aif = new Float32Array(0);
     this.bestIdx = new Uint8Array(0);
     return result;
