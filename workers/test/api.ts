@@ -194,3 +194,13 @@ export async function signedFrameGet(id: string, index: number, bytes: number): 
   );
   return api(url, { auth: null });
 }
+
+/**
+ * Waits, if need be, until the current rate-limit window (local ratelimits count in 60 s
+ * windows aligned to the wall clock) has at least `ms` left, so that a test spending a budget
+ * does not see its count reset halfway through.
+ */
+export async function startOfRateWindow(ms: number, periodMs = 60_000): Promise<void> {
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < ms) await new Promise((r) => setTimeout(r, left + 50));
+}

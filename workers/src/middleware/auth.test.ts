@@ -1,6 +1,13 @@
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { api, createCapture, jpegBytes, signJwt, testEnv } from "../../test/api.ts";
+import {
+  api,
+  createCapture,
+  jpegBytes,
+  signJwt,
+  startOfRateWindow,
+  testEnv,
+} from "../../test/api.ts";
 import { ConfigError, parseAuthConfig } from "./authConfig.ts";
 
 const UNKNOWN = "/v1/captures/00000000-0000-4000-8000-000000000000";
@@ -156,6 +163,7 @@ describe("auth configuration (checked at startup)", () => {
 describe("rate limit", () => {
   it("answers 429 with Retry-After once a principal spends its budget, and only for that principal", async () => {
     const token = await signJwt(`greedy-${crypto.randomUUID()}`);
+    await startOfRateWindow(20_000);
     const statuses: number[] = [];
     let limited: Response | undefined;
     for (let i = 0; i < 320 && !limited; i++) {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { api, createCapture, jpegBytes, signedFrameGet, uploadAll } from "../../test/api.ts";
+import {
+  api,
+  createCapture,
+  jpegBytes,
+  signedFrameGet,
+  startOfRateWindow,
+  uploadAll,
+} from "../../test/api.ts";
 
 type ErrorBody = { error: { code: string; message: string } };
 
@@ -11,6 +18,7 @@ describe("signed frame URLs are rate-limited per capture", () => {
     const frames = [jpegBytes(320, 61), jpegBytes(330, 61)];
     const a = await createCapture(frames);
     const b = await createCapture(frames);
+    await startOfRateWindow(15_000);
     await uploadAll(a, frames); // 2 signed PUTs
     await uploadAll(b, frames);
     for (let i = 2; i < LIMIT; i++) {
@@ -40,6 +48,7 @@ describe("signed frame URLs are rate-limited per capture", () => {
   it("requests with a bad signature spend nothing of the capture's budget", async () => {
     const frames = [jpegBytes(340, 62), jpegBytes(350, 62)];
     const c = await createCapture(frames);
+    await startOfRateWindow(15_000);
     await uploadAll(c, frames);
     for (let i = 0; i < LIMIT + 5; i++) {
       const res = await api(`/v1/frames/${c.id}/0?exp=9999999999&sig=${"0".repeat(64)}`, {
