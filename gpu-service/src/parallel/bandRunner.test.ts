@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { alignPrior, alignPriorInBands } from "#shared/fusion/fuse.ts";
+import { mulberry32 } from "#shared/math/stats.ts";
 import { loadCaptureDir } from "../capture/loadCaptureDir.ts";
 import { runPipeline } from "../pipeline/runPipeline.ts";
 import { findModelFile, loadRegistry, modelSearchDirs } from "../prior/modelStore.ts";
@@ -17,6 +19,30 @@ describe("row bands on the frame pool", () => {
     const focus = [new Float32Array(1 << 15)]; // 128 KiB of plain memory
     const grid = { position: bands.alloc(1), variance: bands.alloc(1) };
     await expect(bands.rows("lensFit", { plan, focus, grid }, 1)).rejects.toThrow(/shared memory/);
+  });
+
+  it("give the alignment (run in bands from 1 MP) the same bits on the pool as on this thread", async () => {
+    const bands = bandRunner(2);
+    const [w, h] = [1200, 900];
+    const rnd = mulberry32(4);
+    const input = {
+      dffDepth: bands.alloc(w * h),
+      confidence: bands.alloc(w * h),
+      priorInverse: bands.alloc(w * h),
+      guide: { width: w, height: h, data: bands.alloc(w * h) },
+      range: { min: 0.1, max: 10 },
+    };
+    for (let i = 0; i < w * h; i++) {
+      const d = 0.5 + 3 * ((i % w) / w) + 0.2 * rnd();
+      input.dffDepth[i] = d;
+      input.confidence[i] = rnd() < 0.3 ? 0 : rnd();
+      input.priorInverse[i] = (1 / d + 0.4) * (1 + 0.1 * (rnd() - 0.5)) + (i % 5003 ? 0 : 30);
+    }
+    const here = alignPrior(input);
+    const pooled = await alignPriorInBands(input, bands);
+    expect(pooled.alignment).toEqual(here.alignment);
+    expect(here.alignment.fallback).toBeUndefined();
+    expect(bits(pooled.depth!).equals(bits(here.depth!))).toBe(true);
   });
 
   it("give the bundled sample the same bits on 1, 2 and 3 threads, every stage", async () => {

@@ -33,12 +33,12 @@ export function bandRunner(threads = defaultThreads()): BandRunner {
 }
 
 /**
- * Throws if a plane (a Float32Array or Uint8Array, to two levels into `args`) would be copied to the threads:
+ * Throws if a plane (a Float32Array, Int32Array or Uint8Array, to two levels into `args`) would be copied to the threads:
  * what a band writes there would be lost, and a large one read is a copy per band. Float64
  * tables (a fit's constants) are small and read-only, and are copied.
  */
 function assertShared(value: unknown, depth = 0): void {
-  if (value instanceof Float32Array || value instanceof Uint8Array) {
+  if (value instanceof Float32Array || value instanceof Int32Array || value instanceof Uint8Array) {
     if (!(value.buffer instanceof SharedArrayBuffer))
       throw new Error("row-band planes must be in shared memory (BandRunner.alloc or share)");
     return;

@@ -12,6 +12,7 @@ export interface BatchingOptions {
 
 interface Pending {
   rgb: AnyRgbImage;
+  alloc: ((length: number) => Float32Array) | undefined;
   resolve: (v: Float32Array) => void;
   reject: (e: unknown) => void;
 }
@@ -37,8 +38,14 @@ export function batchingPrior(prior: Prior, options: BatchingOptions): Prior {
       running = running.then(async () => {
         options.onBatch?.(batch.length);
         try {
+          // One image writes straight into its caller's plane; a batch's outputs are copied.
+          if (batch.length === 1) {
+            const [p] = batch as [Pending];
+            p.resolve(await prior.infer(p.rgb, p.alloc));
+            return;
+          }
           const out = await prior.inferBatch(batch.map((p) => p.rgb));
-          for (const [k, p] of batch.entries()) p.resolve(out[k]!);
+          for (const [k, p] of batch.entries()) p.resolve(into(out[k]!, p.alloc));
         } catch (e) {
           for (const p of batch) p.reject(e);
         }
@@ -51,15 +58,22 @@ export function batchingPrior(prior: Prior, options: BatchingOptions): Prior {
     ...(prior.sha256 ? { sha256: prior.sha256 } : {}),
     provider: prior.provider,
     maxBatch: prior.maxBatch,
-    inferBatch: (images) => Promise.all(images.map((rgb) => enqueue(rgb))),
-    infer: (rgb) => enqueue(rgb),
+    inferBatch: (images) => Promise.all(images.map((rgb) => enqueue(rgb, undefined))),
+    infer: (rgb, alloc) => enqueue(rgb, alloc),
   };
 
-  function enqueue(rgb: AnyRgbImage): Promise<Float32Array> {
+  function enqueue(rgb: AnyRgbImage, alloc: Pending["alloc"]): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      queue.push({ rgb, resolve, reject });
+      queue.push({ rgb, alloc, resolve, reject });
       if (limit === 1 || queue.length >= limit || options.maxQueueDelayMs <= 0) flush();
       else timer ??= setTimeout(flush, options.maxQueueDelayMs);
     });
   }
+}
+
+function into(plane: Float32Array, alloc: Pending["alloc"]): Float32Array {
+  if (!alloc) return plane;
+  const out = alloc(plane.length);
+  out.set(plane);
+  return out;
 }

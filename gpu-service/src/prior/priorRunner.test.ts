@@ -6,6 +6,7 @@ import { decodeGray16, decodeRgb } from "../io/decodeImage.ts";
 import { floatToBytes } from "../io/encodeImage.ts";
 import { tempDir } from "../testing/fixtures.ts";
 import { writeChannelMeanModel } from "../testing/tinyOnnx.ts";
+import { batchingPrior } from "./batchingPrior.ts";
 import { findModelFile, loadRegistry, modelSearchDirs, sha256File } from "./modelStore.ts";
 import { loadPrior } from "./priorRunner.ts";
 
@@ -53,6 +54,27 @@ describe("prior runner on a tiny ONNX model built by the test", () => {
     expect(await prior.infer(bytes)).toEqual(await prior.infer(floats));
     const [a, b] = await prior.inferBatch([bytes, floats]);
     expect(a).toEqual(b);
+  });
+
+  it("writes into the caller's plane when given one, directly or through the batcher", async () => {
+    const path = await writeChannelMeanModel(await tempDir());
+    const prior = await loadPrior({ spec: tinySpec("relative-inverse-depth"), path }, ["cpu"]);
+    const shared = (length: number) => new Float32Array(new SharedArrayBuffer(4 * length));
+    // 48×36 is resized from the network's 32×24; 32×24 is its own size (copied, not resized).
+    for (const [w, h] of [
+      [48, 36],
+      [32, 24],
+    ] as const) {
+      const rgb = { width: w, height: h, data: new Float32Array(w * h * 3) };
+      for (let i = 0; i < rgb.data.length; i++) rgb.data[i] = ((i * 31) % 97) / 96;
+      const plain = await prior.infer(rgb);
+      expect(plain.buffer).toBeInstanceOf(ArrayBuffer);
+      for (const p of [prior, batchingPrior(prior, { maxBatch: 4, maxQueueDelayMs: 0 })]) {
+        const into = await p.infer(rgb, shared);
+        expect(into.buffer).toBeInstanceOf(SharedArrayBuffer);
+        expect(into).toEqual(plain);
+      }
+    }
   });
 
   it("reuses one session per model file", async () => {

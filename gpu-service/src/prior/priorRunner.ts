@@ -13,8 +13,11 @@ export interface Prior {
   readonly sha256?: string;
   /** Execution provider the session really runs on. */
   readonly provider: string;
-  /** Relative inverse depth (larger = nearer) at the image's size. */
-  infer(rgb: AnyRgbImage): Promise<Float32Array>;
+  /**
+   * Relative inverse depth (larger = nearer) at the image's size, in a plane from `alloc` when
+   * given (e.g. `BandRunner.alloc`, so that row bands on other threads read it without a copy).
+   */
+  infer(rgb: AnyRgbImage, alloc?: (length: number) => Float32Array): Promise<Float32Array>;
   /** Several images in one run when the model takes batches (same size), else one by one. */
   inferBatch(images: readonly AnyRgbImage[]): Promise<Float32Array[]>;
   /** Largest batch the model takes in one run (1 when its batch dimension is fixed). */
@@ -98,7 +101,10 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
   const half = meta?.isTensor === true && meta.type === "float16";
   // A symbolic (or absent) first dimension means the graph takes batches; pydnet-pp's is fixed at 1.
   const batchable = meta?.isTensor === true && typeof meta.shape[0] !== "number";
-  const inferMany = async (images: readonly AnyRgbImage[]): Promise<Float32Array[]> => {
+  const inferMany = async (
+    images: readonly AnyRgbImage[],
+    alloc: (length: number) => Float32Array = (length) => new Float32Array(length),
+  ): Promise<Float32Array[]> => {
     const size = modelInputSize(spec, images[0]!.width, images[0]!.height);
     const per = 3 * size.width * size.height;
     const chw = new Float32Array(per * images.length);
@@ -121,9 +127,11 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
         all.subarray(k * ow * oh, (k + 1) * ow * oh),
         spec.output.kind,
       );
-      return ow === rgb.width && oh === rgb.height
-        ? inverse.slice()
-        : resizeBilinear(inverse, ow, oh, rgb.width, rgb.height);
+      const out = alloc(rgb.width * rgb.height);
+      if (ow !== rgb.width || oh !== rgb.height)
+        return resizeBilinear(inverse, ow, oh, rgb.width, rgb.height, out);
+      out.set(inverse);
+      return out;
     });
   };
   const sha256 = await sha256File(path);
@@ -132,8 +140,8 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
     sha256,
     provider,
     maxBatch: batchable ? Number.POSITIVE_INFINITY : 1,
-    async infer(rgb) {
-      return (await inferMany([rgb]))[0]!;
+    async infer(rgb, alloc) {
+      return (await inferMany([rgb], alloc))[0]!;
     },
     async inferBatch(images) {
       if (images.length === 0) return [];

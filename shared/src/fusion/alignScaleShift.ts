@@ -1,4 +1,5 @@
 import { median } from "../math/stats.ts";
+import { type BandSteps, bandStep, plainAlloc, runStepsInline } from "../pipeline/bandSteps.ts";
 
 export interface AlignOptions {
   /** Pixels below this confidence are not used. */
@@ -42,18 +43,42 @@ export function alignScaleShift(
   confidence: Float32Array,
   options: Partial<AlignOptions> = {},
 ): Alignment {
+  const planes = { prior, target, fromDepth: false, confidence };
+  return runStepsInline(alignScaleShiftSteps(planes, prior.length, 1, options, plainAlloc));
+}
+
+/** The planes `alignScaleShift` reads, `target` given as inverse depth or (`fromDepth`) depth. */
+export interface AlignPlanes {
+  prior: Float32Array;
+  /** Target inverse depth, or with `fromDepth` a depth whose float32 reciprocal is the target. */
+  target: Float32Array;
+  fromDepth: boolean;
+  confidence: Float32Array;
+}
+
+/**
+ * `alignScaleShift` over a w×h image as row-band steps (the same bits for any split): the bands
+ * count each row's usable pixels, then take every stride-th of them by its ordinal among all
+ * usable pixels; the fit on those samples runs on this thread.
+ */
+export function* alignScaleShiftSteps(
+  planes: AlignPlanes,
+  w: number,
+  h: number,
+  options: Partial<AlignOptions>,
+  alloc: (length: number) => Float32Array,
+): BandSteps<Alignment> {
   const o = { ...DEFAULT_ALIGN, ...options };
-  // Usable: a confident peak, a finite positive target and a finite prior (v − v is 0 only
-  // for finite v). Counted first, then every stride-th usable pixel is taken.
-  const usable = new Uint8Array(prior.length);
+  // Usable: a confident peak, a finite positive target and a finite prior. Counted first, then
+  // every stride-th usable pixel is taken.
+  const rowStart = int32In(alloc(h));
+  const scan = { ...planes, w, minConfidence: o.minConfidence, rowStart };
+  yield bandStep(countUsableRows, scan, h);
   let count = 0;
-  for (let i = 0; i < prior.length; i++) {
-    const t = target[i]!;
-    const p = prior[i]!;
-    if (confidence[i]! >= o.minConfidence && t > 0 && t - t === 0 && p - p === 0) {
-      usable[i] = 1;
-      count++;
-    }
+  for (let y = 0; y < h; y++) {
+    const c = rowStart[y]!;
+    rowStart[y] = count;
+    count += c;
   }
   if (count < o.minPixels) {
     return none(
@@ -62,28 +87,86 @@ export function alignScaleShift(
   }
   const stride = Math.max(1, Math.floor(count / o.maxSamples));
   const n = Math.ceil(count / stride);
-  const x = new Float64Array(n);
-  const y = new Float64Array(n);
-  const c = new Float64Array(n);
-  for (let i = 0, skip = 0, k = 0; i < prior.length && k < n; i++) {
-    if (!usable[i]) continue;
-    if (skip > 0) {
-      skip--;
-      continue;
-    }
-    skip = stride - 1;
-    x[k] = prior[i]!;
-    y[k] = target[i]!;
-    c[k] = confidence[i]!;
-    k++;
+  const samples = { x: alloc(n), y: alloc(n), c: alloc(n) };
+  yield bandStep(takeSampleRows, { ...scan, stride, ...samples }, h);
+  return fitScaleShift(samples.x, samples.y, samples.c, o.iterations);
+}
+
+/** An Int32Array over `plane`'s memory (shared when it is). */
+function int32In(plane: Float32Array): Int32Array {
+  return new Int32Array(plane.buffer, plane.byteOffset, plane.length);
+}
+
+export interface AlignScanArgs extends AlignPlanes {
+  w: number;
+  minConfidence: number;
+  /** Each row's count of usable pixels (`countUsableRows`), then the ordinal of its first. */
+  rowStart: Int32Array;
+}
+
+/**
+ * The target inverse depth at pixel i where it enters the fit (a confident peak, a finite
+ * positive target and a finite prior: v − v is 0 only for finite v), else NaN.
+ */
+function usableTarget(a: AlignScanArgs, i: number): number {
+  const t = a.fromDepth ? Math.fround(1 / a.target[i]!) : a.target[i]!;
+  const p = a.prior[i]!;
+  return a.confidence[i]! >= a.minConfidence && t > 0 && t - t === 0 && p - p === 0
+    ? t
+    : Number.NaN;
+}
+
+/** Rows [y0, y1): each row's count of usable pixels into `rowStart`. */
+export function countUsableRows(a: AlignScanArgs, y0: number, y1: number): void {
+  const { w } = a;
+  for (let y = y0; y < y1; y++) {
+    let count = 0;
+    for (let i = y * w, end = i + w; i < end; i++) if (usableTarget(a, i) >= 0) count++;
+    a.rowStart[y] = count;
   }
+}
+
+export interface AlignTakeArgs extends AlignScanArgs {
+  stride: number;
+  x: Float32Array;
+  y: Float32Array;
+  c: Float32Array;
+}
+
+/** Rows [y0, y1): the usable pixels whose ordinal is a multiple of the stride, at ordinal / stride. */
+export function takeSampleRows(a: AlignTakeArgs, y0: number, y1: number): void {
+  const { w, prior, confidence, stride, x, y: yv, c } = a;
+  for (let y = y0; y < y1; y++) {
+    let j = a.rowStart[y]!;
+    for (let i = y * w, end = i + w; i < end; i++) {
+      const t = usableTarget(a, i);
+      if (!(t >= 0)) continue;
+      if (j % stride === 0) {
+        const k = j / stride;
+        x[k] = prior[i]!;
+        yv[k] = t;
+        c[k] = confidence[i]!;
+      }
+      j++;
+    }
+  }
+}
+
+/** The IRLS fit on the samples, with its fallbacks. */
+function fitScaleShift(
+  x: Float32Array,
+  y: Float32Array,
+  c: Float32Array,
+  iterations: number,
+): Alignment {
+  const n = x.length;
   const robust = new Float64Array(n).fill(1);
   const r = new Float64Array(n);
   const madStride = Math.max(1, Math.floor(n / 5000));
   const mad = new Float64Array(Math.floor((n - 1) / madStride) + 1);
   let s = 0;
   let t = 0;
-  for (let it = 0; it < o.iterations; it++) {
+  for (let it = 0; it < iterations; it++) {
     const fit = weightedLine(x, y, c, robust);
     if (!fit) break;
     const settled =
@@ -137,9 +220,9 @@ function fmt(v: number): string {
 
 /** Weighted least-squares line through (x, y) with weights c·w; undefined if x has no spread. */
 function weightedLine(
-  x: Float64Array,
-  y: Float64Array,
-  c: Float64Array,
+  x: Float32Array,
+  y: Float32Array,
+  c: Float32Array,
   w: Float64Array,
 ): { s: number; t: number } | undefined {
   let sw = 0;
@@ -175,16 +258,35 @@ export function applyAlignment(
   beyond?: Float32Array,
 ): Float32Array {
   const out = new Float32Array(prior.length);
-  for (let i = 0; i < prior.length; i++) {
-    const inv = a.scale * prior[i]! + a.shift;
+  const { scale, shift } = a;
+  applyAlignmentRows({ w: prior.length, prior, scale, shift, ...range, beyond, out }, 0, 1);
+  return out;
+}
+
+export interface ApplyAlignmentArgs {
+  w: number;
+  prior: Float32Array;
+  scale: number;
+  shift: number;
+  min: number;
+  max: number;
+  /** Taken where the fit extrapolates past the far limit (else the far limit is). */
+  beyond?: Float32Array | undefined;
+  out: Float32Array;
+}
+
+/** Rows [y0, y1) of `applyAlignment`. */
+export function applyAlignmentRows(a: ApplyAlignmentArgs, y0: number, y1: number): void {
+  const { prior, scale, shift, min, max, beyond, out } = a;
+  for (let i = y0 * a.w, end = y1 * a.w; i < end; i++) {
+    const inv = scale * prior[i]! + shift;
     // Past the far limit (or past infinity) the fit is extrapolating beyond anything the focus
     // evidence supports: take `beyond` (depth from focus) there when given, else the far limit.
     out[i] =
-      inv > 1 / range.max
-        ? Math.max(range.min, 1 / inv)
+      inv > 1 / max
+        ? Math.max(min, 1 / inv)
         : beyond
-          ? Math.min(range.max, Math.max(range.min, beyond[i]!))
-          : range.max;
+          ? Math.min(max, Math.max(min, beyond[i]!))
+          : max;
   }
-  return out;
 }

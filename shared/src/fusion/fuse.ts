@@ -2,9 +2,9 @@ import type { Plane } from "../image/types.ts";
 import { quantile } from "../math/stats.ts";
 import { type BandSteps, bandStep, plainAlloc, runStepsInline } from "../pipeline/bandSteps.ts";
 import type { BandRunner } from "../pipeline/rowBands.ts";
-import { type Alignment, alignScaleShift, applyAlignment } from "./alignScaleShift.ts";
+import { type Alignment, alignScaleShiftSteps, applyAlignmentRows } from "./alignScaleShift.ts";
 import { type GlobalSolveOptions, solveLogScaleMap } from "./globalScaleSolve.ts";
-import { suppressPriorArtefacts } from "./priorArtefacts.ts";
+import { clampBorderBands, clampRangeRows, hotSpotBounds } from "./priorArtefacts.ts";
 import {
   DEFAULT_REFINE,
   evidenceWeight,
@@ -45,16 +45,41 @@ export interface AlignedPrior {
  * after the prior's own border and hot-spot artefacts are suppressed (priorArtefacts.ts).
  */
 export function alignPrior(input: FusionInput): AlignedPrior {
+  return runStepsInline(alignPriorSteps(input, plainAlloc));
+}
+
+/**
+ * `alignPrior` with its per-pixel passes in row bands on `bands` (the same bits for any split).
+ * The input planes must be `bands`' shared ones (`BandRunner.share`).
+ */
+export function alignPriorInBands(input: FusionInput, bands: BandRunner): Promise<AlignedPrior> {
+  return bands.steps(alignPriorSteps(input, (length) => bands.alloc(length)));
+}
+
+function* alignPriorSteps(
+  input: FusionInput,
+  alloc: (length: number) => Float32Array,
+): BandSteps<AlignedPrior> {
   const { dffDepth, confidence, range, guide } = input;
-  const priorInverse = suppressPriorArtefacts({
-    width: guide.width,
-    height: guide.height,
-    data: input.priorInverse,
-  });
-  const alignment = alignScaleShift(priorInverse, reciprocal(dffDepth), confidence);
+  const { width: w, height: h } = guide;
+  // suppressPriorArtefacts: hot spots clamped in bands, then the border bands (a few rows and
+  // columns) here.
+  const prior = alloc(w * h);
+  const bounds = hotSpotBounds(input.priorInverse);
+  yield bandStep(clampRangeRows, { w, src: input.priorInverse, dst: prior, ...bounds }, h);
+  clampBorderBands({ width: w, height: h, data: prior });
+  // The target is 1 / dffDepth, taken where a sample needs it rather than kept as a plane.
+  const planes = { prior, target: dffDepth, fromDepth: true, confidence };
+  const alignment = yield* alignScaleShiftSteps(planes, w, h, {}, alloc);
   if (alignment.fallback === "none") return { alignment };
-  const depth = applyAlignment(priorInverse, alignment, range, dffDepth);
-  limitFarOutliers(depth, range);
+  const depth = alloc(w * h);
+  const { scale, shift } = alignment;
+  yield bandStep(
+    applyAlignmentRows,
+    { w, prior, scale, shift, ...range, beyond: dffDepth, out: depth },
+    h,
+  );
+  yield* limitFarOutliersSteps(depth, range, w, h);
   return { alignment, depth };
 }
 
@@ -67,13 +92,27 @@ const FAR_QUANTILE = 0.01;
  * 1% of the scene: a far region as big as that (sky through a window) sets the bound itself.
  */
 export function limitFarOutliers(depth: Float32Array, range: { min: number; max: number }): void {
+  runStepsInline(limitFarOutliersSteps(depth, range, depth.length, 1));
+}
+
+/** `limitFarOutliers` of a w×h plane, the bound found here and applied in row bands. */
+function* limitFarOutliersSteps(
+  depth: Float32Array,
+  range: { min: number; max: number },
+  w: number,
+  h: number,
+): BandSteps<void> {
   const step = Math.max(1, Math.floor(depth.length / 50_000));
   const sample = new Float32Array(Math.ceil(depth.length / step));
   for (let i = 0, k = 0; i < depth.length; i += step, k++) sample[k] = depth[i]!;
   const far = quantile(sample, 1 - FAR_QUANTILE);
   if (!Number.isFinite(far)) return;
-  const limit = Math.min(range.max, 2 * far);
-  for (let i = 0; i < depth.length; i++) if (depth[i]! > limit) depth[i] = limit;
+  const max = Math.min(range.max, 2 * far);
+  yield bandStep(
+    clampRangeRows,
+    { w, src: depth, dst: depth, min: Number.NEGATIVE_INFINITY, max },
+    h,
+  );
 }
 
 /** HybridDepth step 2: the aligned depth times a refined, edge-aware scale map (m). */
@@ -118,7 +157,7 @@ function* refineAlignedSteps(
   // The depth is written over the log scale, its last use.
   const full = logScale;
   yield bandStep(refineDepthRows, { w, aligned, logScale, pass, full, ...range }, h);
-  limitFarOutliers(full, range);
+  yield* limitFarOutliersSteps(full, range, w, h);
   return full;
 }
 
@@ -224,10 +263,4 @@ export function refineDepthRows(
     const depth = aligned[i]! * Math.exp(-(logScale[i]! + pass[i]!));
     full[i] = Math.min(max, Math.max(min, depth));
   }
-}
-
-function reciprocal(v: Float32Array): Float32Array {
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = 1 / v[i]!;
-  return out;
 }

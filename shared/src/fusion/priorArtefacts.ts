@@ -17,8 +17,8 @@ const HOT_MARGIN = 0.25;
  * Returns a new relative inverse depth; the input is not changed.
  */
 export function suppressPriorArtefacts(prior: Plane): Float32Array {
-  const out = prior.data.slice();
-  clampHotSpots(out);
+  const out = new Float32Array(prior.data.length);
+  clampRangeRows({ w: out.length, src: prior.data, dst: out, ...hotSpotBounds(prior.data) }, 0, 1);
   clampBorderBands({ width: prior.width, height: prior.height, data: out });
   return out;
 }
@@ -28,19 +28,37 @@ export function suppressPriorArtefacts(prior: Plane): Float32Array {
  * near object keeps being the nearest thing, just not 400 times nearer than the 99.9th percentile.
  */
 export function clampHotSpots(v: Float32Array): void {
+  clampRangeRows({ w: v.length, src: v, dst: v, ...hotSpotBounds(v) }, 0, 1);
+}
+
+/** The range `clampHotSpots` keeps (unbounded when the prior has no finite bulk). */
+export function hotSpotBounds(v: Float32Array): { min: number; max: number } {
   const step = Math.max(1, Math.floor(v.length / 100_000));
   const sample = new Float32Array(Math.ceil(v.length / step));
   for (let i = 0, k = 0; i < v.length; i += step, k++) sample[k] = v[i]!;
   const lo = quantile(sample, HOT_QUANTILE);
   const hi = quantile(sample, 1 - HOT_QUANTILE);
-  if (!(Number.isFinite(lo) && Number.isFinite(hi))) return;
+  if (!(Number.isFinite(lo) && Number.isFinite(hi)))
+    return { min: Number.NEGATIVE_INFINITY, max: Number.POSITIVE_INFINITY };
   const margin = HOT_MARGIN * (hi - lo);
-  const min = lo - margin;
-  const max = hi + margin;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i]!;
-    if (x > max) v[i] = max;
-    else if (x < min) v[i] = min;
+  return { min: lo - margin, max: hi + margin };
+}
+
+export interface ClampRangeArgs {
+  w: number;
+  src: Float32Array;
+  dst: Float32Array;
+  min: number;
+  max: number;
+}
+
+/** Rows [y0, y1) of `src` clamped to [min, max] into `dst` (NaN stays NaN; `dst` may be `src`). */
+export function clampRangeRows(a: ClampRangeArgs, y0: number, y1: number): void {
+  const { src, dst, min, max } = a;
+  for (let i = y0 * a.w, end = y1 * a.w; i < end; i++) {
+    const x = src[i]!;
+    // biome-ignore lint/complexity/useMathMinMax: Math.max turns −0 into 0 (a different bit)
+    dst[i] = x > max ? max : x < min ? min : x;
   }
 }
 

@@ -24,8 +24,8 @@ export function resizeBilinear(
   height: number,
   outWidth: number,
   outHeight: number,
+  out: Float32Array = new Float32Array(outWidth * outHeight),
 ): Float32Array {
-  const out = new Float32Array(outWidth * outHeight);
   const sx = width / outWidth;
   const sy = height / outHeight;
   for (let y = 0; y < outHeight; y++) {

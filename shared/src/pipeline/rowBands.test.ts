@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { DffAccumulator, type DffResult } from "../dff/accumulator.ts";
 import { focusMeasure } from "../dff/focusMeasure.ts";
-import { refineAligned, refineAlignedInBands } from "../fusion/fuse.ts";
+import { alignScaleShift, applyAlignment } from "../fusion/alignScaleShift.ts";
+import {
+  alignPrior,
+  alignPriorInBands,
+  limitFarOutliers,
+  refineAligned,
+  refineAlignedInBands,
+} from "../fusion/fuse.ts";
+import { suppressPriorArtefacts } from "../fusion/priorArtefacts.ts";
 import { gaussianBlur } from "../image/boxFilter.ts";
 import { plane } from "../image/types.ts";
 import { mulberry32 } from "../math/stats.ts";
@@ -105,5 +113,43 @@ describe("row bands", () => {
     for (let i = 0; i < whole.length; i++)
       if (Math.abs(whole[i]! / aligned[i]! - 1) > 0.01) changed++;
     expect(changed).toBeGreaterThan(0.25 * whole.length);
+  });
+
+  it("give the alignment the same bits as one pass, and as its parts composed plane by plane", async () => {
+    const s = stack();
+    const dff = accumulator(s).finish();
+    const rnd = mulberry32(9);
+    // A prior in inverse depth, off by a scale and shift, with hot spots, a far top band, NaN
+    // and −0 (which a clamp by Math.max would turn into 0).
+    const priorInverse = Float32Array.from(
+      dff.depth.data,
+      (d) => (0.8 / d + 0.3) * (1 + 0.1 * (rnd() - 0.5)),
+    );
+    for (let i = 0; i < 3 * W; i++) priorInverse[i] = 0.05;
+    for (let i = 17; i < priorInverse.length; i += 997) priorInverse[i] = 50;
+    priorInverse[5 * W + 3] = Number.NaN;
+    priorInverse[6 * W + 4] = -0;
+    const input = {
+      dffDepth: dff.depth.data,
+      confidence: dff.confidence.data,
+      priorInverse,
+      guide: plane(W, H, new Float32Array(W * H)),
+      range: { min: 0.1, max: 10 },
+    };
+    // The composition before the alignment ran in bands: a plane per step.
+    const cleaned = suppressPriorArtefacts({ width: W, height: H, data: priorInverse });
+    const target = Float32Array.from(dff.depth.data, (d) => 1 / d);
+    const want = alignScaleShift(cleaned, target, dff.confidence.data);
+    expect(want.fallback).toBeUndefined();
+    const wantDepth = applyAlignment(cleaned, want, input.range, dff.depth.data);
+    limitFarOutliers(wantDepth, input.range);
+    const whole = alignPrior(input);
+    expect(whole.alignment).toEqual(want);
+    expect(bits(whole.depth!)).toEqual(bits(wantDepth));
+    for (const bands of [2, 3, 7]) {
+      const banded = await alignPriorInBands(input, inlineBands(bands));
+      expect(banded.alignment, `${bands} bands`).toEqual(want);
+      expect(bits(banded.depth!), `${bands} bands`).toEqual(bits(wantDepth));
+    }
   });
 });

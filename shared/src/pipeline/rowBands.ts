@@ -5,7 +5,9 @@ import {
   type LensFitPlan,
   upsampleLensFitRows,
 } from "../dff/lensCurve.ts";
+import { applyAlignmentRows, countUsableRows, takeSampleRows } from "../fusion/alignScaleShift.ts";
 import { refineDepthRows, refineEvidenceRows, refinePassRows } from "../fusion/fuse.ts";
+import { clampRangeRows } from "../fusion/priorArtefacts.ts";
 import { guidedApplyRows, guidedCellRows } from "../fusion/refineScaleMap.ts";
 import type { BandSteps } from "./bandSteps.ts";
 
@@ -25,6 +27,11 @@ export const ROW_KERNELS = {
   lensUpsample: upsampleLensFitRows,
   /** Depth and confidence from the upsampled fit. */
   dffResult: dffResultRows,
+  /** Alignment (`alignPrior`): a plane clamped to a range, the fit's samples, the aligned depth. */
+  clampRange: clampRangeRows,
+  countUsable: countUsableRows,
+  takeSamples: takeSampleRows,
+  applyAlignment: applyAlignmentRows,
   /** Refinement (`refineAligned`) and its guided filter (`logScaleMap`). */
   refineEvidence: refineEvidenceRows,
   refinePass: refinePassRows,
