@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { addMixedDepthVariance, type LensFitGrid, type LensFitPlan } from "./lensCurve.ts";
+import {
+  addMixedDepthVariance,
+  type LensFitGrid,
+  type LensFitPlan,
+  measureWhiteNoiseResponse,
+  NOISE_RESPONSES_KEPT,
+  whiteNoiseResponse,
+} from "./lensCurve.ts";
 
 const GW = 12;
 const GH = 8;
@@ -57,5 +64,31 @@ describe("addMixedDepthVariance", () => {
     expect(g.variance[i]).toBeCloseTo(1e-4 + 64 - 1.5e-4, 3);
     expect(g.variance[2 * GW + 5]).toBe(Number.POSITIVE_INFINITY);
     expect(g.variance[3 * GW + 2]).toBeCloseTo(1e-4, 9);
+  });
+});
+
+describe("whiteNoiseResponse", () => {
+  const levels = (step: number) => Array.from({ length: 12 }, (_, l) => l * step);
+
+  it("gives what it measures, for each list of sigmas, however often asked", () => {
+    for (const step of [0.1, 0.2 / 3, 8 / 11, 0.1 + 1e-15]) {
+      const want = measureWhiteNoiseResponse(levels(step));
+      expect(whiteNoiseResponse(levels(step))).toEqual(want);
+      expect(whiteNoiseResponse(levels(step))).toEqual(want);
+    }
+    // Sigmas one ulp apart are different lists, and blur more or less.
+    expect(whiteNoiseResponse(levels(0.1))[11]).not.toBe(whiteNoiseResponse(levels(0.3))[11]);
+  });
+
+  it("remembers only the most recently used lists", () => {
+    const first = whiteNoiseResponse(levels(0.05));
+    for (let k = 1; k < NOISE_RESPONSES_KEPT; k++) whiteNoiseResponse(levels(0.05 + k * 1e-3));
+    expect(whiteNoiseResponse(levels(0.05))).toBe(first); // still kept, and now the newest
+    for (let k = 1; k < NOISE_RESPONSES_KEPT; k++) whiteNoiseResponse(levels(0.2 + k * 1e-3));
+    expect(whiteNoiseResponse(levels(0.05))).toBe(first);
+    for (let k = 0; k < NOISE_RESPONSES_KEPT; k++) whiteNoiseResponse(levels(0.4 + k * 1e-3));
+    const again = whiteNoiseResponse(levels(0.05));
+    expect(again).not.toBe(first); // measured anew
+    expect(again).toEqual(first);
   });
 });
