@@ -4,6 +4,7 @@ import { encodeNpyFloat32 } from "#shared/format/npy.ts";
 import { CLI_FILES } from "#shared/service/outputs.ts";
 import { encodeGray8Png, encodePng16, encodeRgb, metresToMillimetres } from "../io/encodeImage.ts";
 import type { PipelineOutput } from "../pipeline/runPipeline.ts";
+import { alongside } from "./alongside.ts";
 import { renderRunPreview } from "./preview.ts";
 
 /** The files `fuse` writes, by name (the outputs table's CLI files). */
@@ -32,9 +33,7 @@ export async function writeOutputs(
     "aif.png": encodeRgb(out.allInFocus, "png"),
     "preview.png": renderRunPreview(out),
   };
-  // Observed from the start: one may fail while an earlier one is awaited.
-  for (const image of Object.values(images)) image.catch(() => {});
-  try {
+  return alongside(images, async () => {
     const files: Record<string, Uint8Array | string> = {
       "depth.png": encodePng16(metresToMillimetres(out.depth.data), w, h),
       "depth.npy": encodeNpyFloat32(out.depth.data, [h, w]),
@@ -46,7 +45,5 @@ export async function writeOutputs(
       Object.entries(files).map(([name, data]) => writeFile(join(dir, name), data)),
     );
     return Object.keys(files).map((f) => join(dir, f));
-  } finally {
-    await Promise.allSettled(Object.values(images));
-  }
+  });
 }

@@ -38,14 +38,14 @@ export function batchingPrior(prior: Prior, options: BatchingOptions): Prior {
       running = running.then(async () => {
         options.onBatch?.(batch.length);
         try {
-          // One image writes straight into its caller's plane; a batch's outputs are copied.
+          // One image can go straight into its caller's plane; a batch's outputs are the run's.
           if (batch.length === 1) {
             const [p] = batch as [Pending];
             p.resolve(await prior.infer(p.rgb, p.alloc));
             return;
           }
           const out = await prior.inferBatch(batch.map((p) => p.rgb));
-          for (const [k, p] of batch.entries()) p.resolve(into(out[k]!, p.alloc));
+          for (const [k, p] of batch.entries()) p.resolve(out[k]!);
         } catch (e) {
           for (const p of batch) p.reject(e);
         }
@@ -69,11 +69,4 @@ export function batchingPrior(prior: Prior, options: BatchingOptions): Prior {
       else timer ??= setTimeout(flush, options.maxQueueDelayMs);
     });
   }
-}
-
-function into(plane: Float32Array, alloc: Pending["alloc"]): Float32Array {
-  if (!alloc) return plane;
-  const out = alloc(plane.length);
-  out.set(plane);
-  return out;
 }

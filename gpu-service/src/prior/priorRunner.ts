@@ -14,8 +14,10 @@ export interface Prior {
   /** Execution provider the session really runs on. */
   readonly provider: string;
   /**
-   * Relative inverse depth (larger = nearer) at the image's size, in a plane from `alloc` when
-   * given (e.g. `BandRunner.alloc`, so that row bands on other threads read it without a copy).
+   * Relative inverse depth (larger = nearer) at the image's size. `alloc`: where to write it when
+   * the prior can (e.g. `BandRunner.alloc`, so that row bands on other threads read it without a
+   * copy); a batch of several images through `batchingPrior` cannot, so a caller that needs that
+   * memory checks (`BandRunner.share` copies only what is not there).
    */
   infer(rgb: AnyRgbImage, alloc?: (length: number) => Float32Array): Promise<Float32Array>;
   /** Several images in one run when the model takes batches (same size), else one by one. */

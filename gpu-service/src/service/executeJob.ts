@@ -4,6 +4,7 @@ import type { PipelineResult } from "#shared/pipeline/result.ts";
 import type { FuseOptions, OutputName } from "#shared/service/fuseJob.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
 import { encodePng16, encodeRgb, floatToBytes, metresToMillimetres } from "../io/encodeImage.ts";
+import { alongside } from "../output/alongside.ts";
 import { renderRunPreview } from "../output/preview.ts";
 import { type PipelineOptions, type PipelineOutput, runPipeline } from "../pipeline/runPipeline.ts";
 import type { Prior } from "../prior/priorRunner.ts";
@@ -69,9 +70,7 @@ export async function encodeParts(
     ...(want.has("preview") ? { preview: renderRunPreview(out) } : {}),
     ...(want.has("aif") ? { aif: encodeRgb(out.allInFocus, "png") } : {}),
   };
-  // Observed from the start: one may fail while an earlier one is awaited.
-  for (const image of Object.values(images)) image.catch(() => {});
-  try {
+  return alongside(images, async () => {
     const parts: JobOutputs["parts"] = {
       result: new TextEncoder().encode(JSON.stringify(result)),
     };
@@ -83,10 +82,7 @@ export async function encodeParts(
     checkpoint?.();
     for (const [name, image] of Object.entries(images)) parts[name as OutputName] = await image;
     return parts;
-  } finally {
-    // Stopped or failed before the images were in: none is left running.
-    await Promise.allSettled(Object.values(images));
-  }
+  });
 }
 
 /** The `depth` part: float32 little-endian, a byte copy on little-endian hosts (all we ship to). */

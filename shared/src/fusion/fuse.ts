@@ -4,7 +4,7 @@ import { type BandSteps, bandStep, plainAlloc, runStepsInline } from "../pipelin
 import type { BandRunner } from "../pipeline/rowBands.ts";
 import { type Alignment, alignScaleShiftSteps, applyAlignmentRows } from "./alignScaleShift.ts";
 import { type GlobalSolveOptions, solveLogScaleMap } from "./globalScaleSolve.ts";
-import { clampBorderBands, clampRangeRows, hotSpotBounds } from "./priorArtefacts.ts";
+import { clampRangeRows, suppressPriorArtefactsSteps } from "./priorArtefacts.ts";
 import {
   DEFAULT_REFINE,
   evidenceWeight,
@@ -62,12 +62,10 @@ function* alignPriorSteps(
 ): BandSteps<AlignedPrior> {
   const { dffDepth, confidence, range, guide } = input;
   const { width: w, height: h } = guide;
-  // suppressPriorArtefacts: hot spots clamped in bands, then the border bands (a few rows and
-  // columns) here.
-  const prior = alloc(w * h);
-  const bounds = hotSpotBounds(input.priorInverse);
-  yield bandStep(clampRangeRows, { w, src: input.priorInverse, dst: prior, ...bounds }, h);
-  clampBorderBands({ width: w, height: h, data: prior });
+  const prior = yield* suppressPriorArtefactsSteps(
+    { width: w, height: h, data: input.priorInverse },
+    alloc,
+  );
   // The target is 1 / dffDepth, taken where a sample needs it rather than kept as a plane.
   const planes = { prior, target: dffDepth, fromDepth: true, confidence };
   const alignment = yield* alignScaleShiftSteps(planes, w, h, {}, alloc);

@@ -1,5 +1,6 @@
 import type { Plane } from "../image/types.ts";
 import { quantile } from "../math/stats.ts";
+import { type BandSteps, bandStep, plainAlloc, runStepsInline } from "../pipeline/bandSteps.ts";
 
 /** Width of the border band whose prior values are checked, as a fraction of the short side. */
 export const BORDER_BAND_FRACTION = 1 / 40;
@@ -17,9 +18,21 @@ const HOT_MARGIN = 0.25;
  * Returns a new relative inverse depth; the input is not changed.
  */
 export function suppressPriorArtefacts(prior: Plane): Float32Array {
-  const out = new Float32Array(prior.data.length);
-  clampRangeRows({ w: out.length, src: prior.data, dst: out, ...hotSpotBounds(prior.data) }, 0, 1);
-  clampBorderBands({ width: prior.width, height: prior.height, data: out });
+  return runStepsInline(suppressPriorArtefactsSteps(prior, plainAlloc));
+}
+
+/**
+ * `suppressPriorArtefacts` as row-band steps into a plane from `alloc`: the hot spots clamped in
+ * bands, then the border bands (a few rows and columns) here.
+ */
+export function* suppressPriorArtefactsSteps(
+  prior: Plane,
+  alloc: (length: number) => Float32Array,
+): BandSteps<Float32Array> {
+  const { width: w, height: h, data } = prior;
+  const out = alloc(data.length);
+  yield bandStep(clampRangeRows, { w, src: data, dst: out, ...hotSpotBounds(data) }, h);
+  clampBorderBands({ width: w, height: h, data: out });
   return out;
 }
 
