@@ -1,8 +1,9 @@
 import { encode } from "fast-png";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
+import { sampleUnit } from "#shared/image/types.ts";
 import { encodeRaw, texture } from "../testing/fixtures.ts";
-import { decodeGray16, decodeRgb, probeImage } from "./decodeImage.ts";
+import { decodeGray16, decodeRgb, decodeSamples, probeImage } from "./decodeImage.ts";
 import { encodePng16 } from "./encodeImage.ts";
 
 describe("decodeRgb", () => {
@@ -122,6 +123,64 @@ describe("decodeRgb", () => {
       message: expect.stringContaining("100×100"),
     });
     await expect(decodeRgb(png, "big.png", undefined, 5_000)).rejects.toMatchObject({
+      code: "frame_unreadable",
+    });
+  });
+});
+
+describe("decodeSamples", () => {
+  it("gives decodeRgb's floats through the samples' table, for every kind of frame", async () => {
+    const [w, h] = [64, 48];
+    const rgb = texture(w, h, 3);
+    const gray = Uint8Array.from({ length: w * h }, (_, i) => rgb[3 * i]!);
+    const rgba = await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+      .ensureAlpha(0.5)
+      .png()
+      .toBuffer();
+    const wide = encode({
+      width: w,
+      height: h,
+      data: Uint16Array.from(rgb, (v, i) => v * 257 + (i % 251)),
+      depth: 16,
+      channels: 3,
+    });
+    const frames: [string, Uint8Array, { width: number; height: number } | undefined][] = [
+      ["jpeg", await encodeRaw(rgb, w, h, "jpeg"), undefined],
+      ["jpeg at 1/2 (DCT)", await encodeRaw(rgb, w, h, "jpeg"), { width: w / 2, height: h / 2 }],
+      ["png resampled", await encodeRaw(rgb, w, h, "png"), { width: 40, height: 30 }],
+      [
+        "gray png",
+        await sharp(gray, { raw: { width: w, height: h, channels: 1 } })
+          .png()
+          .toBuffer(),
+        undefined,
+      ],
+      ["rgba png", rgba, undefined],
+      ["16-bit png", wide, undefined],
+    ];
+    for (const [kind, bytes, size] of frames) {
+      const floats = await decodeRgb(bytes, kind, size);
+      const samples = await decodeSamples(bytes, kind, size);
+      expect([samples.width, samples.height], kind).toEqual([floats.width, floats.height]);
+      expect(samples.data instanceof Uint16Array, kind).toBe(kind === "16-bit png");
+      const unit = sampleUnit(samples.data);
+      expect(
+        Float32Array.from(samples.data, (v) => unit[v]!),
+        kind,
+      ).toEqual(floats.data);
+    }
+    // Into the buffers it is given (a pool thread's spare planes), and refused like decodeRgb.
+    const into = new Uint8Array(new SharedArrayBuffer(3 * w * h));
+    const got = await decodeSamples(
+      await encodeRaw(rgb, w, h, "png"),
+      "t.png",
+      undefined,
+      undefined,
+      () => into,
+    );
+    expect(got.data).toBe(into);
+    expect(Array.from(into.subarray(0, 9))).toEqual(Array.from(rgb.subarray(0, 9)));
+    await expect(decodeSamples(new Uint8Array([1, 2, 3]), "x.jpg")).rejects.toMatchObject({
       code: "frame_unreadable",
     });
   });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp, { type Metadata, type Sharp, type SharpOptions } from "sharp";
 import { HybridDepthError } from "#shared/errors.ts";
-import type { RgbImage } from "#shared/image/types.ts";
+import { type RgbImage, type RgbSamples, sampleUnit } from "#shared/image/types.ts";
 import { JPEG_DCT_SHRINKS } from "#shared/pipeline/workSize.ts";
 
 export interface ImageSize {
@@ -75,6 +75,63 @@ export async function decodeRgb(
   alloc: (length: number) => Float32Array = (length) => new Float32Array(length),
   keepSamples = false,
 ): Promise<DecodedRgb> {
+  return decoded(bytes, name, size, maxPixels, (values, channels, width, height) => {
+    // A table of v / max (as float32, the same rounding as the division): a load per sample
+    // instead of a division (about 0.7 of the loop's time on 3 × 3 MP values).
+    const unit = sampleUnit(values);
+    const out = alloc(width * height * 3);
+    if (channels === 3) {
+      for (let i = 0; i < out.length; i++) out[i] = unit[values[i]!]!;
+    } else {
+      for (let i = 0, n = width * height; i < n; i++) {
+        const v = unit[values[i * channels]!]!;
+        out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = v;
+      }
+    }
+    const image: DecodedRgb = { width, height, data: out };
+    if (keepSamples && channels === 3) image.samples = values;
+    return image;
+  });
+}
+
+/** Where `decodeSamples` puts a frame's samples: 8-bit, or 16-bit (`wide`) from a wide PNG. */
+export type SampleAlloc = (length: number, wide: boolean) => Uint8Array | Uint16Array;
+
+const plainSamples: SampleAlloc = (length, wide) =>
+  wide ? new Uint16Array(length) : new Uint8Array(length);
+
+/**
+ * `decodeRgb` without the floats: the decoder's samples, three per pixel (a gray frame's
+ * repeated), in a buffer from `alloc`. Their floats (`sampleUnit`) are `decodeRgb`'s, bit for bit.
+ */
+export async function decodeSamples(
+  bytes: Uint8Array,
+  name: string,
+  size?: ImageSize,
+  maxPixels = DEFAULT_MAX_FRAME_PIXELS,
+  alloc: SampleAlloc = plainSamples,
+): Promise<RgbSamples> {
+  return decoded(bytes, name, size, maxPixels, (values, channels, width, height) => {
+    const out = alloc(width * height * 3, values instanceof Uint16Array);
+    if (channels === 3) out.set(values);
+    else
+      for (let i = 0, n = width * height; i < n; i++)
+        out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = values[i * channels]!;
+    return { width, height, data: out };
+  });
+}
+
+/**
+ * Runs the decode both share (upright, at `size`, alpha dropped, sRGB or 16-bit RGB) and hands
+ * `take` the raw samples (a view of the decoder's own buffer) and their layout.
+ */
+async function decoded<T>(
+  bytes: Uint8Array,
+  name: string,
+  size: ImageSize | undefined,
+  maxPixels: number,
+  take: (values: Uint8Array | Uint16Array, channels: number, width: number, height: number) => T,
+): Promise<T> {
   let done: (() => Promise<void>) | undefined;
   try {
     const meta = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
@@ -93,23 +150,10 @@ export async function decodeRgb(
     const { data, info } = await (wide ? img.raw({ depth: "ushort" }) : img.raw()).toBuffer({
       resolveWithObject: true,
     });
-    const values = wide ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : data;
-    // A table of v / max (as float32, the same rounding as the division): a load per sample
-    // instead of a division (about 0.7 of the loop's time on 3 × 3 MP values).
-    const unit = wide ? UNIT16 : UNIT8;
-    const out = alloc(info.width * info.height * 3);
-    if (info.channels === 3) {
-      for (let i = 0; i < out.length; i++) out[i] = unit[values[i]!]!;
-    } else {
-      for (let i = 0, n = info.width * info.height; i < n; i++) {
-        const v = unit[values[i * info.channels]!]!;
-        out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = v;
-      }
-    }
-    const image: DecodedRgb = { width: info.width, height: info.height, data: out };
-    if (keepSamples && info.channels === 3)
-      image.samples = wide ? values : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    return image;
+    const values = wide
+      ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2)
+      : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return take(values, info.channels, info.width, info.height);
   } catch (e) {
     if (e instanceof HybridDepthError) throw e;
     throw new HybridDepthError("FRAME_UNREADABLE", `${name}: cannot decode (${reason(e)})`);
@@ -117,9 +161,6 @@ export async function decodeRgb(
     await done?.();
   }
 }
-
-const UNIT8 = Float32Array.from({ length: 256 }, (_, v) => v / 255);
-const UNIT16 = Float32Array.from({ length: 65536 }, (_, v) => v / 65535);
 
 /**
  * A sharp pipeline on the frame, decoded by libjpeg straight at 1/`shrink` (2, 4, 8) of its

@@ -1,6 +1,12 @@
 import { encode } from "fast-png";
 import sharp from "sharp";
-import type { AnyRgbImage, Rgb8Image, RgbImage } from "#shared/image/types.ts";
+import {
+  type AnyRgbImage,
+  type Rgb8Image,
+  type RgbImage,
+  sampleUnit,
+} from "#shared/image/types.ts";
+import type { ImageSize } from "./decodeImage.ts";
 
 /** 16-bit single-channel PNG (fast-png: sharp's 16-bit raw input path is not reliable). */
 export function encodePng16(data: Uint16Array, width: number, height: number): Uint8Array {
@@ -29,6 +35,16 @@ export function floatToBytes(data: Float32Array): Uint8Array {
     out[i] = t >= 255 ? 255 : t > 0 ? (t + 0.5) | 0 : 0;
   }
   return out;
+}
+
+/**
+ * A decoder's samples as 8-bit ones: the samples themselves when they are (no copy), else those
+ * of their floats (`toRgb8`).
+ */
+export function samplesToRgb8(data: Uint8Array | Uint16Array, size: ImageSize): Rgb8Image {
+  if (data instanceof Uint8Array) return { ...size, data };
+  const unit = sampleUnit(data);
+  return toRgb8({ ...size, data: Float32Array.from(data, (v) => unit[v]!) });
 }
 
 /** An RGB float image as 8-bit samples (floatToBytes): a quarter of its bytes, for keeping. */

@@ -1,8 +1,10 @@
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { alignPrior, alignPriorInBands } from "#shared/fusion/fuse.ts";
 import { mulberry32 } from "#shared/math/stats.ts";
 import { loadCaptureDir } from "../capture/loadCaptureDir.ts";
+import { decodeSamples } from "../io/decodeImage.ts";
 import { runPipeline } from "../pipeline/runPipeline.ts";
 import { findModelFile, loadRegistry, modelSearchDirs } from "../prior/modelStore.ts";
 import { loadPrior } from "../prior/priorRunner.ts";
@@ -19,6 +21,25 @@ describe("row bands on the frame pool", () => {
     const focus = [new Float32Array(1 << 15)]; // 128 KiB of plain memory
     const grid = { position: bands.alloc(1), variance: bands.alloc(1) };
     await expect(bands.rows("lensFit", { plan, focus, grid }, 1)).rejects.toThrow(/shared memory/);
+    // A frame's samples are shared as the kind they are (copied once when they must be).
+    const samples = Uint16Array.from([1, 2, 3]);
+    const shared = bands.share(samples);
+    expect(shared).toBeInstanceOf(Uint16Array);
+    expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(shared)).toEqual([1, 2, 3]);
+    expect(bands.share(shared)).toBe(shared);
+    const colour = { samples, transform: { a: 0, b: 0, tx: 1, ty: 0 } };
+    const args = {
+      k: 0,
+      width: 3,
+      height: 1,
+      focus: bands.alloc(3),
+      colour,
+      best: bands.alloc(3),
+      bestIdx: new Uint8Array(new SharedArrayBuffer(3)),
+      aif: bands.alloc(9),
+    };
+    await expect(bands.rows("dffAdd", args, 1)).rejects.toThrow(/shared memory/);
   });
 
   it("give the alignment (run in bands from 1 MP) the same bits on the pool as on this thread", async () => {
@@ -63,7 +84,15 @@ describe("row bands on the frame pool", () => {
       }
       expect(bits(p.confidence.data).equals(bits(one!.confidence.data))).toBe(true);
       expect(p.result.scale).toBe(one!.result.scale);
+      // The composite, and the reference as decoded (its samples are kept, never reused by a
+      // pool thread for a later frame).
+      expect(Buffer.from(p.allInFocus.data).equals(Buffer.from(one!.allInFocus.data))).toBe(true);
+      expect(Buffer.from(p.reference.data).equals(Buffer.from(one!.reference.data))).toBe(true);
     }
+    const ref = source.capture.frames[one!.result.referenceFrame]!.file;
+    const decoded = await decodeSamples(await readFile(join(SAMPLE, ref)), ref);
+    for (const run of runs)
+      expect(Buffer.from(run.reference.data).equals(Buffer.from(decoded.data))).toBe(true);
   });
 
   it("give the same bits on 1 and 2 threads when the blur per diopter is fitted to the stack", async () => {

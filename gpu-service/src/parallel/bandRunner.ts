@@ -24,7 +24,8 @@ export function bandRunner(threads = defaultThreads()): BandRunner {
     alloc,
     share(plane) {
       if (plane.buffer instanceof SharedArrayBuffer) return plane;
-      const copy = alloc(plane.length);
+      const Kind = plane.constructor as new (b: SharedArrayBuffer) => typeof plane;
+      const copy = new Kind(new SharedArrayBuffer(plane.byteLength));
       copy.set(plane);
       return copy;
     },
@@ -33,12 +34,18 @@ export function bandRunner(threads = defaultThreads()): BandRunner {
 }
 
 /**
- * Throws if a plane (a Float32Array, Int32Array or Uint8Array, to two levels into `args`) would be copied to the threads:
+ * Throws if a plane (a Float32Array, Int32Array, Uint8Array or Uint16Array, to two levels into
+ * `args`) would be copied to the threads:
  * what a band writes there would be lost, and a large one read is a copy per band. Float64
  * tables (a fit's constants) are small and read-only, and are copied.
  */
 function assertShared(value: unknown, depth = 0): void {
-  if (value instanceof Float32Array || value instanceof Int32Array || value instanceof Uint8Array) {
+  if (
+    value instanceof Float32Array ||
+    value instanceof Int32Array ||
+    value instanceof Uint8Array ||
+    value instanceof Uint16Array
+  ) {
     if (!(value.buffer instanceof SharedArrayBuffer))
       throw new Error("row-band planes must be in shared memory (BandRunner.alloc or share)");
     return;

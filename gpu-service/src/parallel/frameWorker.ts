@@ -24,7 +24,8 @@ port.on("message", async (m: ToFrameWorker) => {
     }
     const out = await processFrame(m.task);
     // Planes in shared memory are shared by posting them; the others move.
-    const transfer = [out.color.buffer, out.focus.buffer, out.inside?.buffer].filter(
+    const color = out.color instanceof Float32Array ? out.color : out.color.samples;
+    const transfer = [color.buffer, out.focus.buffer, out.inside?.buffer].filter(
       (b): b is ArrayBuffer => b instanceof ArrayBuffer,
     );
     port.postMessage({ type: "done", id: m.id, out } satisfies FromFrameWorker, transfer);

@@ -1,6 +1,7 @@
+import type { FrameColour } from "#shared/dff/accumulator.ts";
 import { HybridDepthError } from "#shared/errors.ts";
-import { type Plane, toGray } from "#shared/image/types.ts";
-import { IDENTITY, type Similarity } from "#shared/image/warp.ts";
+import { type Plane, type RgbSamples, toGray, toGraySamples } from "#shared/image/types.ts";
+import { IDENTITY, type Similarity, warpSimilarity } from "#shared/image/warp.ts";
 import {
   Registrar,
   type Registration,
@@ -9,8 +10,8 @@ import {
 } from "#shared/registration/similarity.ts";
 import type { FusionPlan } from "../graphs/fusionPath.ts";
 import { fusionStages, measuresInWarp } from "../graphs/fusionStages.ts";
-import { decodeRgb, type ImageSize } from "../io/decodeImage.ts";
-import { SparePlanes } from "./sparePlanes.ts";
+import { type DecodedRgb, decodeRgb, decodeSamples, type ImageSize } from "../io/decodeImage.ts";
+import { type SparePlane, SparePlanes } from "./sparePlanes.ts";
 
 /**
  * The per-frame work of a pipeline (decode, focus measure, registration, warp): independent
@@ -43,12 +44,15 @@ export interface FrameTask {
    * Planes the pipeline is done with (an earlier frame's colour, once it is in the accumulator;
    * shared memory on a pool): the thread keeps them for reuse (sparePlanes.ts).
    */
-  recycled?: Float32Array[];
+  recycled?: SparePlane[];
 }
 
 export interface FrameOutput {
-  /** RGB at work size, registered to the reference. */
-  color: Float32Array;
+  /**
+   * RGB at work size: registered floats, or (where the warp runs in TypeScript) the decoded
+   * samples and the transform that registers them, which the accumulator samples where it needs.
+   */
+  color: FrameColour;
   /** Focus measure at work size, registered to the reference. */
   focus: Float32Array;
   /** Where each stage ran (focusMeasure, warp): "js" or its graph's execution provider. */
@@ -161,14 +165,25 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   // registered planes come back once); otherwise focus is measured first, while the reference
   // may still be on its way.
   const inWarp = measuresInWarp(job.fusion) && job.register && !task.isReference;
-  let rgb: Awaited<ReturnType<typeof decodeRgb>>;
+  // Where the warp runs here, the colour stays as the decoder's samples (a quarter of the floats'
+  // bytes at 8 bits): the accumulator reads them through their table, registered only where the
+  // frame is the sharpest, with the same bits as a warped float image. A graph warps floats.
+  const asSamples = job.fusion.warp === "js";
+  let rgb: DecodedRgb | RgbSamples;
   try {
-    rgb = await decodeRgb(task.bytes, task.name, job.work, job.maxFramePixels, alloc, inWarp);
+    rgb = asSamples
+      ? await decodeSamples(task.bytes, task.name, job.work, job.maxFramePixels, (length, wide) =>
+          wide
+            ? spare.takeOf(Uint16Array, length, shared)
+            : spare.takeOf(Uint8Array, length, shared),
+        )
+      : await decodeRgb(task.bytes, task.name, job.work, job.maxFramePixels, alloc, inWarp);
   } catch (e) {
     if (task.isReference) failReference(job.reference);
     throw e;
   }
-  const gray = toGray(rgb, spare.take(rgb.width * rgb.height, false));
+  const grayPlane = spare.take(rgb.width * rgb.height, false);
+  const gray = isSamples(rgb) ? toGraySamples(rgb, grayPlane) : toGray(rgb, grayPlane);
   lap("decode");
   let reg: Registration = {
     transform: { ...IDENTITY },
@@ -193,9 +208,10 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
     return inMemory(measured.data, alloc, shared);
   };
   let focus = inWarp ? undefined : await measure();
+  const asIs: FrameColour = isSamples(rgb) ? { samples: rgb.data } : rgb.data;
   if (task.isReference || !job.register) {
     const out = {
-      color: rgb.data,
+      color: asIs,
       focus: focus ?? (await measure()),
       ranOn,
       registration: reg,
@@ -207,25 +223,39 @@ export async function processFrame(task: FrameTask): Promise<FrameOutput> {
   const registrar = await registrarFor(job);
   t = performance.now(); // waiting for the reference is no work
   reg = registrar.register(registrationLevel(gray).level);
-  let color = rgb.data;
+  let color = asIs;
   let inside: Uint8Array | undefined;
-  if (!isIdentity(reg.transform)) {
+  if (!isIdentity(reg.transform) && isSamples(rgb)) {
+    // Only the focus is warped here; the colour goes with its transform.
+    inside = new Uint8Array(w * h);
+    const unwarped = focus!;
+    focus = warpSimilarity(unwarped, w, h, 1, reg.transform, alloc(w * h), inside);
+    color = { samples: rgb.data, transform: reg.transform };
+    ranOn.warp = "js";
+    spare.giveBack(unwarped);
+  } else if (!isIdentity(reg.transform)) {
+    const decoded = rgb as DecodedRgb;
     const warped = focus
-      ? await stages.warpFrame(focus, rgb.data, w, h, reg.transform, alloc)
-      : await stages.measureAndWarp(rgb, reg.transform, job.windowRadius, alloc);
+      ? await stages.warpFrame(focus, decoded.data, w, h, reg.transform, alloc)
+      : await stages.measureAndWarp(decoded, reg.transform, job.windowRadius, alloc);
     if (!focus) ranOn.focusMeasure = warped.ranOn;
     ({ inside } = warped);
     // What the warp read is done with: the decoded colour and the unwarped focus.
-    const unwarped = [rgb.data, ...(focus ? [focus] : [])];
+    const unwarped = [decoded.data, ...(focus ? [focus] : [])];
     focus = inMemory(warped.focus, alloc, shared);
-    color = inMemory(warped.color, alloc, shared);
+    const warpedColor = inMemory(warped.color, alloc, shared);
+    color = warpedColor;
     ranOn.warp = warped.ranOn;
-    spare.giveBack(...unwarped.filter((p) => p !== focus && p !== color));
+    spare.giveBack(...unwarped.filter((p) => p !== focus && p !== warpedColor));
   }
   lap("registration"); // the frame graph's focus measure included, as the warp always was
   focus ??= await measure();
   spare.giveBack(gray.data);
   return { color, focus, ranOn, ...(inside ? { inside } : {}), registration: reg, ms };
+}
+
+function isSamples(img: DecodedRgb | RgbSamples): img is RgbSamples {
+  return !(img.data instanceof Float32Array);
 }
 
 /** `plane` itself when `alloc` gives the same kind of memory (`shared` or not), else a copy. */

@@ -32,12 +32,13 @@ import { fusionPlan, placementAsked, planPath } from "../graphs/fusionPath.ts";
 import { describePlacement, fusionStages } from "../graphs/fusionStages.ts";
 import { finishLensFitOnGraph, fitLensGridOnGraph } from "../graphs/lensFit.ts";
 import { DEFAULT_MAX_FRAME_PIXELS, probeImage } from "../io/decodeImage.ts";
-import { toRgb8 } from "../io/encodeImage.ts";
+import { samplesToRgb8, toRgb8 } from "../io/encodeImage.ts";
 import { captureOptics } from "../io/exifOptics.ts";
 import { bandRunner } from "../parallel/bandRunner.ts";
 import { frameRunner } from "../parallel/framePool.ts";
 import type { Prior, Provider } from "../prior/priorRunner.ts";
 import { type FrameJob, type FrameOutput, sharedReference } from "./frameWork.ts";
+import type { SparePlane } from "./sparePlanes.ts";
 
 export interface PipelineOptions {
   stage: Stage;
@@ -180,7 +181,7 @@ export async function runPipeline(
     shared: bands.threads > 1,
   };
   // Colour planes already in the accumulator go back to the pool with the next frame's task.
-  const recycled: Float32Array[] = [];
+  const recycled: SparePlane[] = [];
   const run = (i: number, bytes: Uint8Array): Promise<FrameOutput> =>
     runner
       .run({
@@ -261,16 +262,22 @@ export async function runPipeline(
         if (out.inside) markOutside(out.inside, outside);
         const t = performance.now();
         const adding = acc.addInBands(bands, out.focus, out.color, rank.get(i));
-        // Kept for the preview as 8-bit samples, a quarter of the floats' bytes, made while the
-        // pool adds the frame (this thread waits on the frames anyway; after them it would be
-        // ≈ 30 ms of a 12 MP job's serial tail). The reference is not resampled, so its floats
-        // are its decoded bytes / 255 and these are those bytes.
+        // Kept for the preview as 8-bit samples, a quarter of the floats' bytes: the decoder's
+        // own when it gave 8 bits, else made while the pool adds the frame (this thread waits on
+        // the frames anyway). The reference is not resampled, so its floats are its decoded
+        // samples / max, and these are those bytes.
+        const plane = out.color instanceof Float32Array ? out.color : out.color.samples;
+        const size = { width: work.width, height: work.height };
         if (i === refIdx)
-          reference = toRgb8({ width: work.width, height: work.height, data: out.color });
+          reference =
+            plane instanceof Float32Array
+              ? toRgb8({ ...size, data: plane })
+              : samplesToRgb8(plane, size);
         await adding;
         thread.dff += performance.now() - t;
-        // The composite has its samples: the colour plane can serve another frame.
-        recycled.push(out.color);
+        // The composite has its samples: the colour plane can serve another frame (unless it
+        // is the reference's 8-bit samples, kept as they are).
+        if (reference?.data !== plane) recycled.push(plane);
       }
       for (const i of order) {
         const { reg, ranOn: frameRanOn } = reports.get(i)!;

@@ -16,6 +16,19 @@ describe("SparePlanes", () => {
     spare.clear();
   });
 
+  it("keeps a frame's samples apart from floats of the same length", () => {
+    const spare = new SparePlanes();
+    const bytes = spare.takeOf(Uint8Array, 64, true);
+    const wide = spare.takeOf(Uint16Array, 64, true);
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect(wide.buffer).toBeInstanceOf(SharedArrayBuffer);
+    spare.giveBack(bytes, wide);
+    expect(spare.take(64, true)).toBeInstanceOf(Float32Array); // a fresh one
+    expect(spare.takeOf(Uint16Array, 64, true)).toBe(wide);
+    expect(spare.takeOf(Uint8Array, 64, true)).toBe(bytes);
+    spare.clear();
+  });
+
   it("keeps no views, no duplicates and a bounded number per size", () => {
     const spare = new SparePlanes();
     const whole = new Float32Array(32);

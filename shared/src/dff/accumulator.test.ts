@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { gaussianBlur } from "../image/boxFilter.ts";
-import { plane, toGray } from "../image/types.ts";
+import { plane, sampleUnit, toGray } from "../image/types.ts";
+import { warpSimilarity } from "../image/warp.ts";
 import { gaussianSource, median, mulberry32 } from "../math/stats.ts";
+import { randomSamples } from "../testing/samples.ts";
 import { CONFIDENCE_TAU, DffAccumulator } from "./accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "./focusMeasure.ts";
 import type { BlurModel } from "./lensCurve.ts";
@@ -145,6 +147,41 @@ describe("DffAccumulator", () => {
     expect(() => acc.finish()).toThrow(/1 of 2/);
     acc.add(new Float32Array(16), new Float32Array(48));
     expect(() => acc.add(new Float32Array(16), new Float32Array(48))).toThrow(/more frames/);
+  });
+
+  it("composites a frame's samples, registered where they win, with the bits of its warped floats", () => {
+    const { diopters, frames } = renderStack(
+      noiseTexture(8),
+      (x) => (x < SEAM ? 0.6 : 1.6),
+      FOCUS_M,
+    );
+    const rnd = mulberry32(12);
+    // Focus at random (a tie row too), so that every frame wins at about 1 pixel in K.
+    const focus = frames.map(() =>
+      Float32Array.from({ length: W * H }, () => rnd()).fill(0.5, 0, W),
+    );
+    const transforms = frames.map((_, k) =>
+      k === 0 ? undefined : { a: 0.01 * k, b: -0.004 * k, tx: 1.3 * k - 2, ty: 0.7 - k },
+    );
+    for (const wide of [false, true]) {
+      const samples = frames.map(() => randomSamples(3 * W * H, wide, rnd));
+      const unit = sampleUnit(samples[0]!);
+      const floats = new DffAccumulator(W, H, diopters);
+      const asSamples = new DffAccumulator(W, H, diopters);
+      for (const [k, f] of focus.entries()) {
+        const t = transforms[k];
+        const rgb = Float32Array.from(samples[k]!, (v) => unit[v]!);
+        floats.add(f, t ? warpSimilarity(rgb, W, H, 3, t) : rgb);
+        asSamples.add(f, { samples: samples[k]!, ...(t ? { transform: t } : {}) });
+      }
+      const want = floats.finish();
+      const got = asSamples.finish();
+      expect(got.allInFocus.data).toEqual(want.allInFocus.data);
+      expect(got.peakFrame).toEqual(want.peakFrame);
+      expect(got.depth.data).toEqual(want.depth.data);
+      // Every frame won somewhere: each one's colour was sampled.
+      expect(new Set(got.peakFrame).size).toBe(frames.length);
+    }
   });
 
   it("gives the same bits whatever order the frames arrive in, ties included", () => {

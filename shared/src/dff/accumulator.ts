@@ -1,4 +1,5 @@
-import { type Plane, type RgbImage, toGray } from "../image/types.ts";
+import { type Plane, type RgbImage, sampleUnit, toGray } from "../image/types.ts";
+import { type Similarity, warpSamplesAt } from "../image/warp.ts";
 import { selectKth } from "../math/stats.ts";
 import type { BandRunner } from "../pipeline/rowBands.ts";
 import {
@@ -48,6 +49,16 @@ export interface LensFitOnGraph {
     grid: LensFitGrid,
   ): Promise<{ depth: Float32Array; confidence: Float32Array }>;
 }
+
+/**
+ * A frame's colour as the composite takes it: RGB floats already registered to the reference,
+ * or the decoder's samples (`RgbSamples`' data), with the transform that registers them when
+ * there is one. Those are sampled only where the frame is the sharpest yet, with the bits a
+ * warped float image would have given: no registered colour plane is made.
+ */
+export type FrameColour =
+  | Float32Array
+  | { samples: Uint8Array | Uint16Array; transform?: Similarity };
 
 /** Relative depth error (1σ) at which confidence is 0.5. */
 export const CONFIDENCE_TAU = 0.1;
@@ -117,7 +128,7 @@ export class DffAccumulator {
    * Adds frame `k`'s focus measure (copied) and (registered) colour; `k`: its index in ascending
    * diopter order, by default the first not yet added.
    */
-  add(focus: Float32Array, rgb: Float32Array, k?: number): void {
+  add(focus: Float32Array, rgb: FrameColour, k?: number): void {
     const at = this.next(focus, rgb, k);
     addFrameRows(this.addArgs(at, focus, rgb), 0, this.height);
     this.keep(at, focus);
@@ -131,21 +142,26 @@ export class DffAccumulator {
   async addInBands(
     bands: BandRunner,
     focus: Float32Array,
-    rgb: Float32Array,
+    rgb: FrameColour,
     k?: number,
   ): Promise<void> {
     if (bands.threads <= 1) return this.add(focus, rgb, k);
     const at = this.next(focus, rgb, k);
     const shared = bands.share(focus);
-    await bands.rows("dffAdd", this.addArgs(at, shared, bands.share(rgb)), this.height);
+    const colour =
+      rgb instanceof Float32Array
+        ? bands.share(rgb)
+        : { ...rgb, samples: bands.share(rgb.samples) };
+    await bands.rows("dffAdd", this.addArgs(at, shared, colour), this.height);
     this.focus[at] = shared;
     this.added++;
   }
 
-  private next(focus: Float32Array, rgb: Float32Array, k?: number): number {
+  private next(focus: Float32Array, rgb: FrameColour, k?: number): number {
     const n = this.width * this.height;
     const K = this.diopters.length;
-    if (focus.length !== n || rgb.length !== 3 * n)
+    const values = rgb instanceof Float32Array ? rgb : rgb.samples;
+    if (focus.length !== n || values.length !== 3 * n)
       throw new RangeError("frame size differs from the accumulator's");
     if (this.added >= K) throw new RangeError("more frames added than focus positions given");
     if (k === undefined) {
@@ -159,9 +175,9 @@ export class DffAccumulator {
     return k;
   }
 
-  private addArgs(k: number, focus: Float32Array, rgb: Float32Array): AddFrameArgs {
-    const { best, bestIdx, aif, width } = this;
-    return { k, width, focus, rgb, best, bestIdx, aif };
+  private addArgs(k: number, focus: Float32Array, colour: FrameColour): AddFrameArgs {
+    const { best, bestIdx, aif, width, height } = this;
+    return { k, width, height, focus, colour, best, bestIdx, aif };
   }
 
   private keep(k: number, focus: Float32Array): void {
@@ -273,8 +289,9 @@ export interface AddFrameArgs {
   /** The frame's index in ascending-diopter order. */
   k: number;
   width: number;
+  height: number;
   focus: Float32Array;
-  rgb: Float32Array;
+  colour: FrameColour;
   best: Float32Array;
   bestIdx: Uint8Array;
   aif: Float32Array;
@@ -286,17 +303,51 @@ export interface AddFrameArgs {
  * order of arrival: the sharpest frame, the farthest of equals.
  */
 export function addFrameRows(a: AddFrameArgs, y0: number, y1: number): void {
-  const { k, focus, rgb, best, bestIdx, aif } = a;
-  for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) {
-    const f = focus[i]!;
-    const b = best[i]!;
-    if (f > b || (f === b && k < bestIdx[i]!)) {
-      best[i] = f;
-      bestIdx[i] = k;
-      aif[3 * i] = rgb[3 * i]!;
-      aif[3 * i + 1] = rgb[3 * i + 1]!;
-      aif[3 * i + 2] = rgb[3 * i + 2]!;
+  const { k, width, focus, colour, best, bestIdx, aif } = a;
+  if (colour instanceof Float32Array) {
+    for (let i = y0 * width, end = y1 * width; i < end; i++) {
+      const f = focus[i]!;
+      const b = best[i]!;
+      if (f > b || (f === b && k < bestIdx[i]!)) {
+        best[i] = f;
+        bestIdx[i] = k;
+        aif[3 * i] = colour[3 * i]!;
+        aif[3 * i + 1] = colour[3 * i + 1]!;
+        aif[3 * i + 2] = colour[3 * i + 2]!;
+      }
     }
+    return;
+  }
+  const { samples, transform } = colour;
+  if (!transform) {
+    const u = sampleUnit(samples);
+    for (let i = y0 * width, end = y1 * width; i < end; i++) {
+      const f = focus[i]!;
+      const b = best[i]!;
+      if (f > b || (f === b && k < bestIdx[i]!)) {
+        best[i] = f;
+        bestIdx[i] = k;
+        aif[3 * i] = u[samples[3 * i]!]!;
+        aif[3 * i + 1] = u[samples[3 * i + 1]!]!;
+        aif[3 * i + 2] = u[samples[3 * i + 2]!]!;
+      }
+    }
+    return;
+  }
+  // A row's winners first, then their registered colour in one call.
+  const xs = new Int32Array(width);
+  for (let y = y0; y < y1; y++) {
+    let count = 0;
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      const f = focus[i]!;
+      const b = best[i]!;
+      if (f > b || (f === b && k < bestIdx[i]!)) {
+        best[i] = f;
+        bestIdx[i] = k;
+        xs[count++] = x;
+      }
+    }
+    if (count > 0) warpSamplesAt(samples, width, a.height, transform, y, xs, count, aif);
   }
 }
 

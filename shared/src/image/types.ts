@@ -22,6 +22,26 @@ export interface Rgb8Image {
 /** Either kind: what a consumer of both (the prior, the encoders) takes. */
 export type AnyRgbImage = RgbImage | Rgb8Image;
 
+/**
+ * An RGB image as a decoder's own samples, interleaved: 8-bit, or 16-bit from a wide PNG. Its
+ * floats are `sampleUnit(data)[v]` (v / max), so whatever reads the samples through that table
+ * gets the bits the float image would have given, from a quarter (or half) of its bytes.
+ */
+export interface RgbSamples {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array | Uint16Array;
+}
+
+/** v / 255 and v / 65535 as float32: the same rounding as dividing each sample. */
+const UNIT8 = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+const UNIT16 = Float32Array.from({ length: 65536 }, (_, v) => v / 65535);
+
+/** The table from a sample to its float in [0, 1]. */
+export function sampleUnit(data: Uint8Array | Uint16Array): Float32Array {
+  return data instanceof Uint16Array ? UNIT16 : UNIT8;
+}
+
 export function plane(width: number, height: number, data?: Float32Array): Plane {
   const d = data ?? new Float32Array(width * height);
   if (d.length !== width * height)
@@ -38,5 +58,18 @@ export function toGray(
   const s = rgb.data;
   for (let i = 0, j = 0; i < n; i++, j += 3)
     out[i] = 0.299 * s[j]! + 0.587 * s[j + 1]! + 0.114 * s[j + 2]!;
+  return plane(rgb.width, rgb.height, out);
+}
+
+/** `toGray` of the samples' floats (the same bits), read through their table. */
+export function toGraySamples(
+  rgb: RgbSamples,
+  out: Float32Array = new Float32Array(rgb.width * rgb.height),
+): Plane {
+  const n = rgb.width * rgb.height;
+  const s = rgb.data;
+  const u = sampleUnit(s);
+  for (let i = 0, j = 0; i < n; i++, j += 3)
+    out[i] = 0.299 * u[s[j]!]! + 0.587 * u[s[j + 1]!]! + 0.114 * u[s[j + 2]!]!;
   return plane(rgb.width, rgb.height, out);
 }

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../math/stats.ts";
+import { randomSamples } from "../testing/samples.ts";
+import { sampleUnit } from "./types.ts";
 import {
   IDENTITY,
   rescaleSimilarity,
   type Similarity,
   similarityRotation,
   similarityScale,
+  warpSamplesAt,
   warpSimilarity,
   warpSimilarityPair,
 } from "./warp.ts";
@@ -202,4 +205,48 @@ describe("rescaleSimilarity", () => {
       ty: -6,
     });
   });
+});
+
+describe("warpSamplesAt", () => {
+  const rnd = mulberry32(9);
+  const cases: [number, number, Similarity][] = [
+    [40, 30, { a: 0.03, b: -0.02, tx: 1.7, ty: -2.2 }],
+    [17, 9, { a: 0.2, b: 0.1, tx: 6, ty: -5 }], // much of it outside
+    [23, 11, { a: -0.01, b: 0, tx: -30, ty: 0.4 }], // all of it outside
+    [1, 5, { a: 0.1, b: 0, tx: 0.5, ty: 0.3 }],
+    [6, 1, { a: -0.1, b: 0.05, tx: 0.2, ty: 0.5 }],
+    [1, 1, { a: 0, b: 0, tx: 0.3, ty: -0.2 }],
+  ];
+  for (const wide of [false, true])
+    for (const [w, h, t] of cases) {
+      it(`gives the bits of warping the ${wide ? "16" : "8"}-bit samples' floats on ${w}×${h}, at any columns`, () => {
+        const samples = randomSamples(3 * w * h, wide, rnd);
+        const unit = sampleUnit(samples);
+        const floats = Float32Array.from(samples, (v) => unit[v]!);
+        const want = warpSimilarity(floats, w, h, 3, t);
+        // Every column, then every other one (the rest must stay as they were).
+        const all = new Float32Array(3 * w * h);
+        const some = new Float32Array(3 * w * h).fill(-1);
+        for (let y = 0; y < h; y++) {
+          warpSamplesAt(
+            samples,
+            w,
+            h,
+            t,
+            y,
+            Int32Array.from({ length: w }, (_, x) => x),
+            w,
+            all,
+          );
+          const odd = Int32Array.from({ length: w }, (_, x) => x).filter((x) => x % 2 === 1);
+          warpSamplesAt(samples, w, h, t, y, odd, odd.length, some);
+        }
+        expect(all).toEqual(want);
+        for (let i = 0; i < w * h; i++) {
+          const x = i % w;
+          for (let c = 0; c < 3; c++)
+            expect(some[3 * i + c]).toBe(x % 2 === 1 ? want[3 * i + c] : -1);
+        }
+      });
+    }
 });

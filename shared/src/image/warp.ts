@@ -1,3 +1,5 @@
+import { sampleUnit } from "./types.ts";
+
 /**
  * A similarity transform about the image centre (cx, cy): a point x of the reference maps to
  * x' = c + [[1+a, -b], [b, 1+a]]·(x − c) + (tx, ty) in the moving frame. Scale is
@@ -39,8 +41,6 @@ export function warpSimilarity(
   out: Float32Array = new Float32Array(src.length),
   valid?: Uint8Array,
 ): Float32Array {
-  const cx = (width - 1) / 2;
-  const cy = (height - 1) / 2;
   const m = 1 + t.a;
   const b = t.b;
   const dx1 = width > 1 ? 1 : 0;
@@ -48,16 +48,7 @@ export function warpSimilarity(
   // (No closures in here: variables a closure captures move to a context object, and every
   // read of them in the hot loops below gets slower.)
   for (let y = 0; y < height; y++) {
-    const dy = y - cy;
-    // The map is affine: along a row both source coordinates are linear in x.
-    const sx0 = cx - m * cx - b * dy + t.tx;
-    const sy0 = cy + b * -cx + m * dy + t.ty;
-    // Columns whose sample lies half a pixel or more inside every edge need no clamping (and
-    // have both bilinear neighbours: none does on a 1-pixel side).
-    const [a0, a1] = span(sx0, m, 0.5, width - 1.5, width);
-    const [b0, b1] = span(sy0, b, 0.5, height - 1.5, width);
-    const lo = Math.max(a0, b0);
-    const hi = Math.max(lo, Math.min(a1, b1));
+    const { sx0, sy0, lo, hi } = rowMap(t, width, height, y);
     const row = y * width;
     for (let x = 0; x < lo; x++)
       sampleClamped(src, width, height, channels, sx0 + m * x, sy0 + b * x, out, row + x, valid);
@@ -115,11 +106,36 @@ export function warpSimilarity(
 }
 
 /**
+ * Where row y of the output samples the source: column x at (sx0 + m·x, sy0 + b·x), m = 1 + a
+ * (the map is affine, so along a row both coordinates are linear in x); and the columns [lo, hi)
+ * whose sample lies half a pixel or more inside every edge, which need no clamping (and have
+ * both bilinear neighbours: none does on a 1-pixel side).
+ */
+function rowMap(
+  t: Similarity,
+  width: number,
+  height: number,
+  y: number,
+): { sx0: number; sy0: number; lo: number; hi: number } {
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  const m = 1 + t.a;
+  const b = t.b;
+  const dy = y - cy;
+  const sx0 = cx - m * cx - b * dy + t.tx;
+  const sy0 = cy + b * -cx + m * dy + t.ty;
+  const [a0, a1] = span(sx0, m, 0.5, width - 1.5, width);
+  const [b0, b1] = span(sy0, b, 0.5, height - 1.5, width);
+  const lo = Math.max(a0, b0);
+  return { sx0, sy0, lo, hi: Math.max(lo, Math.min(a1, b1)) };
+}
+
+/**
  * One sample at (px, py) clamped to the image into output pixel p, with `valid[p]` (if given)
  * set by whether it fell inside. Inside the image this is the bilinear sample of the fast path.
  */
 function sampleClamped(
-  src: Float32Array,
+  src: Float32Array | Uint8Array | Uint16Array,
   width: number,
   height: number,
   channels: number,
@@ -128,6 +144,7 @@ function sampleClamped(
   out: Float32Array,
   p: number,
   valid?: Uint8Array,
+  unit?: Float32Array,
 ): void {
   const xMax = width - 1;
   const yMax = height - 1;
@@ -140,7 +157,7 @@ function sampleClamped(
   const i = (y0 * width + x0) * channels;
   const dx1 = width > 1 ? 1 : 0;
   const dy1 = height > 1 ? width : 0;
-  bilinear(src, out, p * channels, i, px - x0, py - y0, channels, dx1, dy1);
+  bilinear(src, out, p * channels, i, px - x0, py - y0, channels, dx1, dy1, unit);
 }
 
 /** The columns x in [0, n) where lo ≤ a + s·x ≤ hi, as [first, end). */
@@ -155,9 +172,12 @@ function span(a: number, s: number, lo: number, hi: number, n: number): [number,
   return [first, Math.max(first, end)];
 }
 
-/** One bilinear sample of every channel, from source index `i` (the top-left tap) into `o`. */
+/**
+ * One bilinear sample of every channel, from source index `i` (the top-left tap) into `o`; with
+ * `unit`, `src` holds samples and their floats are `unit[v]`.
+ */
 function bilinear(
-  src: Float32Array,
+  src: Float32Array | Uint8Array | Uint16Array,
   out: Float32Array,
   o: number,
   i: number,
@@ -166,6 +186,7 @@ function bilinear(
   channels: number,
   dx1: number,
   dy1: number,
+  unit?: Float32Array,
 ): void {
   const w00 = (1 - fx) * (1 - fy);
   const w01 = fx * (1 - fy);
@@ -174,9 +195,9 @@ function bilinear(
   const i01 = i + dx1 * channels;
   const i10 = i + dy1 * channels;
   const i11 = i10 + dx1 * channels;
+  const at = unit ? (k: number) => unit[src[k]!]! : (k: number) => src[k]!;
   for (let c = 0; c < channels; c++)
-    out[o + c] =
-      w00 * src[i + c]! + w01 * src[i01 + c]! + w10 * src[i10 + c]! + w11 * src[i11 + c]!;
+    out[o + c] = w00 * at(i + c) + w01 * at(i01 + c) + w10 * at(i10 + c) + w11 * at(i11 + c);
 }
 
 /**
@@ -194,18 +215,10 @@ export function warpSimilarityPair(
   outRgb: Float32Array = new Float32Array(rgb.length),
   valid?: Uint8Array,
 ): { gray: Float32Array; rgb: Float32Array } {
-  const cx = (width - 1) / 2;
-  const cy = (height - 1) / 2;
   const m = 1 + t.a;
   const b = t.b;
   for (let y = 0; y < height; y++) {
-    const dy = y - cy;
-    const sx0 = cx - m * cx - b * dy + t.tx;
-    const sy0 = cy + b * -cx + m * dy + t.ty;
-    const [a0, a1] = span(sx0, m, 0.5, width - 1.5, width);
-    const [b0, b1] = span(sy0, b, 0.5, height - 1.5, width);
-    const lo = Math.max(a0, b0);
-    const hi = Math.max(lo, Math.min(a1, b1));
+    const { sx0, sy0, lo, hi } = rowMap(t, width, height, y);
     const row = y * width;
     for (let x = 0; x < lo; x++) {
       sampleClamped(gray, width, height, 1, sx0 + m * x, sy0 + b * x, outGray, row + x, valid);
@@ -240,4 +253,52 @@ export function warpSimilarityPair(
     }
   }
   return { gray: outGray, rgb: outRgb };
+}
+
+/**
+ * Row y of `warpSimilarity(floats of src, width, height, 3, t)` at the columns xs[0, count) only
+ * (the same bits), into `out` (a full-size RGB float plane), from an image of samples (`RgbSamples`):
+ * for a consumer that needs the registered colour at some pixels, such as the DFF composite,
+ * which takes a frame's colour only where that frame is the sharpest yet.
+ */
+export function warpSamplesAt(
+  src: Uint8Array | Uint16Array,
+  width: number,
+  height: number,
+  t: Similarity,
+  y: number,
+  xs: Int32Array,
+  count: number,
+  out: Float32Array,
+): void {
+  const u = sampleUnit(src);
+  const m = 1 + t.a;
+  const b = t.b;
+  const { sx0, sy0, lo, hi } = rowMap(t, width, height, y);
+  const row = y * width;
+  for (let k = 0; k < count; k++) {
+    const x = xs[k]!;
+    const px = sx0 + m * x;
+    const py = sy0 + b * x;
+    if (x < lo || x >= hi) {
+      sampleClamped(src, width, height, 3, px, py, out, row + x, undefined, u);
+      continue;
+    }
+    const x0 = Math.floor(px);
+    const y0 = Math.floor(py);
+    const fx = px - x0;
+    const fy = py - y0;
+    const w00 = (1 - fx) * (1 - fy);
+    const w01 = fx * (1 - fy);
+    const w10 = (1 - fx) * fy;
+    const w11 = fx * fy;
+    const i = 3 * (y0 * width + x0);
+    const j = i + 3 * width;
+    const o = 3 * (row + x);
+    out[o] = w00 * u[src[i]!]! + w01 * u[src[i + 3]!]! + w10 * u[src[j]!]! + w11 * u[src[j + 3]!]!;
+    out[o + 1] =
+      w00 * u[src[i + 1]!]! + w01 * u[src[i + 4]!]! + w10 * u[src[j + 1]!]! + w11 * u[src[j + 4]!]!;
+    out[o + 2] =
+      w00 * u[src[i + 2]!]! + w01 * u[src[i + 5]!]! + w10 * u[src[j + 2]!]! + w11 * u[src[j + 5]!]!;
+  }
 }

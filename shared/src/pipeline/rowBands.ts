@@ -57,9 +57,12 @@ export interface BandRunner {
   steps<T>(steps: BandSteps<T>): Promise<T>;
   /** A plane the bands' threads can all read and write (plain memory when they are this one). */
   alloc(length: number): Float32Array;
-  /** `plane` itself when the threads can read it, else a copy in `alloc`'s memory. */
-  share(plane: Float32Array): Float32Array;
+  /** `plane` itself when the threads can read it, else a copy in memory they can. */
+  share<T extends SharedPlane>(plane: T): T;
 }
+
+/** The kinds of plane bands read and write: floats, and a frame's 8- or 16-bit samples. */
+export type SharedPlane = Float32Array | Uint8Array | Uint16Array;
 
 /** [y0, y1) of `count` bands of nearly equal height covering [0, rows). */
 export function splitRows(rows: number, count: number): [number, number][] {
