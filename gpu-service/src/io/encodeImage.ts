@@ -2,6 +2,7 @@ import { encode } from "fast-png";
 import sharp from "sharp";
 import {
   type AnyRgbImage,
+  floatToBytes,
   type Rgb8Image,
   type RgbImage,
   sampleUnit,
@@ -19,20 +20,6 @@ export function metresToMillimetres(depthM: Float32Array): Uint16Array {
   for (let i = 0; i < depthM.length; i++) {
     const d = depthM[i]!;
     out[i] = d > 0 && Number.isFinite(d) ? Math.min(65535, Math.round(d * 1000)) : 0;
-  }
-  return out;
-}
-
-/**
- * [0, 1] floats to bytes, rounding half up (NaN → 0). Clamped after the scaling and rounded by
- * adding a half and truncating: the same bytes as Math.round of the clamped value, three times
- * faster (it runs on a 3 MP image before every prior inference).
- */
-export function floatToBytes(data: Float32Array): Uint8Array {
-  const out = new Uint8Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const t = data[i]! * 255;
-    out[i] = t >= 255 ? 255 : t > 0 ? (t + 0.5) | 0 : 0;
   }
   return out;
 }

@@ -13,7 +13,7 @@ import {
   refineAlignedInBands,
 } from "#shared/fusion/fuse.ts";
 import { boxMean } from "#shared/image/boxFilter.ts";
-import type { Plane, Rgb8Image, RgbImage } from "#shared/image/types.ts";
+import type { Plane, Rgb8Image } from "#shared/image/types.ts";
 import { similarityRotation, similarityScale } from "#shared/image/warp.ts";
 import { countAtLeast } from "#shared/math/stats.ts";
 import { assertFinite } from "#shared/pipeline/finite.ts";
@@ -304,17 +304,10 @@ export async function runPipeline(
   ranOn.lensFit = "js";
   // Kept for the placement report (the accumulator holds the focus planes anyway).
   let lensFitInputs: { plan: LensFitPlan; focus: readonly Float32Array[] } | undefined;
-  // The all-in-focus colour in floats: the prior and the outputs need only its 8-bit samples
-  // (the prior used to make the same bytes from the floats itself), a quarter of the bytes, so
-  // the floats go once those are made. The refinement's guide is its luma, which the fit made.
-  let aifFloat: RgbImage | undefined;
-  let allInFocus: Rgb8Image | undefined;
-  const keepAif8 = () => {
-    allInFocus ??= toRgb8(aifFloat!);
-    aifFloat = undefined;
-  };
+  // The all-in-focus colour: the prior and the outputs need only its 8-bit samples, made (with
+  // its luma, the refinement's guide) in one pass over its floats, which are not kept.
   const dff = await time("dff", async () => {
-    const { allInFocus: aif, ...rest } = await acc.finishInBands(
+    const { allInFocus: _floats, ...rest } = await acc.finishInBands(
       bands,
       plan.lensFit === "graph"
         ? {
@@ -326,9 +319,9 @@ export async function runPipeline(
           }
         : undefined,
     );
-    aifFloat = aif;
     return rest;
   });
+  const allInFocus = dff.allInFocus8;
   distrustOutside(dff.confidence, outside, radius);
   clampDepth(dff.depth.data, capture.depthRange);
 
@@ -351,9 +344,8 @@ export async function runPipeline(
     // In the bands' memory when the alignment's row bands read it (a prior that does not take
     // `alloc` is copied there).
     const priorInverse = await time("prior", async () => {
-      keepAif8();
-      if (!alignInBands) return model.infer(allInFocus!);
-      return bands.share(await model.infer(allInFocus!, bands.alloc));
+      if (!alignInBands) return model.infer(allInFocus);
+      return bands.share(await model.infer(allInFocus, bands.alloc));
     });
     prior = { width: work.width, height: work.height, data: priorInverse };
     const input = {
@@ -392,7 +384,6 @@ export async function runPipeline(
     }
   }
 
-  keepAif8();
   const confident = countAtLeast(dff.confidence.data, CONFIDENT_THRESHOLD);
   const coverage = confident / dff.confidence.data.length;
   if (coverage < 0.05)
@@ -447,7 +438,7 @@ export async function runPipeline(
   return {
     depth,
     confidence: dff.confidence,
-    allInFocus: allInFocus!,
+    allInFocus,
     reference,
     result,
     stageDepths,

@@ -1,9 +1,9 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { floatToBytes } from "#shared/image/types.ts";
 import type { ModelSpec } from "#shared/models/registry.ts";
 import { decodeGray16, decodeRgb } from "../io/decodeImage.ts";
-import { floatToBytes } from "../io/encodeImage.ts";
 import { tempDir } from "../testing/fixtures.ts";
 import { writeChannelMeanModel } from "../testing/tinyOnnx.ts";
 import { batchingPrior } from "./batchingPrior.ts";

@@ -2,8 +2,8 @@ import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import { resizeBilinear } from "#shared/image/resample.ts";
 import type { AnyRgbImage } from "#shared/image/types.ts";
+import { floatToBytes } from "#shared/image/types.ts";
 import { type ModelSpec, modelInputSize, toRelativeInverseDepth } from "#shared/models/registry.ts";
-import { floatToBytes } from "../io/encodeImage.ts";
 import { type ResolvedModel, sha256File } from "./modelStore.ts";
 
 /** A loaded single-image depth prior. */

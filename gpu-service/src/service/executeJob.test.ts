@@ -1,9 +1,9 @@
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
+import { floatToBytes } from "#shared/image/types.ts";
 import { ResultSchema } from "#shared/pipeline/result.ts";
 import { BUNDLED_SAMPLE } from "../../../test/helpers/sharedData.ts";
 import { loadCaptureDir } from "../capture/loadCaptureDir.ts";
-import { floatToBytes } from "../io/encodeImage.ts";
 import { renderPreview } from "../output/preview.ts";
 import { runPipeline } from "../pipeline/runPipeline.ts";
 import { encodeParts, float32LittleEndian, type PartSources } from "./executeJob.ts";

@@ -1,9 +1,10 @@
 import { endianness } from "node:os";
 import type { Capture } from "#shared/capture/schema.ts";
+import { floatToBytes } from "#shared/image/types.ts";
 import type { PipelineResult } from "#shared/pipeline/result.ts";
 import type { FuseOptions, OutputName } from "#shared/service/fuseJob.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
-import { encodePng16, encodeRgb, floatToBytes, metresToMillimetres } from "../io/encodeImage.ts";
+import { encodePng16, encodeRgb, metresToMillimetres } from "../io/encodeImage.ts";
 import { alongside } from "../output/alongside.ts";
 import { renderRunPreview } from "../output/preview.ts";
 import { type PipelineOptions, type PipelineOutput, runPipeline } from "../pipeline/runPipeline.ts";

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { gaussianBlur } from "../image/boxFilter.ts";
-import { plane, sampleUnit, toGray } from "../image/types.ts";
+import { floatToBytes, plane, sampleUnit, toGray } from "../image/types.ts";
 import { warpSimilarity } from "../image/warp.ts";
 import { gaussianSource, median, mulberry32 } from "../math/stats.ts";
+import { inlineBands } from "../pipeline/rowBands.ts";
 import { randomSamples } from "../testing/samples.ts";
 import { CONFIDENCE_TAU, DffAccumulator } from "./accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "./focusMeasure.ts";
@@ -228,23 +229,30 @@ describe("DffAccumulator", () => {
     expect(() => acc.finish()).toThrow(/already finished/);
   });
 
-  it("gives the composite's luma, in the planes' own memory", () => {
+  it("gives the composite's luma and bytes, in the planes' own memory, inline or in bands", async () => {
     const { diopters, frames } = renderStack(noiseTexture(6), () => 1, [0.4, 0.7, 1.2, 2.5]);
-    const shared: Float32Array[] = [];
-    const alloc = (length: number) => {
-      const p = new Float32Array(new SharedArrayBuffer(4 * length));
-      shared.push(p);
-      return p;
-    };
-    const acc = new DffAccumulator(W, H, diopters, { alloc });
-    for (const [k, g] of frames.entries()) {
-      const rgb = new Float32Array(3 * W * H);
-      for (let i = 0; i < W * H; i++) rgb.fill(g[i]! * (1 + k / 10), 3 * i, 3 * i + 3);
-      acc.add(focusMeasure(plane(W, H, g), 4), rgb);
+    for (const bands of [undefined, inlineBands(3)]) {
+      const shared: Float32Array[] = [];
+      const alloc = (length: number) => {
+        const p = new Float32Array(new SharedArrayBuffer(4 * length));
+        shared.push(p);
+        return p;
+      };
+      const acc = new DffAccumulator(W, H, diopters, { alloc });
+      for (const [k, g] of frames.entries()) {
+        const rgb = new Float32Array(3 * W * H);
+        // Out of [0, 1] in places: the bytes clamp.
+        for (let i = 0; i < W * H; i++) rgb.fill(g[i]! * (1 + k / 10) - 0.05, 3 * i, 3 * i + 3);
+        acc.add(focusMeasure(plane(W, H, g), 4), rgb);
+      }
+      const { allInFocus, allInFocus8, allInFocusGray } = bands
+        ? await acc.finishInBands(bands)
+        : acc.finish();
+      expect(allInFocusGray.data).toEqual(toGray(allInFocus).data);
+      expect(allInFocus8.data).toEqual(floatToBytes(allInFocus.data));
+      expect(allInFocus8.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(shared).toContain(allInFocusGray.data);
     }
-    const { allInFocus, allInFocusGray } = acc.finish();
-    expect(allInFocusGray.data).toEqual(toGray(allInFocus).data);
-    expect(shared).toContain(allInFocusGray.data);
   });
 
   it("fits the blur per diopter of a stack without optics", () => {

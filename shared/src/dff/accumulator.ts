@@ -1,4 +1,11 @@
-import { type Plane, type RgbImage, sampleUnit, toGray } from "../image/types.ts";
+import {
+  luma,
+  type Plane,
+  type Rgb8Image,
+  type RgbImage,
+  sampleUnit,
+  unitToByte,
+} from "../image/types.ts";
 import { type Similarity, warpSamplesAt } from "../image/warp.ts";
 import { selectKth } from "../math/stats.ts";
 import type { BandRunner } from "../pipeline/rowBands.ts";
@@ -28,6 +35,8 @@ export interface DffResult {
   peakFrame: Uint8Array;
   /** Each pixel taken from its sharpest frame. */
   allInFocus: RgbImage;
+  /** The same as 8-bit samples (`unitToByte`), made in the pass that made its luma. */
+  allInFocus8: Rgb8Image;
   /**
    * Its luma (`toGray`), which the fit measured the scene's blur response on; in the planes'
    * memory (the bands' when fitted in bands), so the refinement can take it as its guide.
@@ -188,10 +197,13 @@ export class DffAccumulator {
   }
 
   finish(): DffResult {
-    const { floor, aif } = this.fitInputs();
+    const floor = this.fitInputs();
+    const composite = this.compositeArgs();
+    compositeRows(composite, 0, this.height);
+    const aif = this.plane(composite.gray);
     const fit = fitLensCurves(this.focus, floor, this.diopters, this.blur, aif, this.options);
     this.letGoOfFocus();
-    return this.result(fit, aif);
+    return this.result(fit, composite);
   }
 
   /**
@@ -199,7 +211,10 @@ export class DffAccumulator {
    * given `onGraph`, by it (the fit and finish as ONNX graphs: gpu-service/src/graphs/lensFit.ts).
    */
   async finishInBands(bands: BandRunner, onGraph?: LensFitOnGraph): Promise<DffResult> {
-    const { floor, aif } = this.fitInputs();
+    const floor = this.fitInputs();
+    const composite = this.compositeArgs();
+    await bands.rows("dffComposite", composite, this.height);
+    const aif = this.plane(composite.gray);
     const plan = planLensFit(this.focus, floor, this.diopters, this.blur, aif, this.options);
     const grid = lensFitGrid(plan, (length) => bands.alloc(length));
     if (onGraph) {
@@ -212,7 +227,7 @@ export class DffAccumulator {
       depth.set(out.depth);
       const confidence = this.alloc(out.confidence.length);
       confidence.set(out.confidence);
-      return this.withPlanes(depth, confidence, plan.blur, aif);
+      return this.withPlanes(depth, confidence, plan.blur, composite);
     }
     await bands.rows("lensFit", { plan, focus: this.focus, grid }, plan.gh);
     this.letGoOfFocus();
@@ -221,7 +236,7 @@ export class DffAccumulator {
     await bands.rows("lensUpsample", { plan, grid, upsampled }, plan.height);
     const out = this.resultArgs({ ...upsampled, blur: plan.blur });
     await bands.rows("dffResult", out, this.height);
-    return this.withPlanes(out.depth, out.confidence, plan.blur, aif);
+    return this.withPlanes(out.depth, out.confidence, plan.blur, composite);
   }
 
   /**
@@ -234,20 +249,29 @@ export class DffAccumulator {
     this.finished = true;
   }
 
-  private fitInputs(): { floor: Float64Array; aif: Plane } {
+  /** The frames' noise floors, once every frame is in. */
+  private fitInputs(): Float64Array {
     if (this.finished) throw new RangeError("DFF already finished (its focus planes are gone)");
     const K = this.diopters.length;
     if (this.added !== K) throw new RangeError(`DFF got ${this.added} of ${K} frames`);
-    const floor = noiseFloors(this.focus);
-    const { width, height } = this;
-    const aif = toGray({ width, height, data: this.aif }, this.alloc(width * height));
-    return { floor, aif };
+    return noiseFloors(this.focus);
   }
 
-  private result(fit: LensFitResult, aifGray: Plane): DffResult {
+  /** The composite's luma and 8-bit samples to make, where the planes live. */
+  private compositeArgs(): CompositeArgs {
+    const n = this.width * this.height;
+    const bytes = new Uint8Array(sameMemory(this.best, 3 * n));
+    return { width: this.width, aif: this.aif, gray: this.alloc(n), bytes };
+  }
+
+  private plane(data: Float32Array): Plane {
+    return { width: this.width, height: this.height, data };
+  }
+
+  private result(fit: LensFitResult, composite: CompositeArgs): DffResult {
     const out = this.resultArgs(fit);
     dffResultRows(out, 0, this.height);
-    return this.withPlanes(out.depth, out.confidence, fit.blur, aifGray);
+    return this.withPlanes(out.depth, out.confidence, fit.blur, composite);
   }
 
   private resultArgs(fit: LensFitResult): DffResultArgs {
@@ -266,7 +290,7 @@ export class DffAccumulator {
     depth: Float32Array,
     confidence: Float32Array,
     blur: BlurModel,
-    allInFocusGray: Plane,
+    composite: CompositeArgs,
   ): DffResult {
     const { width, height } = this;
     const result = {
@@ -274,7 +298,8 @@ export class DffAccumulator {
       confidence: { width, height, data: confidence },
       peakFrame: this.bestIdx,
       allInFocus: { width, height, data: this.aif },
-      allInFocusGray,
+      allInFocus8: { width, height, data: composite.bytes },
+      allInFocusGray: this.plane(composite.gray),
       blur,
     };
     // The result owns them now: an accumulator still referenced does not keep them alive.
@@ -348,6 +373,28 @@ export function addFrameRows(a: AddFrameArgs, y0: number, y1: number): void {
       }
     }
     if (count > 0) warpSamplesAt(samples, width, a.height, transform, y, xs, count, aif);
+  }
+}
+
+/** The composite's floats, and where its luma and 8-bit samples go. */
+export interface CompositeArgs {
+  width: number;
+  aif: Float32Array;
+  gray: Float32Array;
+  bytes: Uint8Array;
+}
+
+/** Rows [y0, y1) of the composite's luma (`toGray`) and bytes (`floatToBytes`), in one pass. */
+export function compositeRows(a: CompositeArgs, y0: number, y1: number): void {
+  const { aif, gray, bytes } = a;
+  for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) {
+    const r = aif[3 * i]!;
+    const g = aif[3 * i + 1]!;
+    const b = aif[3 * i + 2]!;
+    gray[i] = luma(r, g, b);
+    bytes[3 * i] = unitToByte(r);
+    bytes[3 * i + 1] = unitToByte(g);
+    bytes[3 * i + 2] = unitToByte(b);
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../math/stats.ts";
 import { randomSamples } from "../testing/samples.ts";
-import { sampleUnit, toGray, toGraySamples } from "./types.ts";
+import { floatToBytes, sampleUnit, toGray, toGraySamples } from "./types.ts";
 
 describe("sample images", () => {
   it("read as floats v / max (float32) and give toGray's luma bits", () => {
@@ -16,5 +16,16 @@ describe("sample images", () => {
       const img = { width: 20, height: 7 };
       expect(toGraySamples({ ...img, data }).data).toEqual(toGray({ ...img, data: floats }).data);
     }
+  });
+});
+
+describe("floatToBytes", () => {
+  it("gives the bytes of Math.round on the clamped value, ties and non-finite values included", () => {
+    const values = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, -1e-9, 2];
+    for (let k = 0; k <= 255; k++) values.push(k / 255, (k + 0.5) / 255, (k - 0.5) / 255);
+    for (let k = 0; k < 5000; k++) values.push(Math.sin(k) * 0.6 + 0.5);
+    const data = Float32Array.from(values);
+    const want = Uint8Array.from(data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+    expect(floatToBytes(data)).toEqual(want);
   });
 });

