@@ -12,9 +12,9 @@ import {
   refineAlignedGlobal,
   refineAlignedInBands,
 } from "#shared/fusion/fuse.ts";
-import { boxMean } from "#shared/image/boxFilter.ts";
 import type { Plane, Rgb8Image } from "#shared/image/types.ts";
 import { similarityRotation, similarityScale } from "#shared/image/warp.ts";
+import { zeroNear } from "#shared/image/zeroNear.ts";
 import { countAtLeast } from "#shared/math/stats.ts";
 import { assertFinite } from "#shared/pipeline/finite.ts";
 import {
@@ -345,7 +345,7 @@ export async function runPipeline(
     // `alloc` is copied there).
     const priorInverse = await time("prior", async () => {
       if (!alignInBands) return model.infer(allInFocus);
-      return bands.share(await model.infer(allInFocus, bands.alloc));
+      return bands.share(await model.infer(allInFocus, bands));
     });
     prior = { width: work.width, height: work.height, data: priorInverse };
     const input = {
@@ -454,10 +454,7 @@ function markOutside(inside: Uint8Array, outside: Uint8Array): void {
 
 /** Zero confidence wherever a frame was missing, and within one focus window of it. */
 function distrustOutside(confidence: Plane, outside: Uint8Array, radius: number): void {
-  if (!outside.includes(1)) return;
-  const near = new Float32Array(outside); // a typed-array copy: no per-element iteration
-  boxMean(near, confidence.width, confidence.height, radius, near);
-  for (let i = 0; i < near.length; i++) if (near[i]! > 0) confidence.data[i] = 0;
+  zeroNear(confidence.data, outside, confidence.width, confidence.height, radius);
 }
 
 function clampDepth(depth: Float32Array, range: { min: number; max: number } | undefined): void {

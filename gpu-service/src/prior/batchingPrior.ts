@@ -1,4 +1,5 @@
 import type { AnyRgbImage } from "#shared/image/types.ts";
+import type { BandRunner } from "#shared/pipeline/rowBands.ts";
 import type { Prior } from "./priorRunner.ts";
 
 export interface BatchingOptions {
@@ -12,7 +13,7 @@ export interface BatchingOptions {
 
 interface Pending {
   rgb: AnyRgbImage;
-  alloc: ((length: number) => Float32Array) | undefined;
+  bands: BandRunner | undefined;
   resolve: (v: Float32Array) => void;
   reject: (e: unknown) => void;
 }
@@ -38,10 +39,10 @@ export function batchingPrior(prior: Prior, options: BatchingOptions): Prior {
       running = running.then(async () => {
         options.onBatch?.(batch.length);
         try {
-          // One image can go straight into its caller's plane; a batch's outputs are the run's.
+          // One image can go straight into its caller's bands; a batch's outputs are the run's.
           if (batch.length === 1) {
             const [p] = batch as [Pending];
-            p.resolve(await prior.infer(p.rgb, p.alloc));
+            p.resolve(await prior.infer(p.rgb, p.bands));
             return;
           }
           const out = await prior.inferBatch(batch.map((p) => p.rgb));
@@ -59,12 +60,12 @@ export function batchingPrior(prior: Prior, options: BatchingOptions): Prior {
     provider: prior.provider,
     maxBatch: prior.maxBatch,
     inferBatch: (images) => Promise.all(images.map((rgb) => enqueue(rgb, undefined))),
-    infer: (rgb, alloc) => enqueue(rgb, alloc),
+    infer: (rgb, bands) => enqueue(rgb, bands),
   };
 
-  function enqueue(rgb: AnyRgbImage, alloc: Pending["alloc"]): Promise<Float32Array> {
+  function enqueue(rgb: AnyRgbImage, bands: Pending["bands"]): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      queue.push({ rgb, alloc, resolve, reject });
+      queue.push({ rgb, bands, resolve, reject });
       if (limit === 1 || queue.length >= limit || options.maxQueueDelayMs <= 0) flush();
       else timer ??= setTimeout(flush, options.maxQueueDelayMs);
     });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { floatToBytes } from "#shared/image/types.ts";
 import type { ModelSpec } from "#shared/models/registry.ts";
 import { decodeGray16, decodeRgb } from "../io/decodeImage.ts";
+import { bandRunner } from "../parallel/bandRunner.ts";
 import { tempDir } from "../testing/fixtures.ts";
 import { writeChannelMeanModel } from "../testing/tinyOnnx.ts";
 import { batchingPrior } from "./batchingPrior.ts";
@@ -56,10 +57,10 @@ describe("prior runner on a tiny ONNX model built by the test", () => {
     expect(a).toEqual(b);
   });
 
-  it("writes into the caller's plane when given one, directly or through the batcher", async () => {
+  it("resizes in the caller's row bands, into their memory, directly or through the batcher", async () => {
     const path = await writeChannelMeanModel(await tempDir());
     const prior = await loadPrior({ spec: tinySpec("relative-inverse-depth"), path }, ["cpu"]);
-    const shared = (length: number) => new Float32Array(new SharedArrayBuffer(4 * length));
+    const shared = bandRunner(2);
     // 48×36 is resized from the network's 32×24; 32×24 is its own size (copied, not resized).
     for (const [w, h] of [
       [48, 36],

@@ -4,6 +4,7 @@ import { resizeBilinear } from "#shared/image/resample.ts";
 import type { AnyRgbImage } from "#shared/image/types.ts";
 import { floatToBytes } from "#shared/image/types.ts";
 import { type ModelSpec, modelInputSize, toRelativeInverseDepth } from "#shared/models/registry.ts";
+import type { BandRunner } from "#shared/pipeline/rowBands.ts";
 import { type ResolvedModel, sha256File } from "./modelStore.ts";
 
 /** A loaded single-image depth prior. */
@@ -14,12 +15,12 @@ export interface Prior {
   /** Execution provider the session really runs on. */
   readonly provider: string;
   /**
-   * Relative inverse depth (larger = nearer) at the image's size. `alloc`: where to write it when
-   * the prior can (e.g. `BandRunner.alloc`, so that row bands on other threads read it without a
-   * copy); a batch of several images through `batchingPrior` cannot, so a caller that needs that
-   * memory checks (`BandRunner.share` copies only what is not there).
+   * Relative inverse depth (larger = nearer) at the image's size. With `bands`: resized to that
+   * size in their row bands, into their memory when the prior can (so that later bands read it
+   * without a copy); a batch of several images through `batchingPrior` cannot, so a caller that
+   * needs that memory checks (`BandRunner.share` copies only what is not there).
    */
-  infer(rgb: AnyRgbImage, alloc?: (length: number) => Float32Array): Promise<Float32Array>;
+  infer(rgb: AnyRgbImage, bands?: BandRunner): Promise<Float32Array>;
   /** Several images in one run when the model takes batches (same size), else one by one. */
   inferBatch(images: readonly AnyRgbImage[]): Promise<Float32Array[]>;
   /** Largest batch the model takes in one run (1 when its batch dimension is fixed). */
@@ -105,7 +106,7 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
   const batchable = meta?.isTensor === true && typeof meta.shape[0] !== "number";
   const inferMany = async (
     images: readonly AnyRgbImage[],
-    alloc: (length: number) => Float32Array = (length) => new Float32Array(length),
+    bands?: BandRunner,
   ): Promise<Float32Array[]> => {
     const size = modelInputSize(spec, images[0]!.width, images[0]!.height);
     const per = 3 * size.width * size.height;
@@ -123,18 +124,30 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
         ? fromHalf(out.data as Uint16Array)
         : (out.data as Float32Array).slice(); // a native copy, unlike `from`
     for (const t of Object.values(result)) t.dispose();
-    return images.map((rgb, k) => {
+    const outputs: Float32Array[] = [];
+    for (const [k, rgb] of images.entries()) {
       // Converted at the network's resolution (fewer pixels), then resized to the image's.
       const inverse = toRelativeInverseDepth(
         all.subarray(k * ow * oh, (k + 1) * ow * oh),
         spec.output.kind,
       );
-      const out = alloc(rgb.width * rgb.height);
-      if (ow !== rgb.width || oh !== rgb.height)
-        return resizeBilinear(inverse, ow, oh, rgb.width, rgb.height, out);
-      out.set(inverse);
-      return out;
-    });
+      const { width: outWidth, height: outHeight } = rgb;
+      const out = bands
+        ? bands.alloc(outWidth * outHeight)
+        : new Float32Array(outWidth * outHeight);
+      if (ow === outWidth && oh === outHeight) out.set(inverse);
+      else if (!bands) resizeBilinear(inverse, ow, oh, outWidth, outHeight, out);
+      else {
+        const src = bands.share(inverse);
+        await bands.rows(
+          "resize",
+          { src, width: ow, height: oh, outWidth, outHeight, out },
+          outHeight,
+        );
+      }
+      outputs.push(out);
+    }
+    return outputs;
   };
   const sha256 = await sha256File(path);
   return {
@@ -142,8 +155,8 @@ async function createPrior({ spec, path }: ResolvedModel, providers: Provider[])
     sha256,
     provider,
     maxBatch: batchable ? Number.POSITIVE_INFINITY : 1,
-    async infer(rgb, alloc) {
-      return (await inferMany([rgb], alloc))[0]!;
+    async infer(rgb, bands) {
+      return (await inferMany([rgb], bands))[0]!;
     },
     async inferBatch(images) {
       if (images.length === 0) return [];

@@ -26,22 +26,37 @@ export function resizeBilinear(
   outHeight: number,
   out: Float32Array = new Float32Array(outWidth * outHeight),
 ): Float32Array {
+  resizeBilinearRows({ src, width, height, outWidth, outHeight, out }, 0, outHeight);
+  return out;
+}
+
+export interface ResizeArgs {
+  src: Float32Array;
+  width: number;
+  height: number;
+  outWidth: number;
+  outHeight: number;
+  out: Float32Array;
+}
+
+/** Output rows [y0, y1) of `resizeBilinear`. */
+export function resizeBilinearRows(a: ResizeArgs, y0: number, y1: number): void {
+  const { src, width, height, outWidth, out } = a;
   const sx = width / outWidth;
-  const sy = height / outHeight;
-  for (let y = 0; y < outHeight; y++) {
+  const sy = height / a.outHeight;
+  for (let y = y0; y < y1; y++) {
     const fy = Math.min(height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(height - 1, y0 + 1);
-    const ty = fy - y0;
+    const r0 = Math.floor(fy);
+    const r1 = Math.min(height - 1, r0 + 1);
+    const ty = fy - r0;
     for (let x = 0; x < outWidth; x++) {
       const fx = Math.min(width - 1, Math.max(0, (x + 0.5) * sx - 0.5));
       const x0 = Math.floor(fx);
       const x1 = Math.min(width - 1, x0 + 1);
       const tx = fx - x0;
-      const top = src[y0 * width + x0]! * (1 - tx) + src[y0 * width + x1]! * tx;
-      const bot = src[y1 * width + x0]! * (1 - tx) + src[y1 * width + x1]! * tx;
+      const top = src[r0 * width + x0]! * (1 - tx) + src[r0 * width + x1]! * tx;
+      const bot = src[r1 * width + x0]! * (1 - tx) + src[r1 * width + x1]! * tx;
       out[y * outWidth + x] = top * (1 - ty) + bot * ty;
     }
   }
-  return out;
 }

@@ -9,6 +9,7 @@ import { applyAlignmentRows, countUsableRows, takeSampleRows } from "../fusion/a
 import { refineDepthRows, refineEvidenceRows, refinePassRows } from "../fusion/fuse.ts";
 import { clampRangeRows } from "../fusion/priorArtefacts.ts";
 import { guidedApplyRows, guidedCellRows } from "../fusion/refineScaleMap.ts";
+import { resizeBilinearRows } from "../image/resample.ts";
 import type { BandSteps } from "./bandSteps.ts";
 
 /**
@@ -29,6 +30,8 @@ export const ROW_KERNELS = {
   lensUpsample: upsampleLensFitRows,
   /** Depth and confidence from the upsampled fit. */
   dffResult: dffResultRows,
+  /** The prior's output resized to the image's size (`resizeBilinear`). */
+  resize: resizeBilinearRows,
   /** Alignment (`alignPrior`): a plane clamped to a range, the fit's samples, the aligned depth. */
   clampRange: clampRangeRows,
   countUsable: countUsableRows,
