@@ -1,8 +1,7 @@
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import { resizeBilinear } from "#shared/image/resample.ts";
-import type { AnyRgbImage } from "#shared/image/types.ts";
-import { floatToBytes } from "#shared/image/types.ts";
+import { type AnyRgbImage, floatToBytes } from "#shared/image/types.ts";
 import { type ModelSpec, modelInputSize, toRelativeInverseDepth } from "#shared/models/registry.ts";
 import type { BandRunner } from "#shared/pipeline/rowBands.ts";
 import { type ResolvedModel, sha256File } from "./modelStore.ts";

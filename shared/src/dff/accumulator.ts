@@ -329,6 +329,8 @@ export interface AddFrameArgs {
  */
 export function addFrameRows(a: AddFrameArgs, y0: number, y1: number): void {
   const { k, width, focus, colour, best, bestIdx, aif } = a;
+  // One loop per kind of colour: a single one over the winners, reading any kind, made whole
+  // 12 MP runs 12–18% slower in two alternating pairs (its loads see three kinds of array).
   if (colour instanceof Float32Array) {
     for (let i = y0 * width, end = y1 * width; i < end; i++) {
       const f = focus[i]!;
