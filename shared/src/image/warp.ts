@@ -266,10 +266,10 @@ export function warpSimilarityPair(
 }
 
 /**
- * Row y of `warpSimilarity(floats of src, width, height, 3, t)` at the columns xs[0, count) only
- * (the same bits), into `out` (a full-size RGB float plane), from an image of samples (`RgbSamples`):
- * for a consumer that needs the registered colour at some pixels, such as the DFF composite,
- * which takes a frame's colour only where that frame is the sharpest yet.
+ * Row y of `warpSimilarity(floats of src, width, height, 3, t)` at the columns xs[0, count)
+ * only (the same bits), into `out` (a full-size RGB float plane), from an image of samples
+ * (`RgbSamples`): for a consumer that needs the registered colour at some pixels, such as the
+ * DFF composite, which takes a frame's colour only where that frame is the sharpest yet.
  */
 export function warpSamplesAt(
   src: Uint8Array | Uint16Array,
