@@ -6,6 +6,7 @@ import {
   type Rgb8Image,
   type RgbImage,
   sampleUnit,
+  unitToByte,
 } from "#shared/image/types.ts";
 import type { ImageSize } from "./decodeImage.ts";
 
@@ -25,13 +26,13 @@ export function metresToMillimetres(depthM: Float32Array): Uint16Array {
 }
 
 /**
- * A decoder's samples as 8-bit ones: the samples themselves when they are (no copy), else those
- * of their floats (`toRgb8`).
+ * A decoder's samples as 8-bit ones: the samples themselves when they are (no copy), else the
+ * bytes of their floats (`unitToByte`, as `toRgb8` would give).
  */
 export function samplesToRgb8(data: Uint8Array | Uint16Array, size: ImageSize): Rgb8Image {
   if (data instanceof Uint8Array) return { ...size, data };
   const unit = sampleUnit(data);
-  return toRgb8({ ...size, data: Float32Array.from(data, (v) => unit[v]!) });
+  return { ...size, data: Uint8Array.from(data, (v) => unitToByte(unit[v]!)) };
 }
 
 /** An RGB float image as 8-bit samples (floatToBytes): a quarter of its bytes, for keeping. */

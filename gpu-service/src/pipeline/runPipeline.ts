@@ -267,12 +267,13 @@ export async function runPipeline(
         // the frames anyway). The reference is not resampled, so its floats are its decoded
         // samples / max, and these are those bytes.
         const plane = out.color instanceof Float32Array ? out.color : out.color.samples;
-        const size = { width: work.width, height: work.height };
-        if (i === refIdx)
+        if (i === refIdx) {
+          const size = { width: work.width, height: work.height };
           reference =
             plane instanceof Float32Array
               ? toRgb8({ ...size, data: plane })
               : samplesToRgb8(plane, size);
+        }
         await adding;
         thread.dff += performance.now() - t;
         // The composite has its samples: the colour plane can serve another frame (unless it
@@ -341,8 +342,8 @@ export async function runPipeline(
   if (stage !== "dff" && o.prior) {
     const model = o.prior;
     const alignInBands = bands.threads > 1 && n >= BANDED_ALIGNMENT_MIN_PIXELS;
-    // In the bands' memory when the alignment's row bands read it (a prior that does not take
-    // `alloc` is copied there).
+    // In the bands' memory when the alignment's row bands read it (a batch's output, which the
+    // prior cannot put there, is copied).
     const priorInverse = await time("prior", async () => {
       if (!alignInBands) return model.infer(allInFocus);
       return bands.share(await model.infer(allInFocus, bands));

@@ -52,7 +52,7 @@ export class SparePlanes {
       if (p.length === 0 || p.byteOffset !== 0 || p.byteLength !== p.buffer.byteLength) continue;
       if (p.byteLength > this.maxBytes || this.held.includes(p)) continue;
       const shared = p.buffer instanceof SharedArrayBuffer;
-      const same = this.held.filter((q) => sameKind(q, kindOf(p), p.length, shared));
+      const same = this.held.filter((q) => sameKind(q, p.constructor, p.length, shared));
       if (same.length >= PER_SIZE) this.drop(same[0]!);
       this.held.push(p);
       while (this.heldBytes > this.maxBytes) this.held.shift();
@@ -75,10 +75,6 @@ export class SparePlanes {
   private drop(p: SparePlane): void {
     this.held.splice(this.held.indexOf(p), 1);
   }
-}
-
-function kindOf(p: SparePlane): unknown {
-  return p.constructor;
 }
 
 function sameKind(p: SparePlane, kind: unknown, length: number, shared: boolean): boolean {
