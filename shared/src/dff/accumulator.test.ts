@@ -5,7 +5,13 @@ import { warpSimilarity } from "../image/warp.ts";
 import { gaussianSource, median, mulberry32 } from "../math/stats.ts";
 import { inlineBands } from "../pipeline/rowBands.ts";
 import { randomSamples } from "../testing/samples.ts";
-import { CONFIDENCE_TAU, DffAccumulator } from "./accumulator.ts";
+import {
+  CONFIDENCE_TAU,
+  DffAccumulator,
+  floorSample,
+  noiseFloors,
+  noiseFloorsOfSamples,
+} from "./accumulator.ts";
 import { defaultWindowRadius, focusMeasure } from "./focusMeasure.ts";
 import type { BlurModel } from "./lensCurve.ts";
 
@@ -360,5 +366,34 @@ describe("DffAccumulator", () => {
     expect(r.confidence.data[0]).toBeGreaterThanOrEqual(0);
     expect(r.confidence.data[0]).toBeLessThanOrEqual(1);
     expect(Array.from(r.allInFocus.data)).toEqual([1.5, 1.5, 1.5]);
+  });
+});
+
+describe("noise floors from samples taken as frames arrive", () => {
+  /** The floors as defined: medians over the 10% of sample pixels with the lowest peak. */
+  function floorsByDefinition(focus: Float32Array[]): number[] {
+    const n = focus[0]!.length;
+    if (n < 100) return focus.map(() => 0);
+    const step = Math.max(1, Math.floor(n / 20_000));
+    const idx: number[] = [];
+    for (let i = 0; i < n; i += step) idx.push(i);
+    const peak = idx.map((i) => Math.max(0, ...focus.map((f) => f[i]!)));
+    const cut = [...peak].sort((a, b) => a - b)[Math.floor(0.1 * (idx.length - 1))]!;
+    return focus.map((f) => {
+      const v = idx.filter((_, j) => peak[j]! <= cut).map((i) => f[i]!);
+      return v.sort((a, b) => a - b)[Math.floor(0.5 * (v.length - 1))]!;
+    });
+  }
+
+  it.each([50, 1000, 70_001])("gives the definition's bits on %i pixels", (n) => {
+    const rnd = mulberry32(n);
+    const focus = Array.from({ length: 4 }, (_, k) =>
+      Float32Array.from({ length: n }, () => rnd() * (k + 1)),
+    );
+    const expected = floorsByDefinition(focus);
+    expect(Array.from(noiseFloors(focus))).toEqual(expected);
+    expect(Array.from(noiseFloorsOfSamples(focus.map(floorSample)))).toEqual(expected);
+    // The samples are small: 20 000 to 40 000 values a frame, whatever the size.
+    expect(floorSample(focus[0]!).length).toBeLessThanOrEqual(n < 100 ? 0 : 40_000);
   });
 });

@@ -90,6 +90,8 @@ export class DffAccumulator {
   private added = 0;
   /** By index in diopter order; a hole until that frame is added. */
   private focus: Float32Array[] = [];
+  /** Each added frame's focus measure at the noise floors' sample pixels (`floorSample`). */
+  private floorSamples: Float32Array[] = [];
   private finished = false;
   // Not readonly: a finished accumulator lets go of its planes (`withPlanes`).
   private best: Float32Array;
@@ -141,6 +143,7 @@ export class DffAccumulator {
     const at = this.next(focus, rgb, k);
     addFrameRows(this.addArgs(at, focus, rgb), 0, this.height);
     this.keep(at, focus);
+    this.floorSamples[at] = floorSample(focus);
   }
 
   /**
@@ -161,7 +164,11 @@ export class DffAccumulator {
       rgb instanceof Float32Array
         ? bands.share(rgb)
         : { ...rgb, samples: bands.share(rgb.samples) };
-    await bands.rows("dffAdd", this.addArgs(at, shared, colour), this.height);
+    const adding = bands.rows("dffAdd", this.addArgs(at, shared, colour), this.height);
+    // The bands only read the focus plane: this thread samples it for the floors meanwhile, so
+    // the finish does not stride through every frame's plane on one thread.
+    this.floorSamples[at] = floorSample(shared);
+    await adding;
     this.focus[at] = shared;
     this.added++;
   }
@@ -246,6 +253,7 @@ export class DffAccumulator {
    */
   private letGoOfFocus(): void {
     this.focus = [];
+    this.floorSamples = [];
     this.finished = true;
   }
 
@@ -254,7 +262,7 @@ export class DffAccumulator {
     if (this.finished) throw new RangeError("DFF already finished (its focus planes are gone)");
     const K = this.diopters.length;
     if (this.added !== K) throw new RangeError(`DFF got ${this.added} of ${K} frames`);
-    return noiseFloors(this.focus);
+    return noiseFloorsOfSamples(this.floorSamples);
   }
 
   /** The composite's luma and 8-bit samples to make, where the planes live. */
@@ -442,23 +450,36 @@ const MIN_FLOOR_PIXELS = 100;
  * is the median of its focus measure there, so a noisier frame (higher gain) has a higher one.
  */
 export function noiseFloors(focus: readonly Float32Array[]): Float64Array {
-  const n = focus[0]!.length;
-  // Too few pixels to tell flat ones from textured ones: no floor.
-  if (n < MIN_FLOOR_PIXELS) return new Float64Array(focus.length);
+  return noiseFloorsOfSamples(focus.map(floorSample));
+}
+
+/**
+ * A focus plane at the pixels the noise floors are estimated on (every `step`th, about
+ * FLOOR_SAMPLES of them); empty below MIN_FLOOR_PIXELS. Taken as each frame arrives, so that
+ * the floors need only these small arrays once the last frame is in.
+ */
+export function floorSample(focus: Float32Array): Float32Array {
+  const n = focus.length;
+  if (n < MIN_FLOOR_PIXELS) return new Float32Array(0);
   const step = Math.max(1, Math.floor(n / FLOOR_SAMPLES));
-  const m = Math.ceil(n / step);
+  const out = new Float32Array(Math.ceil(n / step));
+  for (let i = 0, j = 0; i < n; i += step, j++) out[j] = focus[i]!;
+  return out;
+}
+
+/** `noiseFloors` from each frame's `floorSample` (the same bits). */
+export function noiseFloorsOfSamples(samples: readonly Float32Array[]): Float64Array {
+  const m = samples[0]!.length;
+  // Too few pixels to tell flat ones from textured ones: no floor.
+  if (m === 0) return new Float64Array(samples.length);
   const peak = new Float64Array(m);
-  for (let i = 0, j = 0; i < n; i += step, j++) {
-    let p = 0;
-    for (const f of focus) p = Math.max(p, f[i]!);
-    peak[j] = p;
-  }
+  for (const f of samples) for (let j = 0; j < m; j++) peak[j] = Math.max(peak[j]!, f[j]!);
   const cut = selectKth(new Float64Array(peak), Math.floor(0.1 * (m - 1)));
-  const floors = new Float64Array(focus.length);
+  const floors = new Float64Array(samples.length);
   const values = new Float64Array(m);
-  for (const [k, f] of focus.entries()) {
+  for (const [k, f] of samples.entries()) {
     let c = 0;
-    for (let i = 0, j = 0; i < n; i += step, j++) if (peak[j]! <= cut) values[c++] = f[i]!;
+    for (let j = 0; j < m; j++) if (peak[j]! <= cut) values[c++] = f[j]!;
     floors[k] = selectKth(values.subarray(0, c), Math.floor(0.5 * (c - 1)));
   }
   return floors;
