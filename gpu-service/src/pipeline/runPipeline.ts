@@ -247,6 +247,8 @@ export async function runPipeline(
       inFlight.set(i, p);
     };
     for (let k = 0; k < working; k++) submit();
+    // While the pool decodes the first frames, this thread touches the running peak's pages.
+    acc.prepare();
     // Frames are taken as they finish, not in focus order: one that finished before an earlier
     // one would otherwise hold its thread idle until that one is in (the accumulator takes any
     // order and gives the same bits). What a frame reports is kept in focus order.

@@ -235,6 +235,29 @@ describe("DffAccumulator", () => {
     expect(() => acc.finish()).toThrow(/already finished/);
   });
 
+  it("takes the farthest frame where no frame has any focus, prepared early or not", async () => {
+    // Zero focus everywhere: only a running peak that starts below every measure lets the
+    // farthest frame's colour in (a peak left at 0 would keep the composite black).
+    const diopters = [0.5, 1, 2];
+    for (const early of [false, true]) {
+      for (const bands of [undefined, inlineBands(2)]) {
+        const acc = new DffAccumulator(W, H, diopters);
+        if (early) {
+          acc.prepare();
+          acc.prepare(); // idempotent
+        }
+        for (const k of [2, 0, 1]) {
+          const rgb = new Float32Array(3 * W * H).fill((k + 1) / 4);
+          if (bands) await acc.addInBands(bands, new Float32Array(W * H), rgb, k);
+          else acc.add(new Float32Array(W * H), rgb, k);
+        }
+        const { allInFocus, peakFrame } = acc.finish();
+        expect(Array.from(new Set(peakFrame))).toEqual([0]);
+        expect(Array.from(new Set(allInFocus.data))).toEqual([Math.fround(1 / 4)]);
+      }
+    }
+  });
+
   it("gives the composite's luma and bytes, in the planes' own memory, inline or in bands", async () => {
     const { diopters, frames } = renderStack(noiseTexture(6), () => 1, [0.4, 0.7, 1.2, 2.5]);
     for (const bands of [undefined, inlineBands(3)]) {

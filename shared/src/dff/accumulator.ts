@@ -93,6 +93,8 @@ export class DffAccumulator {
   /** Each added frame's focus measure at the noise floors' sample pixels (`floorSample`). */
   private floorSamples: Float32Array[] = [];
   private finished = false;
+  /** Whether the running peak has been set below any focus measure (`prepare`). */
+  private prepared = false;
   // Not readonly: a finished accumulator lets go of its planes (`withPlanes`).
   private best: Float32Array;
   private bestIdx: Uint8Array;
@@ -129,8 +131,9 @@ export class DffAccumulator {
     this.alloc = alloc ?? ((length) => new Float32Array(length));
     const n = width * height;
     // The running peak and composite live where the planes do: row bands of `addInBands` on
-    // other threads write them in place.
-    this.best = this.alloc(n).fill(-1);
+    // other threads write them in place. The peak starts below any focus measure once `prepare`
+    // has run (the first add runs it if nobody has).
+    this.best = this.alloc(n);
     this.bestIdx = new Uint8Array(sameMemory(this.best, n));
     this.aif = this.alloc(n * 3);
   }
@@ -141,6 +144,7 @@ export class DffAccumulator {
    */
   add(focus: Float32Array, rgb: FrameColour, k?: number): void {
     const at = this.next(focus, rgb, k);
+    this.prepare();
     addFrameRows(this.addArgs(at, focus, rgb), 0, this.height);
     this.keep(at, focus);
     this.floorSamples[at] = floorSample(focus);
@@ -159,6 +163,7 @@ export class DffAccumulator {
   ): Promise<void> {
     if (bands.threads <= 1) return this.add(focus, rgb, k);
     const at = this.next(focus, rgb, k);
+    this.prepare();
     const shared = bands.share(focus);
     const colour =
       rgb instanceof Float32Array
@@ -171,6 +176,17 @@ export class DffAccumulator {
     await adding;
     this.focus[at] = shared;
     this.added++;
+  }
+
+  /**
+   * Sets the running peak below any focus measure: the first touch of its pages, dear on a VM
+   * that faults them slowly (≈ 20 ms for the 12 MP stack's 12.5 MB). A caller that has a moment
+   * to spare before the first frame is in (its threads busy decoding) calls it then.
+   */
+  prepare(): void {
+    if (this.prepared) return;
+    this.best.fill(-1);
+    this.prepared = true;
   }
 
   private next(focus: Float32Array, rgb: FrameColour, k?: number): number {
