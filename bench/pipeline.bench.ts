@@ -2,7 +2,9 @@
  * Per-stage times of the embedded pipeline (stage full, with the best prior found), printed in
  * ms and as ratios against baselines measured in the same run:
  *  - 640×480 stacks of 5 and 10 frames synthesized from the bundled sample: the fusion stages
- *    (registration, DFF, alignment, refinement) against the prior's inference;
+ *    (registration, DFF, alignment, refinement) against the prior's inference, with the prior
+ *    on every core (as the pipeline runs it) and again on one intra-op thread (onnxruntime's own
+ *    default on a 2-core VM, the yardstick the ratio had before);
  *  - the real 12 MP phone stack (../shared/data/focal-real/pixel6pro-desk): the whole pipeline
  *    against sharp decoding the same five JPEGs at full size to raw RGB, one after another;
  *  - the answer's parts (the defaults, then all) encoded from one run of it, against the same;
@@ -74,6 +76,11 @@ const withPrior = {
   stage: prior ? ("full" as const) : ("dff" as const),
   ...(prior ? { prior } : {}),
 };
+// The prior on one intra-op thread, onnxruntime's own default on a 2-core VM (half the cores):
+// the 640×480 rows are run with it too, so that fusion ÷ prior also reads as it did before the
+// prior took every core (the prior is the ratio's yardstick, the fusion is ours).
+const oneThreadPrior =
+  model && availableParallelism() > 1 ? await loadPrior(model, undefined, 1) : undefined;
 
 const pad = (s: string, n = 14) => s.padStart(n);
 const line = (head: string, cells: string[]) =>
@@ -85,8 +92,13 @@ async function stageMedians(
   repeats: number,
   threads?: number,
   between?: () => Promise<number>,
+  priorUsed = prior,
 ): Promise<{ ms: Record<string, number>; work: Work; baseline?: number }> {
-  const opts = { ...withPrior, ...(threads ? { threads } : {}) };
+  const opts = {
+    ...withPrior,
+    ...(priorUsed ? { prior: priorUsed } : {}),
+    ...(threads ? { threads } : {}),
+  };
   // Warm-up: JIT (a few runs before V8 has optimized the per-pixel loops), sharp, the pool's
   // threads, the ONNX sessions. A GPU service runs warm; one warm-up left the 5-frame row with
   // half-optimized code (its fusion ÷ prior read 1.83 against 0.8–0.9 warm).
@@ -129,31 +141,61 @@ const [rgb, depth] = await Promise.all([
   readFile(join(BUNDLED_SAMPLE, "f02.jpg")),
   readFile(join(BUNDLED_SAMPLE, "gt_depth.png")),
 ]);
-const rows: { frames: number; ms: Record<string, number>; work: Work }[] = [];
+type Row = { frames: number; ms: Record<string, number>; work: Work };
+const rows: Row[] = [];
+const oneThreadRows: Row[] = [];
 for (const frames of [5, 10]) {
   const dir = await tempDir("hybriddepth-bench-");
   await synthesizeCapture(rgb, depth, dir, { lens: LARGE_APERTURE_LENS, frames });
-  rows.push({ frames, ...(await stageMedians(await loadCaptureDir(dir), REPEATS)) });
+  const source = await loadCaptureDir(dir);
+  rows.push({ frames, ...(await stageMedians(source, REPEATS)) });
+  if (oneThreadPrior)
+    oneThreadRows.push({
+      frames,
+      ...(await stageMedians(source, REPEATS, undefined, undefined, oneThreadPrior)),
+    });
 }
-console.log(
-  `embedded pipeline, 640×480, prior ${prior ? `${prior.name} on ${prior.provider}` : "none"}, ${availableParallelism()} threads, median of ${REPEATS} runs (ms)`,
+const table = (label: string, rs: Row[]) => {
+  console.log(label);
+  line("frames", [...STAGES]);
+  for (const r of rs)
+    line(
+      String(r.frames),
+      STAGES.map((s) => r.ms[s]!.toFixed(1)),
+    );
+};
+const priorName = prior ? `${prior.name} on ${prior.provider}` : "none";
+table(
+  `embedded pipeline, 640×480, prior ${priorName} (${availableParallelism()} intra-op threads), ${availableParallelism()} threads, median of ${REPEATS} runs (ms)`,
+  rows,
 );
-line("frames", [...STAGES]);
-for (const r of rows)
-  line(
-    String(r.frames),
-    STAGES.map((s) => r.ms[s]!.toFixed(1)),
+if (oneThreadRows.length)
+  table(
+    "\nthe same with the prior on 1 intra-op thread (onnxruntime's default here)",
+    oneThreadRows,
   );
 console.log("\nratios measured in the same run:");
-line("frames", ["fusion/prior", "total/decode", "frame/decode"]);
-for (const r of rows) {
-  const fusion = FUSION.reduce((s, k) => s + r.ms[k]!, 0);
+line("frames", [
+  "fusion/prior",
+  "total/decode",
+  "frame/decode",
+  "÷ 1-thread prior",
+  "total ÷ 1-thread",
+]);
+for (const [k, r] of rows.entries()) {
+  const fusion = FUSION.reduce((s, key) => s + r.ms[key]!, 0);
+  const one = oneThreadRows[k];
   line(String(r.frames), [
     prior ? (fusion / r.ms.prior!).toFixed(2) : "n/a",
     (r.ms.total! / r.ms.decode!).toFixed(2),
     (r.ms.total! / r.frames / r.ms.decode!).toFixed(2),
+    one ? (FUSION.reduce((s, key) => s + one.ms[key]!, 0) / one.ms.prior!).toFixed(2) : "n/a",
+    one ? (r.ms.total! / one.ms.total!).toFixed(2) : "n/a",
   ]);
 }
+console.log(
+  "(÷ 1-thread prior: the fusion ÷ the prior of the rows run with the prior on 1 thread; total ÷ 1-thread: this total against theirs)",
+);
 for (const r of rows) console.log(`${r.frames} frames, a run (median): ${describeWork(r.work)}`);
 const [five, ten] = rows;
 console.log(`\n10 frames / 5 frames, total: ${(ten!.ms.total! / five!.ms.total!).toFixed(2)}`);

@@ -1,5 +1,6 @@
 import { type BandRunner, inlineBands, runSteps, splitRows } from "#shared/pipeline/rowBands.ts";
-import { defaultThreads, framePool } from "./framePool.ts";
+import { framePool } from "./framePool.ts";
+import { defaultThreads } from "./threads.ts";
 
 /** Bands per thread: uneven bands (textured rows fit slower) still keep every thread busy. */
 const BANDS_PER_THREAD = 2;

@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import { type ResourceLimits, Worker } from "node:worker_threads";
 import { type ErrorKind, HybridDepthError } from "#shared/errors.ts";
 import type { RowKernel, RowKernelArgs } from "#shared/pipeline/rowBands.ts";
@@ -8,6 +7,7 @@ import {
   forgetJob,
   processFrame,
 } from "../pipeline/frameWork.ts";
+import { defaultThreads } from "./threads.ts";
 
 /** Runs per-frame work: on this thread, or on a pool of worker threads. */
 export interface FrameRunner {
@@ -32,14 +32,6 @@ export const INLINE_RUNNER: FrameRunner = {
   },
   forget: forgetJob,
 };
-
-/** Environment variable that sets the pool size (default: the cores this process may use). */
-export const THREADS_ENV = "HYBRIDDEPTH_THREADS";
-
-export function defaultThreads(): number {
-  const v = Number(process.env[THREADS_ENV]);
-  return Number.isInteger(v) && v >= 1 ? v : availableParallelism();
-}
 
 /** One row band of a per-pixel stage (`ROW_KERNELS`); its planes live in shared memory. */
 export interface RowTask<K extends RowKernel = RowKernel> {

@@ -1,15 +1,17 @@
 import { readFile, stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { floatToBytes } from "#shared/image/types.ts";
 import type { ModelSpec } from "#shared/models/registry.ts";
 import { decodeGray16, decodeRgb } from "../io/decodeImage.ts";
 import { bandRunner } from "../parallel/bandRunner.ts";
+import { THREADS_ENV } from "../parallel/threads.ts";
 import { tempDir } from "../testing/fixtures.ts";
 import { writeChannelMeanModel } from "../testing/tinyOnnx.ts";
 import { batchingPrior } from "./batchingPrior.ts";
 import { findModelFile, loadRegistry, modelSearchDirs, sha256File } from "./modelStore.ts";
-import { loadPrior } from "./priorRunner.ts";
+import { loadPrior, priorSessionOptions } from "./priorRunner.ts";
 
 const tinySpec = (kind: ModelSpec["output"]["kind"]): ModelSpec => ({
   name: "tiny",
@@ -78,17 +80,42 @@ describe("prior runner on a tiny ONNX model built by the test", () => {
     }
   });
 
-  it("reuses one session per model file", async () => {
+  it("reuses one session per model file (and thread count)", async () => {
     const path = await writeChannelMeanModel(await tempDir());
     const a = loadPrior({ spec: tinySpec("relative-depth"), path }, ["cpu"]);
     const b = loadPrior({ spec: tinySpec("relative-depth"), path }, ["cpu"]);
     expect(a).toBe(b);
+    const one = loadPrior({ spec: tinySpec("relative-depth"), path }, ["cpu"], 1);
+    expect(one).not.toBe(a);
+    const rgb = { width: 4, height: 4, data: new Float32Array(48).fill(0.5) };
+    expect(await (await one).infer(rgb)).toEqual(await (await a).infer(rgb));
   });
 
   it("falls back to CPU when CUDA cannot load, and says which provider runs", async () => {
     const path = await writeChannelMeanModel(await tempDir());
     const prior = await loadPrior({ spec: tinySpec("relative-depth"), path }, ["cuda", "cpu"]);
     expect(["cuda", "cpu"]).toContain(prior.provider);
+  });
+
+  it("gives a CPU session the process's threads, not onnxruntime's half of the cores", () => {
+    const before = process.env[THREADS_ENV];
+    try {
+      delete process.env[THREADS_ENV];
+      expect(priorSessionOptions("cpu")).toMatchObject({
+        enableMemPattern: false,
+        intraOpNumThreads: availableParallelism(),
+        extra: { session: { intra_op: { allow_spinning: "0" } } },
+      });
+      process.env[THREADS_ENV] = "3";
+      expect(priorSessionOptions("cpu").intraOpNumThreads).toBe(3);
+      process.env[THREADS_ENV] = "none";
+      expect(priorSessionOptions("cpu").intraOpNumThreads).toBe(availableParallelism());
+      expect(priorSessionOptions("cpu", 1).intraOpNumThreads).toBe(1);
+      expect(priorSessionOptions("cuda")).toEqual({});
+    } finally {
+      if (before === undefined) delete process.env[THREADS_ENV];
+      else process.env[THREADS_ENV] = before;
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import { resizeBilinear } from "#shared/image/resample.ts";
 import { type AnyRgbImage, floatToBytes } from "#shared/image/types.ts";
 import { type ModelSpec, modelInputSize, toRelativeInverseDepth } from "#shared/models/registry.ts";
 import type { BandRunner } from "#shared/pipeline/rowBands.ts";
+import { defaultThreads } from "../parallel/threads.ts";
 import { type ResolvedModel, sha256File } from "./modelStore.ts";
 
 /** A loaded single-image depth prior. */
@@ -36,15 +37,19 @@ export function requestedProviders(): Provider[] {
 
 const sessions = new Map<string, Promise<Prior>>();
 
-/** Loads a model once per process (per spec, file and providers) and reuses its session. */
+/**
+ * Loads a model once per process (per spec, file, providers and CPU threads) and reuses its
+ * session. `threads`: the CPU session's intra-op threads (default `defaultThreads()`).
+ */
 export function loadPrior(
   model: ResolvedModel,
   providers: Provider[] = requestedProviders(),
+  threads = defaultThreads(),
 ): Promise<Prior> {
-  const key = `${JSON.stringify(model.spec)}|${model.path}|${providers.join(",")}`;
+  const key = `${JSON.stringify(model.spec)}|${model.path}|${providers.join(",")}|${threads}`;
   let p = sessions.get(key);
   if (!p) {
-    p = createPrior(model, providers);
+    p = createPrior(model, providers, threads);
     sessions.set(key, p);
     p.catch(() => sessions.delete(key));
   }
@@ -80,22 +85,39 @@ export async function openSession(
 }
 
 /**
- * The prior's session options per provider. On the CPU, onnxruntime's memory pattern (one
- * pre-planned block per input shape, on top of its arena) held ≈ 100 MiB more after pydnet-pp's
- * first inferences at 640×448 (276–292 against 386–397 MiB resident, 3 fresh processes each) for
- * no speed (146–152 against 151–153 ms an inference): without it the arena reuses its chunks
- * tensor by tensor. CUDA keeps the default (its pattern is device memory, not measured here).
+ * The prior's session options per provider. On the CPU:
+ *  - no onnxruntime memory pattern (one pre-planned block per input shape, on top of its arena):
+ *    it held ≈ 100 MiB more after pydnet-pp's first inferences at 640×448 (276–292 against
+ *    386–397 MiB resident, 3 fresh processes each) for no speed (146–152 against 151–153 ms an
+ *    inference); without it the arena reuses its chunks tensor by tensor;
+ *  - `threads` intra-op threads, by default as many as the process's pool (HYBRIDDEPTH_THREADS,
+ *    else the cores it may use). Left unset, onnxruntime takes half of `hardware_concurrency()`
+ *    on Linux: one thread on a 2-core VM, where an inference took 147 ms on one core against
+ *    83 ms on both. A cgroup's CPU quota is invisible to both counts: set HYBRIDDEPTH_THREADS;
+ *  - threads that sleep when the inference is done instead of spinning for more work: spinning,
+ *    they took the cores from what runs next (the alignment, the refinement, the pool's frames),
+ *    640×480 whole runs 219–230 against 208–210 ms (5 frames), 255–263 against 254–262 (10).
+ * CUDA keeps the defaults (its pattern is device memory, not measured here).
  */
-export const PRIOR_SESSION_OPTIONS: Record<Provider, ort.InferenceSession.SessionOptions> = {
-  cpu: { enableMemPattern: false },
-  cuda: {},
-};
+export function priorSessionOptions(
+  provider: Provider,
+  threads = defaultThreads(),
+): ort.InferenceSession.SessionOptions {
+  if (provider !== "cpu") return {};
+  return {
+    enableMemPattern: false,
+    intraOpNumThreads: threads,
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
+  };
+}
 
-async function createPrior({ spec, path }: ResolvedModel, providers: Provider[]): Promise<Prior> {
-  const { session: s, provider } = await openSession(
-    path,
-    providers,
-    (p) => PRIOR_SESSION_OPTIONS[p],
+async function createPrior(
+  { spec, path }: ResolvedModel,
+  providers: Provider[],
+  threads: number,
+): Promise<Prior> {
+  const { session: s, provider } = await openSession(path, providers, (p) =>
+    priorSessionOptions(p, threads),
   );
   const inputName = spec.input.name ?? s.inputNames[0]!;
   const outputName = spec.output.name ?? s.outputNames[0]!;
