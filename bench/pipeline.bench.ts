@@ -10,8 +10,8 @@
  *  - the answer's parts (the defaults, then all) encoded from one run of it, against the same;
  *  - each row's CPU time (all threads) and the pipeline thread's busy time, a run: work removed
  *    shows there when the wall times of a shared VM cannot tell it;
- *  - thread scaling on that stack: every stage at 1, 2 and availableParallelism() threads, with
- *    the machine's load average (other work on the machine takes cores from the pool).
+ *  - thread scaling on that stack: every stage at 1, 2 and availableParallelism() threads (the
+ *    pool and the prior's intra-op threads alike), with the machine's load average (other work on the machine takes cores from the pool).
  * Per-frame work overlaps across threads; each of decode, registration and dff is charged its
  * share of that phase's wall time, so the stages add up to the total.
  */
@@ -256,11 +256,13 @@ for (const { label, outputs } of partSets) {
 const threadCounts = [...new Set([1, 2, availableParallelism()])];
 const scaling: { threads: number; ms: Record<string, number>; work: Work; frames: number }[] = [];
 for (const threads of threadCounts) {
-  const { ms, work } = await stageMedians(real, REPEATS_12MP, threads);
+  // The prior on as many intra-op threads as the pool has: a row is the process on that many.
+  const threadPrior = model ? await loadPrior(model, undefined, threads) : undefined;
+  const { ms, work } = await stageMedians(real, REPEATS_12MP, threads, undefined, threadPrior);
   scaling.push({ threads, ms, work, frames: ms.decode! + ms.registration! + ms.dff! });
 }
 console.log(
-  `\nthread scaling on the 12 MP stack (HYBRIDDEPTH_THREADS; median of ${REPEATS_12MP}; load average ${loadavg()
+  `\nthread scaling on the 12 MP stack (HYBRIDDEPTH_THREADS: the pool and the prior's intra-op threads; median of ${REPEATS_12MP}; load average ${loadavg()
     .map((l) => l.toFixed(1))
     .join(" ")} on ${availableParallelism()} cores: the machine may be shared)`,
 );
