@@ -30,6 +30,11 @@ export const ConfigSchema = z
     /** Per-pixel fusion as ONNX graphs or TypeScript (read by the pipeline; checked here at start). */
     HYBRIDDEPTH_FUSION: z.enum(FUSION_PATHS).optional(),
     HYBRIDDEPTH_FUSION_PLACEMENT: z.enum(["0", "1"]).optional(),
+    /** Threads of the frame pool and the CPU prior (read by the pipeline; checked here at start). */
+    HYBRIDDEPTH_THREADS: z.preprocess(
+      (v) => (v === "" ? undefined : v),
+      z.coerce.number().int().min(1).optional(),
+    ),
     /** Jobs waiting beyond the ones running; more are refused with 503 + Retry-After. */
     MAX_QUEUE: int(8),
     /** Jobs in the pipeline at once (they interleave, so their prior runs can batch). */
