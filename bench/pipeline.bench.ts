@@ -87,41 +87,54 @@ const line = (head: string, cells: string[]) =>
   console.log(`${head.padEnd(10)}${cells.map((c) => pad(c)).join("")}`);
 
 type Source = Awaited<ReturnType<typeof loadCaptureDir>>;
+type Medians = { ms: Record<string, number>; work: Work; baseline?: number };
+type PriorUsed = typeof prior;
+
+/**
+ * Each stage's median over `repeats` runs, for each prior in `priors` (default: the pipeline's),
+ * their runs alternating so that a variant is not favoured by running later (warmer) or on a
+ * quieter stretch of a shared VM.
+ */
 async function stageMedians(
   source: Source,
   repeats: number,
   threads?: number,
   between?: () => Promise<number>,
-  priorUsed = prior,
-): Promise<{ ms: Record<string, number>; work: Work; baseline?: number }> {
-  const opts = {
+  priors: PriorUsed[] = [prior],
+): Promise<Medians[]> {
+  const optsOf = (p: PriorUsed) => ({
     ...withPrior,
-    ...(priorUsed ? { prior: priorUsed } : {}),
+    ...(p ? { prior: p } : {}),
     ...(threads ? { threads } : {}),
-  };
+  });
   // Warm-up: JIT (a few runs before V8 has optimized the per-pixel loops), sharp, the pool's
   // threads, the ONNX sessions. A GPU service runs warm; one warm-up left the 5-frame row with
   // half-optimized code (its fusion ÷ prior read 1.83 against 0.8–0.9 warm).
-  for (let k = 0; k < WARMUPS; k++) await runPipeline(source, opts);
-  const runs: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
-  const base: number[] = [];
-  const cpu: number[] = [];
-  const busy: number[] = [];
+  for (let k = 0; k < WARMUPS; k++) for (const p of priors) await runPipeline(source, optsOf(p));
+  const each = priors.map(() => ({
+    runs: Object.fromEntries(STAGES.map((s) => [s, [] as number[]])),
+    base: [] as number[],
+    cpu: [] as number[],
+    busy: [] as number[],
+  }));
   for (let k = 0; k < repeats; k++) {
-    if (between) base.push(await between());
-    const used = process.cpuUsage();
-    const loop = performance.eventLoopUtilization();
-    const { result } = await runPipeline(source, opts);
-    const { user, system } = process.cpuUsage(used);
-    cpu.push((user + system) / 1000);
-    busy.push(performance.eventLoopUtilization(loop).active);
-    for (const s of STAGES) runs[s]!.push(result.timingsMs[s] ?? 0);
+    for (const [v, p] of priors.entries()) {
+      const r = each[v]!;
+      if (between) r.base.push(await between());
+      const used = process.cpuUsage();
+      const loop = performance.eventLoopUtilization();
+      const { result } = await runPipeline(source, optsOf(p));
+      const { user, system } = process.cpuUsage(used);
+      r.cpu.push((user + system) / 1000);
+      r.busy.push(performance.eventLoopUtilization(loop).active);
+      for (const s of STAGES) r.runs[s]!.push(result.timingsMs[s] ?? 0);
+    }
   }
-  return {
-    ms: Object.fromEntries(STAGES.map((s) => [s, median(runs[s]!)])),
-    work: { cpuMs: median(cpu), busyMs: median(busy) },
-    ...(base.length ? { baseline: median(base) } : {}),
-  };
+  return each.map((r) => ({
+    ms: Object.fromEntries(STAGES.map((s) => [s, median(r.runs[s]!)])),
+    work: { cpuMs: median(r.cpu), busyMs: median(r.busy) },
+    ...(r.base.length ? { baseline: median(r.base) } : {}),
+  }));
 }
 
 /**
@@ -148,12 +161,10 @@ for (const frames of [5, 10]) {
   const dir = await tempDir("hybriddepth-bench-");
   await synthesizeCapture(rgb, depth, dir, { lens: LARGE_APERTURE_LENS, frames });
   const source = await loadCaptureDir(dir);
-  rows.push({ frames, ...(await stageMedians(source, REPEATS)) });
-  if (oneThreadPrior)
-    oneThreadRows.push({
-      frames,
-      ...(await stageMedians(source, REPEATS, undefined, undefined, oneThreadPrior)),
-    });
+  const priors = oneThreadPrior ? [prior, oneThreadPrior] : [prior];
+  const [all, one] = await stageMedians(source, REPEATS, undefined, undefined, priors);
+  rows.push({ frames, ...all! });
+  if (one) oneThreadRows.push({ frames, ...one });
 }
 const table = (label: string, rs: Row[]) => {
   console.log(label);
@@ -171,17 +182,11 @@ table(
 );
 if (oneThreadRows.length)
   table(
-    "\nthe same with the prior on 1 intra-op thread (onnxruntime's default here)",
+    "\nthe same with the prior on 1 intra-op thread (onnxruntime's default here; runs alternating with the rows above)",
     oneThreadRows,
   );
 console.log("\nratios measured in the same run:");
-line("frames", [
-  "fusion/prior",
-  "total/decode",
-  "frame/decode",
-  "÷ 1-thread prior",
-  "total ÷ 1-thread",
-]);
+line("frames", ["fusion/prior", "total/decode", "frame/decode", "fusion/prior¹", "total/total¹"]);
 for (const [k, r] of rows.entries()) {
   const fusion = FUSION.reduce((s, key) => s + r.ms[key]!, 0);
   const one = oneThreadRows[k];
@@ -194,7 +199,7 @@ for (const [k, r] of rows.entries()) {
   ]);
 }
 console.log(
-  "(÷ 1-thread prior: the fusion ÷ the prior of the rows run with the prior on 1 thread; total ÷ 1-thread: this total against theirs)",
+  "¹ the rows with the prior on 1 intra-op thread: their fusion ÷ their prior; this total ÷ theirs",
 );
 for (const r of rows) console.log(`${r.frames} frames, a run (median): ${describeWork(r.work)}`);
 const [five, ten] = rows;
@@ -219,7 +224,7 @@ async function fullDecode(): Promise<number> {
   return performance.now() - t;
 }
 await fullDecode(); // warm the page cache and sharp
-const big = await stageMedians(real, REPEATS_12MP, undefined, fullDecode);
+const [big] = (await stageMedians(real, REPEATS_12MP, undefined, fullDecode)) as [Medians];
 const meta = await sharp(files[0]).metadata();
 console.log(
   `\nreal 12 MP stack (${real.capture.frames.length} × ${meta.width}×${meta.height} JPEG), ${availableParallelism()} threads, median of ${REPEATS_12MP} runs (ms)`,
@@ -258,7 +263,9 @@ const scaling: { threads: number; ms: Record<string, number>; work: Work; frames
 for (const threads of threadCounts) {
   // The prior on as many intra-op threads as the pool has: a row is the process on that many.
   const threadPrior = model ? await loadPrior(model, undefined, threads) : undefined;
-  const { ms, work } = await stageMedians(real, REPEATS_12MP, threads, undefined, threadPrior);
+  const [{ ms, work }] = (await stageMedians(real, REPEATS_12MP, threads, undefined, [
+    threadPrior,
+  ])) as [Medians];
   scaling.push({ threads, ms, work, frames: ms.decode! + ms.registration! + ms.dff! });
 }
 console.log(
