@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { HybridDepthError } from "#shared/errors.ts";
 import { loadConfig } from "../server/config.ts";
 import { focusMeasureGraph } from "./focusMeasure.ts";
@@ -13,14 +13,12 @@ import { profileGraph } from "./graphSession.ts";
 import { noise } from "./testInputs.ts";
 
 describe("fusion path switch", () => {
-  const saved = process.env[FUSION_ENV];
   afterEach(() => {
-    if (saved === undefined) delete process.env[FUSION_ENV];
-    else process.env[FUSION_ENV] = saved;
+    vi.unstubAllEnvs();
   });
 
   it("takes the option, else HYBRIDDEPTH_FUSION, else the provider's default per stage", () => {
-    delete process.env[FUSION_ENV];
+    vi.stubEnv(FUSION_ENV, undefined);
     expect(fusionPlan(undefined, "cpu")).toEqual(DEFAULT_FUSION.cpu);
     // On the CPU the lens fit and refinement leave their graphs above a work size; CUDA keeps
     // every graph.
@@ -34,7 +32,7 @@ describe("fusion path switch", () => {
     expect(fusionPlan(undefined, "cuda", 2040 * 1536)).toEqual(DEFAULT_FUSION.cuda);
     expect(planPath(fusionPlan(undefined, "cpu"))).toBe("mixed");
     expect(planPath(fusionPlan(undefined, "cuda"))).toBe("graph");
-    process.env[FUSION_ENV] = "graph";
+    vi.stubEnv(FUSION_ENV, "graph");
     expect(planPath(fusionPlan(undefined, "cpu"))).toBe("graph");
     expect(fusionPlan("js", "cpu")).toEqual({
       focusMeasure: "js",
@@ -45,7 +43,7 @@ describe("fusion path switch", () => {
   });
 
   it("refuses an unknown HYBRIDDEPTH_FUSION with a clear error", () => {
-    process.env[FUSION_ENV] = "gpu";
+    vi.stubEnv(FUSION_ENV, "gpu");
     expect(() => fusionPlan(undefined, "cpu")).toThrow(HybridDepthError);
     // The GPU service refuses it at start, before any job.
     expect(() => loadConfig({ HYBRIDDEPTH_DEV: "1", HYBRIDDEPTH_FUSION: "gpu" })).toThrow(

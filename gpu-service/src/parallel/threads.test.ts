@@ -1,28 +1,26 @@
 import { availableParallelism } from "node:os";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { HybridDepthError } from "#shared/errors.ts";
 import { loadConfig } from "../server/config.ts";
 import { defaultThreads, THREADS_ENV } from "./threads.ts";
 
 describe("the process's thread count", () => {
-  const before = process.env[THREADS_ENV];
   afterEach(() => {
-    if (before === undefined) delete process.env[THREADS_ENV];
-    else process.env[THREADS_ENV] = before;
+    vi.unstubAllEnvs();
   });
 
   it("is the cores this process may use unless HYBRIDDEPTH_THREADS says otherwise", () => {
-    delete process.env[THREADS_ENV];
+    vi.stubEnv(THREADS_ENV, undefined);
     expect(defaultThreads()).toBe(availableParallelism());
-    process.env[THREADS_ENV] = "";
+    vi.stubEnv(THREADS_ENV, "");
     expect(defaultThreads()).toBe(availableParallelism());
-    process.env[THREADS_ENV] = "3";
+    vi.stubEnv(THREADS_ENV, "3");
     expect(defaultThreads()).toBe(3);
   });
 
   it("refuses a value that is not a positive whole number, in the pipeline and at service start", () => {
     for (const bad of ["two", "0", "-1", "1.5"]) {
-      process.env[THREADS_ENV] = bad;
+      vi.stubEnv(THREADS_ENV, bad);
       expect(() => defaultThreads()).toThrow(HybridDepthError);
       expect(() => defaultThreads()).toThrow(
         `${THREADS_ENV}=${bad}: expected a positive whole number`,

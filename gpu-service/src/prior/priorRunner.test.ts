@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { floatToBytes } from "#shared/image/types.ts";
 import type { ModelSpec } from "#shared/models/registry.ts";
 import { decodeGray16, decodeRgb } from "../io/decodeImage.ts";
@@ -98,21 +98,19 @@ describe("prior runner on a tiny ONNX model built by the test", () => {
   });
 
   it("gives a CPU session the process's threads, not onnxruntime's half of the cores", () => {
-    const before = process.env[THREADS_ENV];
     try {
-      delete process.env[THREADS_ENV];
+      vi.stubEnv(THREADS_ENV, undefined);
       expect(priorSessionOptions("cpu")).toMatchObject({
         enableMemPattern: false,
         intraOpNumThreads: availableParallelism(),
         extra: { session: { intra_op: { allow_spinning: "0" } } },
       });
-      process.env[THREADS_ENV] = "3";
+      vi.stubEnv(THREADS_ENV, "3");
       expect(priorSessionOptions("cpu").intraOpNumThreads).toBe(3);
       expect(priorSessionOptions("cpu", 1).intraOpNumThreads).toBe(1);
       expect(priorSessionOptions("cuda")).toEqual({});
     } finally {
-      if (before === undefined) delete process.env[THREADS_ENV];
-      else process.env[THREADS_ENV] = before;
+      vi.unstubAllEnvs();
     }
   });
 });
