@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The GPU service runs from TypeScript sources through tsx's loader, like the CLI.
+import "./libuvPool.mjs"; // first: sharp's threads are sized before anything uses them
 import { register } from "tsx/esm/api";
 import { requireSupportedNode } from "./nodeVersion.mjs";
 

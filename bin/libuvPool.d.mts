@@ -1,0 +1,1 @@
+export function libuvPoolSize(env?: Record<string, string | undefined>): string;
