@@ -1,10 +1,22 @@
 import { describe, expect, it } from "vitest";
+import { gaussianBlur } from "../image/boxFilter.ts";
+import { plane } from "../image/types.ts";
+import { mulberry32 } from "../math/stats.ts";
+import type { PsfShape } from "../pipeline/result.ts";
+import { focusMeasure } from "./focusMeasure.ts";
 import {
   addMixedDepthVariance,
+  type BlurModel,
+  blurSigmaPx,
+  DEFAULT_FOCUS_NOISE,
+  describeBlur,
   type LensFitGrid,
   type LensFitPlan,
   measureWhiteNoiseResponse,
   NOISE_RESPONSES_KEPT,
+  planLensFit,
+  psfBlur,
+  RESOLVED_DISC_SIGMA,
   whiteNoiseResponse,
 } from "./lensCurve.ts";
 
@@ -76,6 +88,10 @@ describe("whiteNoiseResponse", () => {
       expect(whiteNoiseResponse(levels(step))).toEqual(want);
       expect(whiteNoiseResponse(levels(step))).toEqual(want);
     }
+    // Each PSF shape has its own response.
+    const disc = measureWhiteNoiseResponse(levels(0.5), "disc");
+    expect(whiteNoiseResponse(levels(0.5), "disc")).toEqual(disc);
+    expect(whiteNoiseResponse(levels(0.5))[11]).not.toBe(disc[11]);
     // Sigmas one ulp apart are different lists, and blur more or less.
     expect(whiteNoiseResponse(levels(0.1))[11]).not.toBe(whiteNoiseResponse(levels(0.3))[11]);
   });
@@ -90,5 +106,62 @@ describe("whiteNoiseResponse", () => {
     const again = whiteNoiseResponse(levels(0.05));
     expect(again).not.toBe(first); // measured anew
     expect(again).toEqual(first);
+  });
+});
+
+describe("planLensFit's PSF shape", () => {
+  // A textured scene in four strips at their own depths (diopters), seen through a focal stack
+  // whose frames are blurred by `shape` as a lens of `pxPerDiopter` blurs them.
+  const W = 96;
+  const H = 96;
+  const depths = [0.8, 1.4, 2.0, 2.6];
+  const diopters = Float64Array.from([0.5, 0.9, 1.3, 1.7, 2.1, 2.5, 2.9]);
+  const rnd = mulberry32(3);
+  const aif = plane(
+    W,
+    H,
+    gaussianBlur(
+      Float32Array.from({ length: W * H }, () => rnd()),
+      W,
+      H,
+      0.7,
+    ),
+  );
+
+  function stack(shape: PsfShape, pxPerDiopter: number): Float32Array[] {
+    const blur: BlurModel = { kind: "fitted", pxPerDiopter };
+    return Array.from(diopters, (focusD) => {
+      const frame = new Float32Array(W * H);
+      depths.forEach((depthD, s) => {
+        const blurred = psfBlur(aif.data, W, H, blurSigmaPx(blur, depthD, focusD), shape);
+        const x0 = (s * W) / depths.length;
+        for (let y = 0; y < H; y++)
+          frame.set(blurred.subarray(y * W + x0, y * W + x0 + W / depths.length), y * W + x0);
+      });
+      return focusMeasure(plane(W, H, frame), 2);
+    });
+  }
+
+  const chosen = (rendered: PsfShape, pxPerDiopter: number) => {
+    const focus = stack(rendered, pxPerDiopter);
+    const floors = new Float64Array(diopters.length).fill(1e-9);
+    const blur: BlurModel = { kind: "fitted", pxPerDiopter };
+    return planLensFit(focus, floors, diopters, blur, aif, DEFAULT_FOCUS_NOISE).blur.psf;
+  };
+
+  it("tells a disc from a Gaussian where blur resolves the shape", () => {
+    // Up to 2.4 px sigma: a disc of up to 4.8 px radius.
+    expect(chosen("disc", 1)).toBe("disc");
+    expect(chosen("gaussian", 1)).toBe("gaussian");
+  });
+
+  it("keeps the Gaussian where no frame blurs past RESOLVED_DISC_SIGMA", () => {
+    const pxPerDiopter = (0.9 * RESOLVED_DISC_SIGMA) / (diopters.at(-1)! - diopters[0]!);
+    expect(chosen("disc", pxPerDiopter)).toBe("gaussian");
+  });
+
+  it("says which shape it used in result.json's optics", () => {
+    expect(describeBlur({ kind: "fitted", pxPerDiopter: 1, psf: "disc" }).psf).toBe("disc");
+    expect(describeBlur({ kind: "fitted", pxPerDiopter: 1 }).psf).toBe("gaussian");
   });
 });
