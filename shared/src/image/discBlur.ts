@@ -81,6 +81,18 @@ interface DiscKernel {
 
 const SAMPLES = 8;
 
+/** How many of pixel (dx, dy)'s 8×8 subsamples lie inside a disc of `radius` px centred on (0, 0). */
+export function discCoverage(radius: number, dx: number, dy: number): number {
+  let c = 0;
+  for (let a = 0; a < SAMPLES; a++)
+    for (let b = 0; b < SAMPLES; b++) {
+      const x = dx - 0.5 + (a + 0.5) / SAMPLES;
+      const y = dy - 0.5 + (b + 0.5) / SAMPLES;
+      if (x * x + y * y <= radius * radius) c++;
+    }
+  return c;
+}
+
 /** The coverage kernel of a disc of `radius` px. */
 export function discKernel(radius: number): DiscKernel {
   const reach = Math.ceil(radius + 0.5);
@@ -90,13 +102,7 @@ export function discKernel(radius: number): DiscKernel {
   for (let dy = -reach; dy <= reach; dy++) {
     const cover: number[] = [];
     for (let dx = -reach; dx <= reach; dx++) {
-      let c = 0;
-      for (let a = 0; a < SAMPLES; a++)
-        for (let b = 0; b < SAMPLES; b++) {
-          const x = dx - 0.5 + (a + 0.5) / SAMPLES;
-          const y = dy - 0.5 + (b + 0.5) / SAMPLES;
-          if (x * x + y * y <= radius * radius) c++;
-        }
+      const c = discCoverage(radius, dx, dy);
       cover.push(c);
       total += c;
     }
