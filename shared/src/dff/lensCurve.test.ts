@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { gaussianBlur } from "../image/boxFilter.ts";
 import { plane } from "../image/types.ts";
 import { mulberry32 } from "../math/stats.ts";
-import type { PsfShape } from "../pipeline/result.ts";
 import { focusMeasure } from "./focusMeasure.ts";
 import {
   addMixedDepthVariance,
@@ -15,8 +14,7 @@ import {
   measureWhiteNoiseResponse,
   NOISE_RESPONSES_KEPT,
   planLensFit,
-  psfBlur,
-  RESOLVED_DISC_SIGMA,
+  RESOLVED_BLUR_SIGMA,
   whiteNoiseResponse,
 } from "./lensCurve.ts";
 
@@ -88,10 +86,6 @@ describe("whiteNoiseResponse", () => {
       expect(whiteNoiseResponse(levels(step))).toEqual(want);
       expect(whiteNoiseResponse(levels(step))).toEqual(want);
     }
-    // Each PSF shape has its own response.
-    const disc = measureWhiteNoiseResponse(levels(0.5), "disc");
-    expect(whiteNoiseResponse(levels(0.5), "disc")).toEqual(disc);
-    expect(whiteNoiseResponse(levels(0.5))[11]).not.toBe(disc[11]);
     // Sigmas one ulp apart are different lists, and blur more or less.
     expect(whiteNoiseResponse(levels(0.1))[11]).not.toBe(whiteNoiseResponse(levels(0.3))[11]);
   });
@@ -109,9 +103,9 @@ describe("whiteNoiseResponse", () => {
   });
 });
 
-describe("planLensFit's PSF shape", () => {
+describe("planLensFit: known optics, calibrated to the stack", () => {
   // A textured scene in four strips at their own depths (diopters), seen through a focal stack
-  // whose frames are blurred by `shape` as a lens of `pxPerDiopter` blurs them.
+  // whose frames are blurred (Gaussian) as the lens `blur` blurs them.
   const W = 96;
   const H = 96;
   const depths = [0.8, 1.4, 2.0, 2.6];
@@ -128,12 +122,11 @@ describe("planLensFit's PSF shape", () => {
     ),
   );
 
-  function stack(shape: PsfShape, pxPerDiopter: number): Float32Array[] {
-    const blur: BlurModel = { kind: "fitted", pxPerDiopter };
+  function stack(blur: BlurModel): Float32Array[] {
     return Array.from(diopters, (focusD) => {
       const frame = new Float32Array(W * H);
       depths.forEach((depthD, s) => {
-        const blurred = psfBlur(aif.data, W, H, blurSigmaPx(blur, depthD, focusD), shape);
+        const blurred = gaussianBlur(aif.data, W, H, blurSigmaPx(blur, depthD, focusD));
         const x0 = (s * W) / depths.length;
         for (let y = 0; y < H; y++)
           frame.set(blurred.subarray(y * W + x0, y * W + x0 + W / depths.length), y * W + x0);
@@ -142,26 +135,45 @@ describe("planLensFit's PSF shape", () => {
     });
   }
 
-  const chosen = (rendered: PsfShape, pxPerDiopter: number) => {
-    const focus = stack(rendered, pxPerDiopter);
+  // 25 mm f/2 on a 12 mm sensor, 96 px wide: up to ≈ 1.2 px sigma over these depths.
+  const optics: BlurModel = {
+    kind: "optics",
+    optics: { lens: { focalLengthMm: 25, fNumber: 2, sensorWidthMm: 12 }, imageWidthPx: 96 },
+  };
+  const gainFound = (trueGain: number, model = optics) => {
+    const focus = stack({ ...model, gain: trueGain } as BlurModel);
     const floors = new Float64Array(diopters.length).fill(1e-9);
-    const blur: BlurModel = { kind: "fitted", pxPerDiopter };
-    return planLensFit(focus, floors, diopters, blur, aif, DEFAULT_FOCUS_NOISE).blur.psf;
+    const plan = planLensFit(focus, floors, diopters, model, aif, DEFAULT_FOCUS_NOISE);
+    return plan.blur.kind === "optics" ? plan.blur.gain : undefined;
   };
 
-  it("tells a disc from a Gaussian where blur resolves the shape", () => {
-    // Up to 2.4 px sigma: a disc of up to 4.8 px radius.
-    expect(chosen("disc", 1)).toBe("disc");
-    expect(chosen("gaussian", 1)).toBe("gaussian");
+  it("finds the blur the frames really have, as a gain on the thin lens's", () => {
+    for (const trueGain of [0.8, 1, 1.3]) {
+      const gain = gainFound(trueGain)!;
+      expect(Math.abs(Math.log(gain / trueGain))).toBeLessThan(Math.log(1.1));
+    }
   });
 
-  it("keeps the Gaussian where no frame blurs past RESOLVED_DISC_SIGMA", () => {
-    const pxPerDiopter = (0.9 * RESOLVED_DISC_SIGMA) / (diopters.at(-1)! - diopters[0]!);
-    expect(chosen("disc", pxPerDiopter)).toBe("gaussian");
+  it("leaves the thin lens as it is where no frame blurs past RESOLVED_BLUR_SIGMA", () => {
+    const small: BlurModel = {
+      kind: "optics",
+      optics: { lens: { focalLengthMm: 4, fNumber: 2, sensorWidthMm: 6 }, imageWidthPx: 96 },
+    };
+    // The widest blur of any candidate depth (they span the frames' range) in any frame.
+    const widest = (model: BlurModel) =>
+      Math.max(
+        ...Array.from(diopters, (d) => Math.max(...diopters.map((f) => blurSigmaPx(model, d, f)))),
+      );
+    expect(widest(small)).toBeLessThan(RESOLVED_BLUR_SIGMA);
+    expect(widest(optics)).toBeGreaterThan(RESOLVED_BLUR_SIGMA);
+    expect(gainFound(1.3, small)).toBeUndefined();
   });
 
-  it("says which shape it used in result.json's optics", () => {
-    expect(describeBlur({ kind: "fitted", pxPerDiopter: 1, psf: "disc" }).psf).toBe("disc");
-    expect(describeBlur({ kind: "fitted", pxPerDiopter: 1 }).psf).toBe("gaussian");
+  it("reports the calibrated blur per diopter and its gain", () => {
+    const one = describeBlur(optics);
+    const more = describeBlur({ ...optics, gain: 1.25 } as BlurModel);
+    expect(one.blurGain).toBe(1);
+    expect(more.blurGain).toBe(1.25);
+    expect(more.blurPxPerDiopter).toBeCloseTo(1.25 * one.blurPxPerDiopter, 2);
   });
 });

@@ -1,9 +1,8 @@
 import { gaussianBlur } from "../image/boxFilter.ts";
-import { discBlur } from "../image/discBlur.ts";
 import { type Plane, plane } from "../image/types.ts";
 import { mulberry32, selectKth } from "../math/stats.ts";
 import { cocDiameterPx, type LensOptics, psfSigmaPx } from "../optics/thinLens.ts";
-import type { OpticsUsed, PsfShape } from "../pipeline/result.ts";
+import type { OpticsUsed } from "../pipeline/result.ts";
 import { focusMeasure } from "./focusMeasure.ts";
 
 /** The focus measure's noise in the log domain, which weights each frame of a curve. */
@@ -26,25 +25,8 @@ export const FINENESS_PRIOR = 2;
 const RESPONSE_CROP = 128;
 
 /**
- * `src` blurred by the PSF of `shape` and standard deviation `sigma` (px) along an axis: for a
- * disc, radius 2σ (CoC / 2).
- */
-export function psfBlur(
-  src: Float32Array,
-  width: number,
-  height: number,
-  sigma: number,
-  shape: PsfShape,
-  out: Float32Array = new Float32Array(src.length),
-): Float32Array {
-  return shape === "disc"
-    ? discBlur(src, width, height, 2 * sigma, out)
-    : gaussianBlur(src, width, height, sigma, out);
-}
-
-/**
  * How the focus measure falls with blur on this scene: ln(focus energy of the all-in-focus image
- * blurred by the PSF of sigma / unblurred), over its most textured pixels, at `sigmas`. The
+ * blurred by a Gaussian of sigma / unblurred), over its most textured pixels, at `sigmas`. The
  * lens model turns each depth into a blur per frame, and this into the focus curve it predicts.
  * The image's own sensor noise (`noiseFloor`, in focus-measure units) is taken out of both
  * energies: blurring removes it too, which would make the texture look finer than it is.
@@ -53,7 +35,6 @@ export function blurResponse(
   aif: Plane,
   sigmas: readonly number[],
   noiseFloor: number,
-  shape: PsfShape = "gaussian",
 ): Float64Array {
   const { width: w, height: h } = aif;
   const cw = Math.min(w, RESPONSE_CROP);
@@ -76,13 +57,13 @@ export function blurResponse(
       count++;
     }
   }
-  const noise = whiteNoiseResponse(sigmas, shape);
+  const noise = whiteNoiseResponse(sigmas);
   const s0 = Math.max(e0 - count * noiseFloor, 1e-30);
   const out = new Float64Array(sigmas.length);
   const blurred = new Float32Array(crop.length);
   for (const [l, s] of sigmas.entries()) {
     if (s <= 0) continue;
-    const e = energy(psfBlur(crop, cw, ch, s, shape, blurred));
+    const e = energy(gaussianBlur(crop, cw, ch, s, blurred));
     let sum = 0;
     for (let i = 0; i < e.length; i++) if (base[i]! >= cut) sum += e[i]!;
     out[l] = Math.min(0, Math.log(Math.max(sum - count * noiseFloor * noise[l]!, 1e-6 * s0) / s0));
@@ -95,16 +76,13 @@ const NOISE_PATCH = 64;
 
 /**
  * The white-noise response at each of `sigmas` (`measureWhiteNoiseResponse`), remembered for
- * the last `NOISE_RESPONSES_KEPT` lists: it depends on the sigmas and the PSF alone, and they repeat from
+ * the last `NOISE_RESPONSES_KEPT` lists: it depends on the sigmas alone, and they repeat from
  * stack to stack (an app's sweep keeps its focus positions and its camera its optics). Measuring
  * it is ≈ 10 ms of a 640×480 stack's ≈ 25 ms blur response on a 2-core CPU. The array is shared:
  * callers only read it.
  */
-export function whiteNoiseResponse(
-  sigmas: readonly number[],
-  shape: PsfShape = "gaussian",
-): Float64Array {
-  const key = `${shape}:${sigmas.join()}`; // exact: a double's shortest decimal reads back as that double
+export function whiteNoiseResponse(sigmas: readonly number[]): Float64Array {
+  const key = sigmas.join(); // exact: a double's shortest decimal reads back as that double
   const kept = noiseResponses.get(key);
   if (kept) {
     // Most recently used last, so the oldest goes first.
@@ -112,7 +90,7 @@ export function whiteNoiseResponse(
     noiseResponses.set(key, kept);
     return kept;
   }
-  const measured = measureWhiteNoiseResponse(sigmas, shape);
+  const measured = measureWhiteNoiseResponse(sigmas);
   noiseResponses.set(key, measured);
   if (noiseResponses.size > NOISE_RESPONSES_KEPT)
     noiseResponses.delete(noiseResponses.keys().next().value!);
@@ -123,10 +101,7 @@ export const NOISE_RESPONSES_KEPT = 32;
 const noiseResponses = new Map<string, Float64Array>();
 
 /** The focus energy of white noise blurred by each sigma, relative to unblurred. */
-export function measureWhiteNoiseResponse(
-  sigmas: readonly number[],
-  shape: PsfShape = "gaussian",
-): Float64Array {
+export function measureWhiteNoiseResponse(sigmas: readonly number[]): Float64Array {
   const rnd = mulberry32(12345);
   const n = NOISE_PATCH;
   const patch = Float32Array.from({ length: n * n }, () => rnd() - 0.5);
@@ -137,7 +112,7 @@ export function measureWhiteNoiseResponse(
     return sum;
   };
   const e0 = total(patch);
-  return Float64Array.from(sigmas, (s) => (s > 0 ? total(psfBlur(patch, n, n, s, shape)) / e0 : 1));
+  return Float64Array.from(sigmas, (s) => (s > 0 ? total(gaussianBlur(patch, n, n, s)) / e0 : 1));
 }
 
 export interface LensFitResult {
@@ -151,26 +126,25 @@ export interface LensFitResult {
 /**
  * How blur (PSF sigma, px) follows defocus: the thin lens of known optics, or, without them,
  * sigma = `pxPerDiopter` · |focus − depth| in diopters (the thin lens when focus ≫ focal length,
- * with the one unknown constant fitted to the stack itself). `psf`: the PSF's shape (Gaussian
- * unless a fit chose the disc, `planLensFit`).
+ * with the one unknown constant fitted to the stack itself). `gain`: the optics' blur as the
+ * stack shows it, a factor on the thin lens's (1 unless `planLensFit` calibrated it).
  */
-export type BlurModel = (
-  | { kind: "optics"; optics: LensOptics; source?: "capture" | "exif" }
-  | { kind: "fitted"; pxPerDiopter: number }
-) & { psf?: PsfShape };
+export type BlurModel =
+  | { kind: "optics"; optics: LensOptics; source?: "capture" | "exif"; gain?: number }
+  | { kind: "fitted"; pxPerDiopter: number };
 
 /** `result.json`'s account of a blur model. */
 export function describeBlur(model: BlurModel): OpticsUsed {
-  const psf = model.psf ?? "gaussian";
   if (model.kind === "fitted")
-    return { source: "fitted", blurPxPerDiopter: round(model.pxPerDiopter), psf };
+    return { source: "fitted", blurPxPerDiopter: round(model.pxPerDiopter) };
   const { lens, imageWidthPx } = model.optics;
+  const gain = model.gain ?? 1;
   // Focused at infinity, a point at 1 m is 1 diopter out of focus.
   return {
     source: model.source ?? "capture",
     ...lens,
-    blurPxPerDiopter: round(psfSigmaPx(cocDiameterPx(1, 1e9, lens, imageWidthPx))),
-    psf,
+    blurPxPerDiopter: round(gain * psfSigmaPx(cocDiameterPx(1, 1e9, lens, imageWidthPx))),
+    blurGain: round(gain),
   };
 }
 
@@ -180,7 +154,7 @@ const round = (v: number) => Math.round(v * 1000) / 1000;
 export function blurSigmaPx(model: BlurModel, depthD: number, focusD: number): number {
   if (model.kind === "fitted") return model.pxPerDiopter * Math.abs(depthD - focusD);
   const { lens, imageWidthPx } = model.optics;
-  return psfSigmaPx(cocDiameterPx(1 / depthD, 1 / focusD, lens, imageWidthPx));
+  return (model.gain ?? 1) * psfSigmaPx(cocDiameterPx(1 / depthD, 1 / focusD, lens, imageWidthPx));
 }
 
 /** Largest blur (px) the response is measured to; beyond it the focus curve is floor anyway. */
@@ -195,14 +169,13 @@ const RESPONSE_LEVELS = 12;
 class Response {
   private readonly values: Float64Array;
   private readonly step: number;
-  constructor(aif: Plane, maxSigma: number, noiseFloor: number, shape: PsfShape = "gaussian") {
+  constructor(aif: Plane, maxSigma: number, noiseFloor: number) {
     const L = RESPONSE_LEVELS;
     this.step = Math.max(1e-3, Math.min(maxSigma, MAX_SIGMA)) / (L - 1);
     this.values = blurResponse(
       aif,
       Array.from({ length: L }, (_, l) => l * this.step),
       noiseFloor,
-      shape,
     );
   }
   at(sigma: number): number {
@@ -345,13 +318,11 @@ const FITTED_SCALES = Array.from({ length: 17 }, (_, i) => 0.25 * SCALE_RATIO **
 /** Blur sigma (px) below which an image shows no measurable blur. */
 const MIN_VISIBLE_BLUR = 0.5;
 /**
- * The PSF's shape is chosen only where some candidate depth blurs a frame at least this much
- * (sigma, px: a disc of radius 1.5 px). Below it, a disc and a Gaussian of the same second moment
- * are alike after pixel sampling and the χ² choice flips on noise: on the synthetic eval's phone
- * camera (blur ≤ 0.6 px, Gaussian renderer) it split 3 / 3 and a disc chosen there cost
- * 0.086 → 0.140 `full` AbsRel.
+ * Known optics are calibrated to the stack (`calibrateBlurGain`) only where some candidate depth
+ * blurs a frame at least this much (sigma, px). Below it the χ² cannot tell one scale from
+ * another: `fitBlurScale` on the synthetic eval's phone (blur ≤ 0.6 px) lands on its lower bound.
  */
-export const RESOLVED_DISC_SIGMA = 0.75;
+export const RESOLVED_BLUR_SIGMA = 0.75;
 /** Pixels (the most textured) the blur per diopter is fitted on. */
 const CALIBRATION_PIXELS = 800;
 
@@ -382,16 +353,61 @@ export function fitBlurScale(
     const phi = responseTable({ kind: "fitted", pxPerDiopter }, response, candidates, diopters);
     return sampleChi(fit, phi, focus, sample);
   });
+  const { best, offset } = lowestOnParabola(totals);
+  return FITTED_SCALES[best]! * SCALE_RATIO ** offset;
+}
+
+/**
+ * The lowest of `totals` (evenly spaced in log scale) and the offset from it, in steps, of the
+ * vertex of the parabola through it and its neighbours (0 at either end, or next to +∞).
+ */
+function lowestOnParabola(totals: readonly number[]): { best: number; offset: number } {
   let best = 0;
   for (let j = 1; j < totals.length; j++) if (totals[j]! < totals[best]!) best = j;
-  // Vertex of the parabola through the best and its neighbours, in log scale.
   let offset = 0;
   if (best > 0 && best < totals.length - 1 && totals[best - 1]! < Number.POSITIVE_INFINITY) {
     const [a, b, c] = [totals[best - 1]!, totals[best]!, totals[best + 1]!];
     if (a - 2 * b + c > 0) offset = (0.5 * (a - c)) / (a - 2 * b + c);
   }
-  return FITTED_SCALES[best]! * SCALE_RATIO ** offset;
+  return { best, offset };
 }
+
+/** Gains on the optics' blur tried by `calibrateBlurGain`: 0.5 to 2, 2^¼ apart. */
+const BLUR_GAINS = Array.from({ length: 9 }, (_, i) => 2 ** ((i - 4) / 4));
+
+/**
+ * The optics' blur as the stack shows it: the gain on the thin lens's blur whose predicted focus
+ * curves leave the least χ² over the `sample` pixels, as `fitBlurScale` fits a scale. EXIF and a
+ * thin lens are not the lens: a nominal f-number, focus breathing, aberrations and the ISP's
+ * sharpening all change the blur a frame really has.
+ */
+function calibrateBlurGain(
+  optics: OpticsBlur,
+  focus: readonly Float32Array[],
+  floors: Float64Array,
+  diopters: Float64Array,
+  candidates: Float64Array,
+  aif: Plane,
+  noise: FocusNoise,
+  sample: readonly number[],
+): OpticsBlur {
+  const top = { ...optics, gain: BLUR_GAINS.at(-1)! };
+  const response = new Response(aif, maxBlur(top, candidates, diopters), mean(floors));
+  // b fixed at 1, as in `fitBlurScale`.
+  const fit = new PixelFit(floors, noise, Number.POSITIVE_INFINITY);
+  const totals = BLUR_GAINS.map((gain) =>
+    sampleChi(
+      fit,
+      responseTable({ ...optics, gain }, response, candidates, diopters),
+      focus,
+      sample,
+    ),
+  );
+  const { best, offset } = lowestOnParabola(totals);
+  return { ...optics, gain: BLUR_GAINS[best]! * 2 ** (offset / 4) };
+}
+
+type OpticsBlur = Extract<BlurModel, { kind: "optics" }>;
 
 /**
  * The most textured pixels (highest peak-to-floor ratio, on an even stride) to calibrate on,
@@ -516,33 +532,22 @@ export function planLensFit(
   noise: FocusNoise,
 ): LensFitPlan {
   const { width, height } = aif;
-  const blur: BlurModel = known ?? {
+  const candidates = candidateDepths(diopters);
+  let blur: BlurModel = known ?? {
     kind: "fitted",
     pxPerDiopter: fitBlurScale(focus, floors, diopters, aif, noise),
   };
-  const candidates = candidateDepths(diopters);
-  const widest = maxBlur(blur, candidates, diopters);
-  let psf: PsfShape = "gaussian";
-  let phi = responseTable(blur, new Response(aif, widest, mean(floors)), candidates, diopters);
-  if (widest >= RESOLVED_DISC_SIGMA) {
-    // The PSF's shape, where blur resolves it: the table whose curves leave the less χ² over
-    // the most textured pixels, as the blur scale is chosen.
-    const disc = responseTable(
-      blur,
-      new Response(aif, widest, mean(floors), "disc"),
-      candidates,
-      diopters,
-    );
+  // Known optics are calibrated to the stack where blur resolves the scale (below it the χ²
+  // cannot tell a scale, as `fitBlurScale` finds on a phone at 640 px: pinned at its bound).
+  if (known?.kind === "optics" && maxBlur(known, candidates, diopters) >= RESOLVED_BLUR_SIGMA) {
     const sample = calibrationSample(focus, floors);
-    const fit = new PixelFit(floors, noise);
-    if (sampleChi(fit, disc, focus, sample) < sampleChi(fit, phi, focus, sample)) {
-      psf = "disc";
-      phi = disc;
-    }
+    blur = calibrateBlurGain(known, focus, floors, diopters, candidates, aif, noise, sample);
   }
+  const widest = maxBlur(blur, candidates, diopters);
+  const phi = responseTable(blur, new Response(aif, widest, mean(floors)), candidates, diopters);
   const S = LENS_FIT_STRIDE;
   return {
-    blur: { ...blur, psf },
+    blur,
     candidates,
     phi,
     floors,

@@ -24,23 +24,22 @@ export const AlignmentSchema = z.object({
 });
 
 /** The blur model depth from focus used: the capture's optics, or one fitted to the stack. */
-/** A defocus PSF's shape: a Gaussian, or a uniform disc (the pillbox of geometric optics). */
-export const PsfShapeSchema = z.enum(["gaussian", "disc"]);
-
 export const OpticsUsedSchema = z.object({
   /** `capture.camera`, the reference frame's EXIF, or fitted to the stack (no optics known). */
   source: z.enum(["capture", "exif", "fitted"]),
   fNumber: z.number().optional(),
   focalLengthMm: z.number().optional(),
   sensorWidthMm: z.number().optional(),
-  /** PSF sigma (px at work size) per diopter of defocus (for optics: with focus at infinity). */
+  /**
+   * PSF sigma (px at work size) per diopter of defocus (for optics: with focus at infinity, the
+   * thin lens's times `blurGain`).
+   */
   blurPxPerDiopter: z.number(),
   /**
-   * The PSF's shape the focus curves were predicted with: a Gaussian, or a uniform disc (radius
-   * 2σ), chosen per capture by fit where the blur resolves it (σ ≥ 0.75 px). Absent before
-   * pipeline 0.3.5.
+   * Optics only: the blur the stack shows as a factor on the thin lens's (0.5–2, fitted where
+   * blur resolves it, σ ≥ 0.75 px; else 1). Absent before pipeline 0.3.5.
    */
-  psf: PsfShapeSchema.optional(),
+  blurGain: z.number().optional(),
 });
 
 /** Where the per-pixel fusion stages ran: the TypeScript reference, or ONNX graphs. */
@@ -96,7 +95,6 @@ export const ResultSchema = z.object({
 export type PipelineResult = z.infer<typeof ResultSchema>;
 export type FrameRegistration = z.infer<typeof FrameRegistrationSchema>;
 export type OpticsUsed = z.infer<typeof OpticsUsedSchema>;
-export type PsfShape = z.infer<typeof PsfShapeSchema>;
 export type FusionUsed = z.infer<typeof FusionUsedSchema>;
 
 /** Confidence at or above which a DFF pixel counts as covered. */

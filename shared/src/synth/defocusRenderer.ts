@@ -1,5 +1,4 @@
 import { gaussianBlur } from "../image/boxFilter.ts";
-import { discCoverage } from "../image/discBlur.ts";
 import type { Plane, RgbImage } from "../image/types.ts";
 import { cocDiameterPx, psfSigmaPx, type ThinLens } from "../optics/thinLens.ts";
 
@@ -76,10 +75,17 @@ export function discKernel(radius: number): { size: number; weights: Float32Arra
   const half = Math.ceil(r - 0.5);
   const size = 2 * half + 1;
   const weights = new Float32Array(size * size);
+  const SUB = 8;
   let sum = 0;
   for (let y = -half; y <= half; y++)
     for (let x = -half; x <= half; x++) {
-      const inside = discCoverage(r, x, y);
+      let inside = 0;
+      for (let sy = 0; sy < SUB; sy++)
+        for (let sx = 0; sx < SUB; sx++) {
+          const px = x - 0.5 + (sx + 0.5) / SUB;
+          const py = y - 0.5 + (sy + 0.5) / SUB;
+          if (px * px + py * py <= r * r) inside++;
+        }
       weights[(y + half) * size + x + half] = inside;
       sum += inside;
     }
