@@ -169,6 +169,16 @@ describe("planLensFit: known optics, calibrated to the stack", () => {
     expect(gainFound(1.3, small)).toBeUndefined();
   });
 
+  it("leaves the thin lens as it is when no curve can be fitted (two frames)", () => {
+    const two = Float64Array.from([0.5, 2.9]);
+    const focus = stack({ ...optics, gain: 1.3 } as BlurModel).filter(
+      (_, k) => k === 0 || k === diopters.length - 1,
+    );
+    const floors = new Float64Array(2).fill(1e-9);
+    const plan = planLensFit(focus, floors, two, optics, aif, DEFAULT_FOCUS_NOISE);
+    expect(plan.blur).toEqual(optics);
+  });
+
   it("reports the calibrated blur per diopter and its gain", () => {
     const one = describeBlur(optics);
     const more = describeBlur({ ...optics, gain: 1.25 } as BlurModel);

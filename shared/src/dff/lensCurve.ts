@@ -403,6 +403,8 @@ function calibrateBlurGain(
       sample,
     ),
   );
+  // No curve told the gains apart (none had the 3 frames a fit needs, say): the thin lens stands.
+  if (!(Math.max(...totals) > Math.min(...totals))) return optics;
   const { best, offset } = lowestOnParabola(totals);
   return { ...optics, gain: BLUR_GAINS[best]! * 2 ** (offset / 4) };
 }
