@@ -51,6 +51,30 @@ describe.skipIf(!hasSharedData("focal-real/pixel6pro-desk"))("real Pixel 6 Pro f
     expect(depths[0]).toBeLessThan(0.6);
     expect(r.coverage).toBeGreaterThan(0.3);
   });
+
+  it("given its nominal optics, calibrates their blur to what the blur fitted without them says", async () => {
+    const dir = await tempDir();
+    const src = join(SHARED_DATA, "focal-real", "pixel6pro-desk");
+    const source = await loadCaptureDir(src);
+    for (const f of source.capture.frames) await copyFile(join(src, f.file), join(dir, f.file));
+    // 6.81 mm f/1.85 (the phone's EXIF); 9.8 mm is an estimate of its 1/1.31" sensor's width.
+    const camera = { fNumber: 1.85, focalLengthMm: 6.81, sensorWidthMm: 9.8 };
+    await writeFile(join(dir, "capture.json"), JSON.stringify({ ...source.capture, camera }));
+    const options = { stage: "dff" as const, maxWorkPixels: 800_000 };
+    const [fitted, known] = [
+      (await runPipeline(source, options)).result.optics!,
+      (await runPipeline(await loadCaptureDir(dir), options)).result.optics!,
+    ];
+    expect(fitted.source).toBe("fitted");
+    expect(known.source).toBe("capture");
+    console.log(
+      `Pixel 6 Pro, nominal optics: gain ${known.blurGain} → ${known.blurPxPerDiopter} px/D; fitted without them ${fitted.blurPxPerDiopter} px/D`,
+    );
+    expect(known.blurGain).not.toBe(1);
+    expect(Math.abs(Math.log(known.blurPxPerDiopter / fitted.blurPxPerDiopter))).toBeLessThan(
+      Math.log(1.1),
+    );
+  });
 });
 
 /** Watanabe & Nayar's 2-frame monochrome stack: 16-bit-free gray PNGs, telecentric, no registration needed. */
