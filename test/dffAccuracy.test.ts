@@ -60,5 +60,17 @@ describe.skipIf(!hasSharedData("rgbd/redwood-00001"))(
       const [row] = await evaluateCapture(source, ["dff"]);
       expect(row!.all.absRel).toBeLessThan(0.1);
     });
+
+    it("without optics, a phone's weak defocus at 640 px is flagged: the fit sits on its lowest scale", async () => {
+      const dir = await tempDir();
+      await synthesizeCapture(rgb, depth, dir, { lens: PHONE_LENS, frames: 5, seed: 3 });
+      const source = await loadCaptureDir(dir);
+      const known = await runPipeline(source, { stage: "dff" });
+      delete source.capture.camera;
+      const fitted = await runPipeline(source, { stage: "dff" });
+      const flagged = (w: string[]) => w.filter((m) => m.startsWith("blur fitted at the lowest"));
+      expect(flagged(known.result.warnings)).toEqual([]);
+      expect(flagged(fitted.result.warnings)).toHaveLength(1);
+    });
   },
 );

@@ -179,6 +179,24 @@ describe("planLensFit: known optics, calibrated to the stack", () => {
     expect(plan.blur).toEqual(optics);
   });
 
+  it("without optics, says when the blur it fits is not to be trusted", () => {
+    const fitted = (pxPerDiopter: number) => {
+      const focus = stack({ kind: "fitted", pxPerDiopter });
+      const floors = new Float64Array(diopters.length).fill(1e-9);
+      const { blur } = planLensFit(focus, floors, diopters, undefined, aif, DEFAULT_FOCUS_NOISE);
+      if (blur.kind !== "fitted") throw new Error("no optics given, yet not fitted");
+      return blur;
+    };
+    // Up to 2.4 px sigma: a scale the fit can tell.
+    const clear = fitted(1);
+    expect(clear.bound).toBeUndefined();
+    expect(Math.abs(Math.log(clear.pxPerDiopter))).toBeLessThan(0.2);
+    // Up to 0.12 px: too little defocus to tell. These noise-free curves fall into the
+    // degenerate optimum (a blur of ≈ 50 px per diopter, past the response's 8 px), which is
+    // flagged, as is a fit on the smallest scale.
+    for (const pxPerDiopter of [0.05, 0.1]) expect(fitted(pxPerDiopter).bound).toBe("highest");
+  });
+
   it("reports the calibrated blur per diopter and its gain", () => {
     const one = describeBlur(optics);
     const more = describeBlur({ ...optics, gain: 1.25 } as BlurModel);

@@ -131,7 +131,16 @@ export interface LensFitResult {
  */
 export type BlurModel =
   | { kind: "optics"; optics: LensOptics; source?: "capture" | "exif"; gain?: number }
-  | { kind: "fitted"; pxPerDiopter: number };
+  | {
+      kind: "fitted";
+      pxPerDiopter: number;
+      /**
+       * The fit is not to be trusted: it chose the smallest scale it tries (it wanted less than a
+       * frame visibly shows), or one that blurs the stack past what the response is measured to
+       * (`MAX_SIGMA`: most frames at the floor, a degenerate optimum that weak defocus falls into).
+       */
+      bound?: "lowest" | "highest";
+    };
 
 /** `result.json`'s account of a blur model. */
 export function describeBlur(model: BlurModel): OpticsUsed {
@@ -328,7 +337,8 @@ const CALIBRATION_PIXELS = 800;
 
 /**
  * The blur per diopter that best explains the stack: the scale whose predicted focus curves
- * leave the least total χ² over the most textured pixels (each at its best candidate depth).
+ * leave the least total χ² over the most textured pixels (each at its best candidate depth),
+ * and which end of the scales tried it sits on, if it does (no vertex beyond: it is a bound).
  */
 export function fitBlurScale(
   focus: readonly Float32Array[],
@@ -336,7 +346,7 @@ export function fitBlurScale(
   diopters: Float64Array,
   aif: Plane,
   noise: FocusNoise,
-): number {
+): Extract<BlurModel, { kind: "fitted" }> {
   const K = diopters.length;
   const candidates = candidateDepths(diopters);
   const widest: BlurModel = { kind: "fitted", pxPerDiopter: FITTED_SCALES.at(-1)! };
@@ -354,7 +364,14 @@ export function fitBlurScale(
     return sampleChi(fit, phi, focus, sample);
   });
   const { best, offset } = lowestOnParabola(totals);
-  return FITTED_SCALES[best]! * SCALE_RATIO ** offset;
+  const pxPerDiopter = FITTED_SCALES[best]! * SCALE_RATIO ** offset;
+  const bound =
+    best === totals.length - 1 || pxPerDiopter * span > MAX_SIGMA
+      ? "highest"
+      : best === totals.findIndex((t) => t < Number.POSITIVE_INFINITY)
+        ? "lowest"
+        : undefined;
+  return { kind: "fitted", pxPerDiopter, ...(bound ? { bound } : {}) };
 }
 
 /**
@@ -535,10 +552,7 @@ export function planLensFit(
 ): LensFitPlan {
   const { width, height } = aif;
   const candidates = candidateDepths(diopters);
-  let blur: BlurModel = known ?? {
-    kind: "fitted",
-    pxPerDiopter: fitBlurScale(focus, floors, diopters, aif, noise),
-  };
+  let blur: BlurModel = known ?? fitBlurScale(focus, floors, diopters, aif, noise);
   // Known optics are calibrated to the stack where blur resolves the scale (below it the χ²
   // cannot tell a scale, as `fitBlurScale` finds on a phone at 640 px: pinned at its bound).
   if (known?.kind === "optics" && maxBlur(known, candidates, diopters) >= RESOLVED_BLUR_SIGMA) {
