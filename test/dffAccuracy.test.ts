@@ -46,13 +46,18 @@ describe.skipIf(!hasSharedData("rgbd/redwood-00001"))(
       expect(row!.confident.absRel).toBeLessThan(0.7 * row!.all.absRel);
     });
 
-    it("without optics in the capture, the blur per diopter fitted to the stack does nearly as well", async () => {
+    /** One synthesized capture's DFF with the camera's optics, then with the blur fitted. */
+    async function withAndWithoutOptics(lens: typeof PHONE_LENS) {
       const dir = await tempDir();
-      await synthesizeCapture(rgb, depth, dir, { lens: LARGE_APERTURE_LENS, frames: 5, seed: 3 });
+      await synthesizeCapture(rgb, depth, dir, { lens, frames: 5, seed: 3 });
       const source = await loadCaptureDir(dir);
       const known = await runPipeline(source, { stage: "dff" });
       delete source.capture.camera;
-      const fitted = await runPipeline(source, { stage: "dff" });
+      return { source, known, fitted: await runPipeline(source, { stage: "dff" }) };
+    }
+
+    it("without optics in the capture, the blur per diopter fitted to the stack does nearly as well", async () => {
+      const { source, known, fitted } = await withAndWithoutOptics(LARGE_APERTURE_LENS);
       expect(known.result.optics?.source).toBe("capture");
       expect(fitted.result.optics?.source).toBe("fitted");
       const ratio = fitted.result.optics!.blurPxPerDiopter / known.result.optics!.blurPxPerDiopter;
@@ -62,12 +67,7 @@ describe.skipIf(!hasSharedData("rgbd/redwood-00001"))(
     });
 
     it("without optics, a phone's weak defocus at 640 px is flagged: the fit sits on its lowest scale", async () => {
-      const dir = await tempDir();
-      await synthesizeCapture(rgb, depth, dir, { lens: PHONE_LENS, frames: 5, seed: 3 });
-      const source = await loadCaptureDir(dir);
-      const known = await runPipeline(source, { stage: "dff" });
-      delete source.capture.camera;
-      const fitted = await runPipeline(source, { stage: "dff" });
+      const { known, fitted } = await withAndWithoutOptics(PHONE_LENS);
       const flagged = (w: string[]) => w.filter((m) => m.startsWith("blur fitted at the lowest"));
       expect(flagged(known.result.warnings)).toEqual([]);
       expect(flagged(fitted.result.warnings)).toHaveLength(1);
