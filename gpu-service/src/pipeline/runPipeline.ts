@@ -389,10 +389,12 @@ export async function runPipeline(
 
   if (dff.blur.kind === "fitted" && dff.blur.bound) {
     const at = `${describeBlur(dff.blur).blurPxPerDiopter} px per diopter`;
-    warnings.push(
+    const why =
       dff.blur.bound === "lowest"
-        ? `blur fitted at the lowest scale tried (${at}): the stack shows too little defocus at this size to tell its blur, so depth from focus is unreliable; the capture's camera (f-number, focal length, sensor width) sets the blur instead`
-        : `blur fitted past what the model measures (${at}): no scale explains the focus curves, so depth from focus is unreliable; the capture's camera (f-number, focal length, sensor width) sets the blur instead`,
+        ? `blur fitted at the lowest scale tried (${at}): the stack shows too little defocus at this size to tell its blur`
+        : `blur fitted past what the model measures (${at}): no scale explains the focus curves`;
+    warnings.push(
+      `${why}, so depth from focus is unreliable; the capture's camera (f-number, focal length, sensor width) sets the blur instead`,
     );
   }
   const confident = countAtLeast(dff.confidence.data, CONFIDENT_THRESHOLD);

@@ -394,7 +394,7 @@ const BLUR_GAINS = Array.from({ length: 9 }, (_, i) => 2 ** ((i - 4) / 4));
 
 /**
  * The optics' blur as the stack shows it: the gain on the thin lens's blur whose predicted focus
- * curves leave the least χ² over the `sample` pixels, as `fitBlurScale` fits a scale. EXIF and a
+ * curves leave the least χ² over the most textured pixels, as `fitBlurScale` fits a scale. EXIF and a
  * thin lens are not the lens: a nominal f-number, focus breathing, aberrations and the ISP's
  * sharpening all change the blur a frame really has.
  */
@@ -406,10 +406,12 @@ function calibrateBlurGain(
   candidates: Float64Array,
   aif: Plane,
   noise: FocusNoise,
-  sample: readonly number[],
 ): OpticsBlur {
   const top = { ...optics, gain: BLUR_GAINS.at(-1)! };
+  // Measured up to the largest gain's blur, so coarser than the table at the gain found: that
+  // table measures its own (reading this one there cost the main set 0.069 → 0.070).
   const response = new Response(aif, maxBlur(top, candidates, diopters), mean(floors));
+  const sample = calibrationSample(focus, floors);
   // b fixed at 1, as in `fitBlurScale`.
   const fit = new PixelFit(floors, noise, Number.POSITIVE_INFINITY);
   const totals = BLUR_GAINS.map((gain) =>
@@ -555,10 +557,8 @@ export function planLensFit(
   let blur: BlurModel = known ?? fitBlurScale(focus, floors, diopters, aif, noise);
   // Known optics are calibrated to the stack where blur resolves the scale (below it the χ²
   // cannot tell a scale, as `fitBlurScale` finds on a phone at 640 px: pinned at its bound).
-  if (known?.kind === "optics" && maxBlur(known, candidates, diopters) >= RESOLVED_BLUR_SIGMA) {
-    const sample = calibrationSample(focus, floors);
-    blur = calibrateBlurGain(known, focus, floors, diopters, candidates, aif, noise, sample);
-  }
+  if (known?.kind === "optics" && maxBlur(known, candidates, diopters) >= RESOLVED_BLUR_SIGMA)
+    blur = calibrateBlurGain(known, focus, floors, diopters, candidates, aif, noise);
   const widest = maxBlur(blur, candidates, diopters);
   const phi = responseTable(blur, new Response(aif, widest, mean(floors)), candidates, diopters);
   const S = LENS_FIT_STRIDE;
