@@ -20,7 +20,7 @@ import {
   type LensFitResult,
   lensFitGrid,
   lensFitPlanes,
-  planLensFit,
+  planLensFitSteps,
 } from "./lensCurve.ts";
 
 export interface DffResult {
@@ -238,7 +238,9 @@ export class DffAccumulator {
     const composite = this.compositeArgs();
     await bands.rows("dffComposite", composite, this.height);
     const aif = this.plane(composite.gray);
-    const plan = planLensFit(this.focus, floor, this.diopters, this.blur, aif, this.options);
+    const plan = await bands.steps(
+      planLensFitSteps(this.focus, floor, this.diopters, this.blur, aif, this.options),
+    );
     const grid = lensFitGrid(plan, (length) => bands.alloc(length));
     if (onGraph) {
       await onGraph.fitGrid(plan, this.focus, grid);

@@ -1,8 +1,10 @@
 import { addFrameRows, compositeRows, dffResultRows } from "../dff/accumulator.ts";
 import {
+  blurResponseRows,
   fitLensGridRows,
   type LensFitGrid,
   type LensFitPlan,
+  sampleChiRows,
   upsampleLensFitRows,
 } from "../dff/lensCurve.ts";
 import { applyAlignmentRows, countUsableRows, takeSampleRows } from "../fusion/alignScaleShift.ts";
@@ -22,6 +24,9 @@ export const ROW_KERNELS = {
   dffAdd: addFrameRows,
   /** The all-in-focus composite's luma and 8-bit samples. */
   dffComposite: compositeRows,
+  /** The lens fit's plan (`planLensFit`): a blur response's levels, candidate models' χ². */
+  blurResponse: blurResponseRows,
+  sampleChi: sampleChiRows,
   /** DFF lens-curve fit of fit-grid rows (`fitLensGridRows`). */
   lensFit(a: { plan: LensFitPlan; focus: readonly Float32Array[]; grid: LensFitGrid }, y0, y1) {
     fitLensGridRows(a.plan, a.focus, a.grid, y0, y1);
