@@ -200,7 +200,7 @@ describe("registerSimilarity", () => {
 });
 
 describe("registration estimated on a coarse level, applied at work size", () => {
-  // A work-size frame (800×600): registration estimates on a level of at most 480 px.
+  // A work-size frame (800×600): registration estimates on a level of at most 300 px.
   const [w, h] = [800, 600];
   const rnd = mulberry32(9);
   const scene = plane(
@@ -242,8 +242,8 @@ describe("registration estimated on a coarse level, applied at work size", () =>
     const moved = warpSimilarity(scene.data, w, h, 1, inverse(truth));
     const mov = plane(w, h, gaussianBlur(moved, w, h, 1));
     const ref = registrationLevel(scene);
-    expect(ref.factor).toBe(2);
-    expect([ref.level.width, ref.level.height]).toEqual([400, 300]);
+    expect(ref.factor).toBe(4);
+    expect([ref.level.width, ref.level.height]).toEqual([200, 150]);
     const coarse = new Registrar(ref.level, {}, ref.factor).register(registrationLevel(mov).level);
     const fine = new Registrar(scene, { maxSide: w }).register(mov);
     expect(coarse.trusted && fine.trusted).toBe(true);
