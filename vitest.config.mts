@@ -11,6 +11,9 @@ const jwtKeys = await generateKeyPair("ES256", { extractable: true });
 const jwtPublic = { ...(await exportJWK(jwtKeys.publicKey)), kid: "test", alg: "ES256" };
 const jwtPrivate = { ...(await exportJWK(jwtKeys.privateKey)), kid: "test", alg: "ES256" };
 
+// Node test files remove the temporary folders their tests made.
+const REMOVE_TEMP_DIRS = "./test/helpers/removeTempDirs.ts";
+
 // One project per piece: each piece's tests sit beside its code; cross-piece tests in test/.
 // The JSON report is what .ci/run counts.
 export default defineConfig({
@@ -20,12 +23,20 @@ export default defineConfig({
     reporters: ["default", "json"],
     outputFile: { json: "out/test-results.json" },
     projects: [
-      { test: { name: "shared", include: ["shared/src/**/*.test.ts"], environment: "node" } },
+      {
+        test: {
+          name: "shared",
+          include: ["shared/src/**/*.test.ts"],
+          environment: "node",
+          setupFiles: [REMOVE_TEMP_DIRS],
+        },
+      },
       {
         test: {
           name: "gpu-service",
           include: ["gpu-service/src/**/*.test.ts"],
           environment: "node",
+          setupFiles: [REMOVE_TEMP_DIRS],
           testTimeout: 60_000,
         },
       },
@@ -34,6 +45,7 @@ export default defineConfig({
           name: "e2e",
           include: ["test/**/*.test.ts"],
           environment: "node",
+          setupFiles: [REMOVE_TEMP_DIRS],
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },

@@ -1,9 +1,17 @@
+import { readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { encode } from "fast-png";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { sampleUnit } from "#shared/image/types.ts";
 import { encodeRaw, texture } from "../testing/fixtures.ts";
-import { decodeGray16, decodeRgb, decodeSamples, probeImage } from "./decodeImage.ts";
+import {
+  decodeGray16,
+  decodeRgb,
+  decodeSamples,
+  probeImage,
+  SCRATCH_PREFIX,
+} from "./decodeImage.ts";
 import { encodePng16 } from "./encodeImage.ts";
 
 describe("decodeRgb", () => {
@@ -96,6 +104,9 @@ describe("decodeRgb", () => {
     await expect(
       decodeRgb(jpg.subarray(0, jpg.length >> 1), "cut.jpg", { width: w / 2, height: h / 2 }),
     ).rejects.toMatchObject({ code: "frame_unreadable" });
+    // The DCT path's scratch files (libvips reads `file[shrink=N]`) are gone, the failed one too.
+    const left = (await readdir(tmpdir())).filter((f) => f.startsWith(SCRATCH_PREFIX));
+    expect(left).toEqual([]);
   });
 
   it("rejects bytes that are no image, other formats and truncated JPEGs with frame_unreadable", async () => {

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -192,17 +191,19 @@ export function dctShrink(meta: Metadata, size: ImageSize): number {
   return 1;
 }
 
-let scratchDir: string | undefined;
+/** Scratch files of this process start with this (in the temp folder). */
+export const SCRATCH_PREFIX = `hybriddepth-decode-${process.pid}-`;
 
 /**
  * Writes the frame to a scratch file: sharp never asks libjpeg for an exact 1/2 (its resize
  * lowers a shrink-on-load that equals the reduction, for libjpeg's rounding of odd sides), but
- * libvips' loader takes `file[shrink=N]` itself. The sides are exact multiples here.
+ * libvips' loader takes `file[shrink=N]` itself. The sides are exact multiples here. The file
+ * sits in the temp folder itself, readable by this user only, and goes once decoded (a scratch
+ * folder per process, as there was, outlived every process that made one).
  */
 async function scratchFile(bytes: Uint8Array): Promise<string> {
-  scratchDir ??= mkdtempSync(join(tmpdir(), "hybriddepth-decode-"));
-  const path = join(scratchDir, `${randomUUID()}.jpg`);
-  await writeFile(path, bytes);
+  const path = join(tmpdir(), `${SCRATCH_PREFIX}${randomUUID()}.jpg`);
+  await writeFile(path, bytes, { mode: 0o600, flag: "wx" });
   return path;
 }
 

@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +10,7 @@ import { loadCaptureDir } from "../capture/loadCaptureDir.ts";
 import { runPipeline } from "../pipeline/runPipeline.ts";
 import { resolveModel, sha256File } from "../prior/modelStore.ts";
 import { loadPrior } from "../prior/priorRunner.ts";
+import { tempDir } from "../testing/fixtures.ts";
 import { type FrameServer, startFrameServer } from "../testing/frameServer.ts";
 import { signedFetch } from "../testing/signedFetch.ts";
 import { loadConfig } from "./config.ts";
@@ -21,7 +21,7 @@ const SAMPLE = join(ROOT, "samples", "redwood-00000");
 const SECRET = "test-secret-0123456789abcdef";
 const silent = { level: "silent" } as const;
 // This file's own job-id ledger: ids of other runs' jobs never answer these.
-const JOB_LEDGER_DIR = await mkdtemp(join(tmpdir(), "hybriddepth-jobs-test-"));
+const JOB_LEDGER_DIR = await tempDir("hybriddepth-jobs-test-");
 
 let frames: FrameServer;
 let service: Service;

@@ -1,4 +1,5 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -7,9 +8,31 @@ import type { AnyRgbImage } from "#shared/image/types.ts";
 import { mulberry32 } from "#shared/math/stats.ts";
 import type { Prior } from "../prior/priorRunner.ts";
 
-/** A fresh temporary folder for one test. */
-export function tempDir(prefix = "hybriddepth-"): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+/** Folders made by `tempDir` and not yet removed. */
+const madeDirs = new Set<string>();
+
+/**
+ * A fresh temporary folder for one test (or bench). It is removed by `removeTempDirs`, which
+ * every test file runs after its tests (test/helpers/removeTempDirs.ts), else when the process
+ * exits: a test run used to leave hundreds of them behind.
+ */
+export async function tempDir(prefix = "hybriddepth-"): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  if (madeDirs.size === 0) process.once("exit", removeTempDirsNow);
+  madeDirs.add(dir);
+  return dir;
+}
+
+/** Removes every folder `tempDir` made, with what is in it. */
+export async function removeTempDirs(): Promise<void> {
+  const dirs = [...madeDirs];
+  madeDirs.clear();
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+}
+
+function removeTempDirsNow(): void {
+  for (const d of madeDirs) rmSync(d, { recursive: true, force: true });
+  madeDirs.clear();
 }
 
 /** Deterministic textured RGB bytes: blurred noise blobs, enough structure to register and focus on. */
