@@ -394,13 +394,9 @@ const CALIBRATION_PIXELS = 800;
  * and which end of the scales tried it sits on, if it does (no vertex beyond: it is a bound).
  */
 export function fitBlurScale(
-  focus: readonly Float32Array[],
-  floors: Float64Array,
-  diopters: Float64Array,
-  aif: Plane,
-  noise: FocusNoise,
+  ...args: Parameters<typeof fitBlurScaleSteps>
 ): Extract<BlurModel, { kind: "fitted" }> {
-  return runStepsInline(fitBlurScaleSteps(focus, floors, diopters, aif, noise));
+  return runStepsInline(fitBlurScaleSteps(...args));
 }
 
 function* fitBlurScaleSteps(
@@ -652,15 +648,8 @@ export interface LensFitGrid {
   variance: Float32Array;
 }
 
-export function planLensFit(
-  focus: readonly Float32Array[],
-  floors: Float64Array,
-  diopters: Float64Array,
-  known: BlurModel | undefined,
-  aif: Plane,
-  noise: FocusNoise,
-): LensFitPlan {
-  return runStepsInline(planLensFitSteps(focus, floors, diopters, known, aif, noise));
+export function planLensFit(...args: Parameters<typeof planLensFitSteps>): LensFitPlan {
+  return runStepsInline(planLensFitSteps(...args));
 }
 
 /**
