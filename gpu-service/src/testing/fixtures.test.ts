@@ -15,4 +15,16 @@ describe("tempDir", () => {
     expect(existsSync(a) || existsSync(b)).toBe(false);
     await removeTempDirs(); // nothing left to remove: no error
   });
+
+  it("removes at exit what is still there, with one exit listener however many folders", async () => {
+    const dirs = [];
+    for (let k = 0; k < 12; k++) {
+      dirs.push(await tempDir());
+      if (k % 3 === 0) await removeTempDirs();
+    }
+    const atExit = process.listeners("exit").filter((f) => f.name === "removeTempDirsNow");
+    expect(atExit).toHaveLength(1);
+    atExit[0]!(0);
+    expect(dirs.some((d) => existsSync(d))).toBe(false);
+  });
 });

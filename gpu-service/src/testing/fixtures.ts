@@ -10,6 +10,7 @@ import type { Prior } from "../prior/priorRunner.ts";
 
 /** Folders made by `tempDir` and not yet removed. */
 const madeDirs = new Set<string>();
+let removesAtExit = false;
 
 /**
  * A fresh temporary folder for one test (or bench). It is removed by `removeTempDirs`, which
@@ -18,7 +19,10 @@ const madeDirs = new Set<string>();
  */
 export async function tempDir(prefix = "hybriddepth-"): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  if (madeDirs.size === 0) process.once("exit", removeTempDirsNow);
+  if (!removesAtExit) {
+    process.once("exit", removeTempDirsNow);
+    removesAtExit = true;
+  }
   madeDirs.add(dir);
   return dir;
 }
