@@ -31,16 +31,8 @@ const RESPONSE_CROP = 128;
  * lens model turns each depth into a blur per frame, and this into the focus curve it predicts.
  * The image's own sensor noise (`noiseFloor`, in focus-measure units) is taken out of both
  * energies: blurring removes it too, which would make the texture look finer than it is.
+ * One row-band step over the sigmas: each one blurs and measures the crop.
  */
-export function blurResponse(
-  aif: Plane,
-  sigmas: readonly number[],
-  noiseFloor: number,
-): Float64Array {
-  return runStepsInline(blurResponseSteps(aif, sigmas, noiseFloor));
-}
-
-/** `blurResponse` as a row-band step over its sigmas (each one blurs and measures the crop). */
 function* blurResponseSteps(
   aif: Plane,
   sigmas: readonly number[],
