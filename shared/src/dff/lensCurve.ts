@@ -572,7 +572,7 @@ export function sampleChiRows(a: SampleChiArgs, t0: number, t1: number): void {
   const count = curves[0]?.length ?? 0;
   for (let s = 0; s < count; s++) {
     if (fit.prepare(curves, s) < 3) continue;
-    for (const [t, phi] of tables.entries()) totals[t]! += chi[fit.search(phi, chi)]!;
+    for (let t = 0; t < tables.length; t++) totals[t]! += chi[fit.search(tables[t]!, chi)]!;
   }
   out.set(totals, t0);
 }
