@@ -420,6 +420,7 @@ function* fitBlurScaleSteps(
       responseTable({ kind: "fitted", pxPerDiopter }, response, candidates, diopters),
     ),
   );
+  // The scales ascend, so the ones left out are the first `skipped`.
   const skipped = FITTED_SCALES.length - visible.length;
   const totals = FITTED_SCALES.map((_, i) =>
     i < skipped ? Number.POSITIVE_INFINITY : chis[i - skipped]!,
