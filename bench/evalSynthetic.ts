@@ -138,12 +138,14 @@ const line = (label: string, group: Scored[]) => {
   const mean = (s: number) => averageMetrics(group.map((g) => g.rows[s]!.all));
   const dffTop = averageMetrics(group.map((g) => g.rows[0]!.confident));
   const [dff, aligned, full] = [mean(0), mean(1), mean(2)];
-  return `| ${label} | ${f3(dff.absRel)} | ${f3(dffTop.absRel)} | ${f3(aligned.absRel)} | ${f3(full.absRel)} | ${f3(full.d1)} |`;
+  const ratios = group.map((g) => g.rows[0]!.calibration!.errorOverSigma68);
+  const calibration = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+  return `| ${label} | ${f3(dff.absRel)} | ${f3(dffTop.absRel)} | ${calibration} | ${f3(aligned.absRel)} | ${f3(full.absRel)} | ${f3(full.d1)} |`;
 };
 const groups = [...new Set(scored.map((s) => `${s.camera}|${s.frames}`))];
 const out = [
-  "| camera, frames | dff AbsRel | dff AbsRel top 30% | aligned AbsRel | full AbsRel | full δ1 |",
-  "|---|---|---|---|---|---|",
+  "| camera, frames | dff AbsRel | dff AbsRel top 30% | dff error ÷ σ (q68) | aligned AbsRel | full AbsRel | full δ1 |",
+  "|---|---|---|---|---|---|---|",
   ...groups.map((g) => {
     const [camera, frames] = g.split("|");
     return line(
@@ -156,6 +158,9 @@ const out = [
 if (args.includes("--json")) console.log(JSON.stringify(scored, null, 2));
 else {
   console.log(out.join("\n"));
+  console.log(
+    "dff error ÷ σ (q68): over the captures, the 68th percentile of |ln(DFF / truth)| ÷ the 1σ error its confidence predicts (pixels ≥ 0.5 confident); 1: confidence predicts the error, above 1: it understates it",
+  );
   // More frames must not hurt: every scene × camera, full AbsRel at the fewer and the more
   // frames, flagged where the larger stack is worse.
   const counts = [...new Set(scored.map((s) => s.frames))].sort((a, b) => a - b);

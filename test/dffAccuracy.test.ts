@@ -34,6 +34,9 @@ describe.skipIf(!hasSharedData("rgbd/redwood-00001"))(
       expect(row!.confident.d1).toBeGreaterThan(0.95);
       expect(row!.confident.absRel).toBeLessThan(0.5 * row!.all.absRel);
       expect(row!.all.absRel).toBeLessThan(0.15);
+      // Confidence as a prediction: the error it stands for is right within a factor of 2.
+      expect(row!.calibration!.count).toBeGreaterThan(50_000);
+      expect(row!.calibration!.errorOverSigma68).toBeLessThan(2);
     });
 
     it("phone camera: the lens model makes weak defocus usable, and confidence still ranks error", async () => {
@@ -44,6 +47,7 @@ describe.skipIf(!hasSharedData("rgbd/redwood-00001"))(
       expect(row!.all.absRel).toBeLessThan(0.15);
       expect(row!.confident.absRel).toBeLessThan(0.1);
       expect(row!.confident.absRel).toBeLessThan(0.7 * row!.all.absRel);
+      expect(row!.calibration!.errorOverSigma68).toBeLessThan(2);
     });
 
     /** One synthesized capture's DFF with the camera's optics, then with the blur fitted. */

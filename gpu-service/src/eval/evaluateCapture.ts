@@ -1,6 +1,11 @@
 import type { Stage } from "#shared/capture/schema.ts";
+import { CONFIDENCE_TAU } from "#shared/dff/accumulator.ts";
 import { HybridDepthError } from "#shared/errors.ts";
 import { resizeNearest } from "#shared/image/resample.ts";
+import {
+  type ConfidenceCalibration,
+  confidenceCalibration,
+} from "#shared/metrics/confidenceCalibration.ts";
 import { type DepthMetrics, depthMetrics, topConfidentMask } from "#shared/metrics/depthMetrics.ts";
 import type { CaptureSource } from "../capture/captureSource.ts";
 import { decodeGray16 } from "../io/decodeImage.ts";
@@ -14,6 +19,8 @@ export interface EvalRow {
   all: DepthMetrics;
   /** Over the `confidentFraction` pixels of highest focus confidence among those. */
   confident: DepthMetrics;
+  /** For `dff` (whose error the confidence predicts): how well it predicts it. */
+  calibration?: ConfidenceCalibration;
   timingsMs: Record<string, number>;
 }
 
@@ -63,6 +70,9 @@ export async function evaluateCapture(
       model: stage === "dff" ? null : out.result.model,
       all: depthMetrics(depth, gt),
       confident: depthMetrics(depth, gt, top),
+      ...(stage === "dff"
+        ? { calibration: confidenceCalibration(depth, gt, out.confidence.data, CONFIDENCE_TAU) }
+        : {}),
       timingsMs: out.result.timingsMs,
     };
   });
