@@ -2,10 +2,12 @@
  * The evaluation set of the core issues: stacks synthesized from every RGB-D sample in
  * ../shared/data/rgbd with two cameras (phone: 9 mm f/1.8, 8 mm sensor; large aperture: 25 mm
  * f/2, 12 mm sensor) and 5 and 10 frames, scored at every stage with the pydnet-pp prior.
- *   npm run eval:synthetic -- [--heldout] [--quick] [--no-optics] [--solve] [--json]
+ *   npm run eval:synthetic -- [--heldout] [--quick] [--no-optics] [--solve] [--seeds 1,2,3] [--json]
  * `--heldout` scores a second set instead, never used to choose parameters: two other cameras
  * (6.8 mm f/1.6 on a 7.2 mm sensor, 15 mm f/2.8 on 9 mm), 4 and 7 frames at uneven focus
  * steps, another noise seed and level, and another renderer (a uniform-disc PSF, not a Gaussian). `--quick` takes the first scene only (for iterating);
+ * `--seeds 1,2,3` renders every capture's sensor noise from each of those seeds instead of the
+ * set's own and averages each capture's scores over them;
  * `--no-optics` drops the camera from every capture (the blur per diopter is then fitted);
  * `--solve` refines by the global edge-aware solve instead of the guided-filter passes.
  * `--fusion graph|js` runs every fusion stage that way (default: the provider's per-stage plan);
@@ -50,6 +52,12 @@ const quick = args.includes("--quick");
 const noOptics = args.includes("--no-optics");
 // The global edge-aware solve instead of the two guided-filter passes (globalScaleSolve.ts).
 const refine = args.includes("--solve") ? ("solve" as const) : undefined;
+// Other noise seeds for every capture (default: the set's own), each capture scored at each and
+// its scores averaged: how much of a difference between two captures is their noise's.
+const seedsArg = args.includes("--seeds") ? args[args.indexOf("--seeds") + 1] : undefined;
+const seeds = seedsArg?.split(",").map(Number);
+if (seeds && !(seeds.length > 0 && seeds.every(Number.isInteger)))
+  throw new Error(`--seeds ${seedsArg}: expected integers separated by commas (1,2,3)`);
 const fusionArg = args.includes("--fusion") ? args[args.indexOf("--fusion") + 1] : undefined;
 if (fusionArg !== undefined && !["graph", "js", "compare"].includes(fusionArg))
   throw new Error(`--fusion ${fusionArg}: expected graph, js or compare`);
@@ -97,7 +105,10 @@ for (const scene of scenes) {
     readFile(join(rgbdRoot, scene, "rgb.jpg")),
     readFile(join(rgbdRoot, scene, "depth_mm.png")),
   ]);
-  for (const spec of heldout ? HELDOUT : MAIN) {
+  const specs = (heldout ? HELDOUT : MAIN).flatMap((set) =>
+    seeds ? seeds.map((seed) => ({ ...set, options: { ...set.options, seed } })) : [set],
+  );
+  for (const spec of specs) {
     const key = `${scene}-${JSON.stringify(spec.options)}-${spec.jitter ?? 0}`.replace(
       /[^\w.-]+/g,
       "_",
@@ -128,7 +139,7 @@ for (const scene of scenes) {
     }
     scored.push({ scene, camera: spec.camera, frames: spec.frames, rows });
     process.stderr.write(
-      `${scene} ${spec.camera} ${spec.frames}: full AbsRel ${rows[2]!.all.absRel.toFixed(4)}\n`,
+      `${scene} ${spec.camera} ${spec.frames}${seeds ? ` seed ${spec.options.seed}` : ""}: full AbsRel ${rows[2]!.all.absRel.toFixed(4)}\n`,
     );
   }
 }
@@ -162,23 +173,31 @@ else {
     "dff error ÷ σ (q68): over the captures, the 68th percentile of |ln(DFF / truth)| ÷ the 1σ error its confidence predicts (pixels ≥ 0.5 confident); 1: confidence predicts the error, above 1: it understates it",
   );
   // More frames must not hurt: every scene × camera, full AbsRel at the fewer and the more
-  // frames, flagged where the larger stack is worse.
+  // frames (with --seeds: averaged over the seeds, and how many seeds' pairs were worse),
+  // flagged where the larger stack is worse.
   const counts = [...new Set(scored.map((s) => s.frames))].sort((a, b) => a - b);
   const [few, many] = [counts[0]!, counts.at(-1)!];
+  const seedCell = seeds ? ` worse at (of ${seeds.length} seeds) |` : "";
   console.log(
-    `\n| scene | camera | full AbsRel, ${few} frames | ${many} frames | ${many} ÷ ${few} |\n|---|---|---|---|---|`,
+    `\n| scene | camera | full AbsRel, ${few} frames | ${many} frames | ${many} ÷ ${few} |${seedCell}\n|---|---|---|---|---|${seeds ? "---|" : ""}`,
   );
+  const fullOf = (scene: string, camera: string, frames: number) =>
+    scored
+      .filter((t) => t.scene === scene && t.camera === camera && t.frames === frames)
+      .map((t) => t.rows[2]!.all.absRel);
+  const average = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
+  const pairs = [...new Set(scored.map((s) => `${s.scene}|${s.camera}`))];
   let worse = 0;
-  for (const s of scored) {
-    if (s.frames !== few) continue;
-    const twin = scored.find(
-      (t) => t.scene === s.scene && t.camera === s.camera && t.frames === many,
-    );
-    if (!twin) continue;
-    const [a, b] = [s.rows[2]!.all.absRel, twin.rows[2]!.all.absRel];
+  for (const pair of pairs) {
+    const [scene, camera] = pair.split("|") as [string, string];
+    const [fewer, more] = [fullOf(scene, camera, few), fullOf(scene, camera, many)];
+    if (!fewer.length || fewer.length !== more.length) continue;
+    const [a, b] = [average(fewer), average(more)];
     if (b > a) worse++;
+    // Captures of one seed pair up (scored in seed order).
+    const worseSeeds = seeds ? ` ${more.filter((v, k) => v > fewer[k]!).length} |` : "";
     console.log(
-      `| ${s.scene} | ${s.camera} | ${f3(a)} | ${f3(b)} | ${(b / a).toFixed(3)}${b > a ? " **worse**" : ""} |`,
+      `| ${scene} | ${camera} | ${f3(a)} | ${f3(b)} | ${(b / a).toFixed(3)}${b > a ? " **worse**" : ""} |${worseSeeds}`,
     );
   }
   console.log(`\n${worse} scene × camera pairs worse with ${many} frames than with ${few}`);
