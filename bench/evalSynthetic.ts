@@ -54,10 +54,10 @@ const noOptics = args.includes("--no-optics");
 const refine = args.includes("--solve") ? ("solve" as const) : undefined;
 // Other noise seeds for every capture (default: the set's own), each capture scored at each and
 // its scores averaged: how much of a difference between two captures is their noise's.
-const seedsArg = args.includes("--seeds") ? args[args.indexOf("--seeds") + 1] : undefined;
-const seeds = seedsArg?.split(",").map(Number);
-if (seeds && !(seeds.length > 0 && seeds.every(Number.isInteger)))
+const seedsArg = args.includes("--seeds") ? (args[args.indexOf("--seeds") + 1] ?? "") : undefined;
+if (seedsArg !== undefined && !/^\d+(,\d+)*$/.test(seedsArg))
   throw new Error(`--seeds ${seedsArg}: expected integers separated by commas (1,2,3)`);
+const seeds = seedsArg?.split(",").map(Number);
 const fusionArg = args.includes("--fusion") ? args[args.indexOf("--fusion") + 1] : undefined;
 if (fusionArg !== undefined && !["graph", "js", "compare"].includes(fusionArg))
   throw new Error(`--fusion ${fusionArg}: expected graph, js or compare`);
