@@ -27,6 +27,7 @@ import {
   type EvalRow,
   evaluateCapture,
 } from "../gpu-service/src/eval/evaluateCapture.ts";
+import { framePairs } from "../gpu-service/src/eval/framePairs.ts";
 import { decodeGray16 } from "../gpu-service/src/io/decodeImage.ts";
 import { resolveModel } from "../gpu-service/src/prior/modelStore.ts";
 import { loadPrior } from "../gpu-service/src/prior/priorRunner.ts";
@@ -173,7 +174,7 @@ else {
     "dff error ÷ σ (q68): over the captures, the 68th percentile of |ln(DFF / truth)| ÷ the 1σ error its confidence predicts (pixels ≥ 0.5 confident); 1: confidence predicts the error, above 1: it understates it",
   );
   // More frames must not hurt: every scene × camera, full AbsRel at the fewer and the more
-  // frames (with --seeds: averaged over the seeds, and how many seeds' pairs were worse),
+  // frames (with --seeds: averaged over the seeds, and at how many seeds the pair was worse),
   // flagged where the larger stack is worse.
   const counts = [...new Set(scored.map((s) => s.frames))].sort((a, b) => a - b);
   const [few, many] = [counts[0]!, counts.at(-1)!];
@@ -181,25 +182,13 @@ else {
   console.log(
     `\n| scene | camera | full AbsRel, ${few} frames | ${many} frames | ${many} ÷ ${few} |${seedCell}\n|---|---|---|---|---|${seeds ? "---|" : ""}`,
   );
-  const fullOf = (scene: string, camera: string, frames: number) =>
-    scored
-      .filter((t) => t.scene === scene && t.camera === camera && t.frames === frames)
-      .map((t) => t.rows[2]!.all.absRel);
-  const average = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
-  const pairs = [...new Set(scored.map((s) => `${s.scene}|${s.camera}`))];
-  let worse = 0;
-  for (const pair of pairs) {
-    const [scene, camera] = pair.split("|") as [string, string];
-    const [fewer, more] = [fullOf(scene, camera, few), fullOf(scene, camera, many)];
-    if (!fewer.length || fewer.length !== more.length) continue;
-    const [a, b] = [average(fewer), average(more)];
-    if (b > a) worse++;
-    // Captures of one seed pair up (scored in seed order).
-    const worseSeeds = seeds ? ` ${more.filter((v, k) => v > fewer[k]!).length} |` : "";
+  // Scored scene by scene, each frame count's captures in seed order: twins pair up.
+  const pairs = framePairs(scored.map((s) => ({ ...s, absRel: s.rows[2]!.all.absRel })));
+  const worse = pairs.filter((p) => p.more > p.fewer).length;
+  for (const p of pairs)
     console.log(
-      `| ${scene} | ${camera} | ${f3(a)} | ${f3(b)} | ${(b / a).toFixed(3)}${b > a ? " **worse**" : ""} |${worseSeeds}`,
+      `| ${p.scene} | ${p.camera} | ${f3(p.fewer)} | ${f3(p.more)} | ${p.ratio.toFixed(3)}${p.more > p.fewer ? " **worse**" : ""} |${seeds ? ` ${p.worseSeeds} |` : ""}`,
     );
-  }
   console.log(`\n${worse} scene × camera pairs worse with ${many} frames than with ${few}`);
 }
 
