@@ -176,14 +176,14 @@ else {
   // More frames must not hurt: every scene × camera, full AbsRel at the fewer and the more
   // frames (with --seeds: averaged over the seeds, and at how many seeds the pair was worse),
   // flagged where the larger stack is worse.
-  const counts = [...new Set(scored.map((s) => s.frames))].sort((a, b) => a - b);
-  const [few, many] = [counts[0]!, counts.at(-1)!];
+  // Scored scene by scene, each frame count's captures in seed order: twins pair up.
+  const { few, many, pairs } = framePairs(
+    scored.map((s) => ({ ...s, absRel: s.rows[2]!.all.absRel })),
+  );
   const seedCell = seeds ? ` worse at (of ${seeds.length} seeds) |` : "";
   console.log(
     `\n| scene | camera | full AbsRel, ${few} frames | ${many} frames | ${many} ÷ ${few} |${seedCell}\n|---|---|---|---|---|${seeds ? "---|" : ""}`,
   );
-  // Scored scene by scene, each frame count's captures in seed order: twins pair up.
-  const pairs = framePairs(scored.map((s) => ({ ...s, absRel: s.rows[2]!.all.absRel })));
   const worse = pairs.filter((p) => p.more > p.fewer).length;
   for (const p of pairs)
     console.log(

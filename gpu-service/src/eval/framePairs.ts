@@ -24,16 +24,24 @@ export interface FramePair {
   seeds: number;
 }
 
+/** The frame counts compared (the fewest and the most scored) and every pair at both. */
+export interface FramePairs {
+  few: number;
+  many: number;
+  pairs: FramePair[];
+}
+
 /**
  * Every scene × camera scored at both the fewest and the most frames in `scored`, in the order
  * they first appear. A pair's captures of one frame count are taken in the order given, and
  * the i-th of each count are twins (the same seed): `scored` must list seeds in the same order
  * for every frame count. A pair with different numbers of captures at the two counts is left out.
+ * With fewer than two frame counts there are no pairs (`few` and `many` are then NaN, or equal).
  */
-export function framePairs(scored: readonly ScoredCapture[]): FramePair[] {
+export function framePairs(scored: readonly ScoredCapture[]): FramePairs {
   const counts = [...new Set(scored.map((s) => s.frames))].sort((a, b) => a - b);
-  if (counts.length < 2) return [];
-  const [few, many] = [counts[0]!, counts.at(-1)!];
+  const [few, many] = [counts[0] ?? Number.NaN, counts.at(-1) ?? Number.NaN];
+  if (counts.length < 2) return { few, many, pairs: [] };
   const of = (scene: string, camera: string, frames: number) =>
     scored
       .filter((s) => s.scene === scene && s.camera === camera && s.frames === frames)
@@ -54,7 +62,7 @@ export function framePairs(scored: readonly ScoredCapture[]): FramePair[] {
       seeds: a.length,
     });
   }
-  return pairs;
+  return { few, many, pairs };
 }
 
 const average = (v: readonly number[]) => v.reduce((x, y) => x + y, 0) / v.length;
