@@ -59,6 +59,8 @@ export function batchingPrior(prior: Prior, options: BatchingOptions): Prior {
     ...(prior.sha256 ? { sha256: prior.sha256 } : {}),
     provider: prior.provider,
     maxBatch: prior.maxBatch,
+    cpuThreads: prior.cpuThreads,
+    ownThread: prior.ownThread,
     inferBatch: (images) => Promise.all(images.map((rgb) => enqueue(rgb, undefined))),
     infer: (rgb, bands) => enqueue(rgb, bands),
   };

@@ -6,6 +6,8 @@ import { type ModelSpec, modelInputSize, toRelativeInverseDepth } from "#shared/
 import type { BandRunner } from "#shared/pipeline/rowBands.ts";
 import { defaultThreads } from "../parallel/threads.ts";
 import { type ResolvedModel, sha256File } from "./modelStore.ts";
+import { openHere, type WireTensor } from "./priorSession.ts";
+import { PriorThread } from "./priorThread.ts";
 
 /** A loaded single-image depth prior. */
 export interface Prior {
@@ -25,6 +27,13 @@ export interface Prior {
   inferBatch(images: readonly AnyRgbImage[]): Promise<Float32Array[]>;
   /** Largest batch the model takes in one run (1 when its batch dimension is fixed). */
   readonly maxBatch: number;
+  /** CPU threads one inference keeps busy: its intra-op threads on the CPU, 1 on a GPU. */
+  readonly cpuThreads: number;
+  /**
+   * It runs off the calling thread (on one of its own), so a pipeline can work beside it while
+   * it leaves some of the pool's threads free.
+   */
+  readonly ownThread: boolean;
 }
 
 export type Provider = "cuda" | "cpu";
@@ -116,15 +125,21 @@ async function createPrior(
   providers: Provider[],
   threads: number,
 ): Promise<Prior> {
-  const { session: s, provider } = await openSession(path, providers, (p) =>
-    priorSessionOptions(p, threads),
-  );
+  // A prior that leaves some of the process's threads free runs on a thread of its own, so that
+  // the pipeline can work beside it (runPipeline.ts); one that takes every core stays here: on
+  // its own thread it made 640×480 jobs 1.5–5% slower (2 cores, 50 alternating runs).
+  const options = (p: Provider) => priorSessionOptions(p, threads);
+  const ownThread = providers[0] !== "cpu" || threads < defaultThreads();
+  const s = ownThread
+    ? await PriorThread.open(path, providers, options)
+    : await openHere(path, providers, options);
+  const { provider } = s;
   const inputName = spec.input.name ?? s.inputNames[0]!;
   const outputName = spec.output.name ?? s.outputNames[0]!;
-  const meta = s.inputMetadata.find((m) => m.name === inputName);
-  const half = meta?.isTensor === true && meta.type === "float16";
+  const meta = s.inputs.find((m) => m.name === inputName);
+  const half = meta?.type === "float16";
   // A symbolic (or absent) first dimension means the graph takes batches; pydnet-pp's is fixed at 1.
-  const batchable = meta?.isTensor === true && typeof meta.shape[0] !== "number";
+  const batchable = meta?.shape !== undefined && typeof meta.shape[0] !== "number";
   const inferMany = async (
     images: readonly AnyRgbImage[],
     bands?: BandRunner,
@@ -134,17 +149,15 @@ async function createPrior(
     const chw = new Float32Array(per * images.length);
     for (const [k, rgb] of images.entries()) chw.set(await toInputTensor(rgb, size, spec), k * per);
     const dims = [images.length, 3, size.height, size.width];
-    const input = half
-      ? new ort.Tensor("float16", toHalf(chw), dims)
-      : new ort.Tensor("float32", chw, dims);
+    const input: WireTensor = half
+      ? { type: "float16", data: toHalf(chw), dims }
+      : { type: "float32", data: chw, dims };
     const result = await s.run({ [inputName]: input });
-    const out = result[outputName]!;
+    const out = result[outputName];
+    if (!out) throw new Error(`${spec.name}: the model gave no float output named ${outputName}`);
     const [oh, ow] = [Number(out.dims[out.dims.length - 2]), Number(out.dims[out.dims.length - 1])];
     const all =
-      out.type === "float16"
-        ? fromHalf(out.data as Uint16Array)
-        : (out.data as Float32Array).slice(); // a native copy, unlike `from`
-    for (const t of Object.values(result)) t.dispose();
+      out.type === "float16" ? fromHalf(out.data as Uint16Array) : (out.data as Float32Array);
     const outputs: Float32Array[] = [];
     for (const [k, rgb] of images.entries()) {
       // Converted at the network's resolution (fewer pixels), then resized to the image's.
@@ -176,6 +189,8 @@ async function createPrior(
     sha256,
     provider,
     maxBatch: batchable ? Number.POSITIVE_INFINITY : 1,
+    cpuThreads: provider === "cpu" ? threads : 1,
+    ownThread,
     async infer(rgb, bands) {
       return (await inferMany([rgb], bands))[0]!;
     },

@@ -98,6 +98,8 @@ export function functionPrior(name: string, infer: (rgb: AnyRgbImage) => Float32
     name,
     provider: "cpu",
     maxBatch: 1,
+    cpuThreads: 1,
+    ownThread: false,
     infer: run,
     inferBatch: (images) => Promise.all(images.map(run)),
   };
