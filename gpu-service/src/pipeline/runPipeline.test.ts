@@ -8,8 +8,9 @@ import { workSize } from "#shared/pipeline/workSize.ts";
 import { renderDefocus } from "#shared/synth/defocusRenderer.ts";
 import { encodeRgb } from "../io/encodeImage.ts";
 import { frameRunner } from "../parallel/framePool.ts";
+import type { Prior } from "../prior/priorRunner.ts";
 import { LARGE_APERTURE_LENS } from "../synth/synthesizeCapture.ts";
-import { encodeRaw, texture } from "../testing/fixtures.ts";
+import { encodeRaw, functionPrior, texture } from "../testing/fixtures.ts";
 import { memorySource } from "../testing/memorySource.ts";
 import { runPipeline } from "./runPipeline.ts";
 
@@ -227,6 +228,48 @@ describe("runPipeline (dff)", async () => {
     ).toBe(true);
     expect(pooled.result.registration).toEqual(one.result.registration);
     expect(pooled.result.warnings).toEqual(one.result.warnings);
+  });
+
+  it("starts a prior on its own thread beside the lens fit, with the bits it gives after it", async () => {
+    // A prior of the image alone (inverse luma), answering a moment later, as another thread does.
+    let checkpoints = 0;
+    let askedAt = -1;
+    const base = functionPrior("inverse luma", ({ width, height, data }) => {
+      const out = new Float32Array(width * height);
+      for (let i = 0; i < out.length; i++) out[i] = 1 + data[3 * i]! / 255;
+      return out;
+    });
+    const prior = (ownThread: boolean): Prior => ({
+      ...base,
+      ownThread,
+      infer: async (rgb) => {
+        askedAt = checkpoints;
+        await new Promise((r) => setTimeout(r, 20));
+        return base.infer(rgb);
+      },
+    });
+    const run = async (ownThread: boolean) => {
+      checkpoints = 0;
+      const out = await runPipeline(memorySource(capture, frames), {
+        stage: "full",
+        threads: 2,
+        prior: prior(ownThread),
+        checkpoint: () => void checkpoints++,
+      });
+      return { out, askedAt };
+    };
+    const after = await run(false);
+    const beside = await run(true);
+    expect(beside.out.result.stage).toBe("full");
+    // Asked before the stage after the fit began (its checkpoint), where the other is asked after.
+    expect(beside.askedAt).toBeLessThan(after.askedAt);
+    for (const stage of ["dff", "aligned", "full"] as const)
+      expect(
+        Buffer.from(beside.out.stageDepths[stage]!.buffer).equals(
+          Buffer.from(after.out.stageDepths[stage]!.buffer),
+        ),
+      ).toBe(true);
+    expect(beside.out.result.timingsMs.prior).toBeGreaterThan(0);
   });
 
   it("runs concurrent jobs on the one shared pool, each as it would alone", async () => {
