@@ -97,6 +97,21 @@ describe("prior runner on a tiny ONNX model built by the test", () => {
     expect(["cuda", "cpu"]).toContain(prior.provider);
   });
 
+  it("gives a thread of its own to a prior that leaves some of the process's threads free", async () => {
+    try {
+      vi.stubEnv(THREADS_ENV, "3");
+      const path = await writeChannelMeanModel(await tempDir());
+      const few = await loadPrior({ spec: tinySpec("relative-inverse-depth"), path }, ["cpu"], 2);
+      const all = await loadPrior({ spec: tinySpec("relative-inverse-depth"), path }, ["cpu"], 3);
+      expect([few.ownThread, few.cpuThreads]).toEqual([true, 2]);
+      expect([all.ownThread, all.cpuThreads]).toEqual([false, 3]);
+      const rgb = { width: 16, height: 12, data: new Float32Array(16 * 12 * 3).fill(0.25) };
+      expect(await few.infer(rgb)).toEqual(await all.infer(rgb));
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it("gives a CPU session the process's threads, not onnxruntime's half of the cores", () => {
     try {
       vi.stubEnv(THREADS_ENV, undefined);

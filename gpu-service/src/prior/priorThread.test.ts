@@ -1,11 +1,9 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ModelSpec } from "#shared/models/registry.ts";
-import { THREADS_ENV } from "../parallel/threads.ts";
+import { afterEach, describe, expect, it } from "vitest";
 import { tempDir } from "../testing/fixtures.ts";
 import { writeChannelMeanModel } from "../testing/tinyOnnx.ts";
-import { loadPrior, priorSessionOptions } from "./priorRunner.ts";
+import { priorSessionOptions } from "./priorRunner.ts";
 import { openHere, type WireTensor } from "./priorSession.ts";
 import { PriorThread } from "./priorThread.ts";
 
@@ -54,34 +52,5 @@ describe("the prior's own thread", () => {
     const path = join(dir, "broken.onnx");
     await writeFile(path, "not a model");
     await expect(PriorThread.open(path, ["cpu"], options)).rejects.toThrow(/protobuf|parse|load/i);
-  });
-});
-
-describe("which priors get a thread of their own", () => {
-  const spec: ModelSpec = {
-    name: "tiny",
-    priority: 0,
-    file: "tiny.onnx",
-    bytes: null,
-    sha256: "0".repeat(64),
-    url: null,
-    license: "test",
-    input: { name: null, multiple: 8, longSide: 32, rounding: "nearest", mean: null, std: null },
-    output: { name: null, kind: "relative-inverse-depth" },
-  };
-
-  it("one that leaves some of the process's threads free; one that takes them all stays here", async () => {
-    try {
-      vi.stubEnv(THREADS_ENV, "3");
-      const path = await writeChannelMeanModel(await tempDir());
-      const few = await loadPrior({ spec, path }, ["cpu"], 2);
-      const all = await loadPrior({ spec, path }, ["cpu"], 3);
-      expect([few.ownThread, few.cpuThreads]).toEqual([true, 2]);
-      expect([all.ownThread, all.cpuThreads]).toEqual([false, 3]);
-      const rgb = { width: 16, height: 12, data: new Float32Array(16 * 12 * 3).fill(0.25) };
-      expect(await few.infer(rgb)).toEqual(await all.infer(rgb));
-    } finally {
-      vi.unstubAllEnvs();
-    }
   });
 });
