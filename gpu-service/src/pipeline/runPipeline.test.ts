@@ -230,7 +230,7 @@ describe("runPipeline (dff)", async () => {
     expect(pooled.result.warnings).toEqual(one.result.warnings);
   });
 
-  it("starts a prior on its own thread beside the lens fit, with the bits it gives after it", async () => {
+  it("starts a prior on its own thread beside the frames, with the bits it gives after them", async () => {
     // A prior of the image alone (inverse luma), answering a moment later, as another thread does.
     let checkpoints = 0;
     let askedAt = -1;
@@ -261,7 +261,8 @@ describe("runPipeline (dff)", async () => {
     const after = await run(false);
     const beside = await run(true);
     expect(beside.out.result.stage).toBe("full");
-    // Asked before the stage after the fit began (its checkpoint), where the other is asked after.
+    // Asked with the reference frame in, before the other frames' checkpoints, where the other
+    // is asked once the fit is done.
     expect(beside.askedAt).toBeLessThan(after.askedAt);
     for (const stage of ["dff", "aligned", "full"] as const)
       expect(

@@ -204,6 +204,28 @@ export async function runPipeline(
     { ...(lens ? { blur: { kind: "optics", ...lens } } : {}), alloc: bands.alloc },
   );
   const registrations: FrameRegistration[] = [];
+  // The prior sees the reference frame as decoded (at work size), the image the depths are
+  // registered to; the all-in-focus composite scored the same on the synthetic eval (README,
+  // Accuracy) and is only made once every frame is in. When the prior runs on its own thread and
+  // leaves some of the pool's threads free (a GPU, or fewer CPU threads than the pool) it starts
+  // as soon as the reference is decoded, beside the frames and the lens fit. Taking every core,
+  // the two would only slow each other, so it starts after the fit. Its time is its own span.
+  const model = o.stage !== "dff" ? o.prior : undefined;
+  const priorBeside = model?.ownThread === true && model.cpuThreads < bands.threads;
+  const alignInBands = bands.threads > 1 && n >= BANDED_ALIGNMENT_MIN_PIXELS;
+  let priorRun: Promise<Float32Array> | undefined;
+  const startPrior = (image: Rgb8Image) => {
+    if (!model) return;
+    const t = performance.now();
+    // In the bands' memory when the alignment's row bands read it (a batch's output, which the
+    // prior cannot put there, is copied).
+    priorRun = (
+      alignInBands ? model.infer(image, bands).then((v) => bands.share(v)) : model.infer(image)
+    ).finally(() => {
+      timings.prior = performance.now() - t;
+    });
+    priorRun.catch(() => {}); // observed where it is awaited (a job that fails first drops it)
+  };
   // The reference goes first (the others register to it), then the rest in focus order, a
   // bounded number ahead of the accumulator: memory holds a few frames, not the whole stack.
   const thread = { decode: 0, registration: 0, dff: 0 };
@@ -275,6 +297,7 @@ export async function runPipeline(
             plane instanceof Float32Array
               ? toRgb8({ ...size, data: plane })
               : samplesToRgb8(plane, size);
+          if (priorBeside) startPrior(reference);
         }
         await adding;
         thread.dff += performance.now() - t;
@@ -307,52 +330,22 @@ export async function runPipeline(
   ranOn.lensFit = "js";
   // Kept for the placement report (the accumulator holds the focus planes anyway).
   let lensFitInputs: { plan: LensFitPlan; focus: readonly Float32Array[] } | undefined;
-  // The prior needs only the all-in-focus samples. When it runs on its own thread and leaves
-  // some of the pool's threads free (a GPU, or fewer CPU threads than the pool) it starts as
-  // soon as they are made, beside the lens fit: 640×480, a 1-thread prior on 2 cores, a job took
-  // 5–7% less (5 and 10 frames). Taking every core, the two would only slow each other, so it
-  // starts after the fit. Its time is its own span either way.
-  const model = o.stage !== "dff" ? o.prior : undefined;
-  const priorBeside = model?.ownThread === true && model.cpuThreads < bands.threads;
-  const alignInBands = bands.threads > 1 && n >= BANDED_ALIGNMENT_MIN_PIXELS;
-  let priorRun: Promise<Float32Array> | undefined;
-  const startPrior = (allInFocus8: Rgb8Image) => {
-    if (!model) return;
-    const t = performance.now();
-    // In the bands' memory when the alignment's row bands read it (a batch's output, which the
-    // prior cannot put there, is copied).
-    priorRun = (
-      alignInBands
-        ? model.infer(allInFocus8, bands).then((v) => bands.share(v))
-        : model.infer(allInFocus8)
-    ).finally(() => {
-      timings.prior = performance.now() - t;
-    });
-    priorRun.catch(() => {}); // observed where it is awaited (or after a failed fit, below)
-  };
-  // The all-in-focus colour: the prior and the outputs need only its 8-bit samples, made (with
-  // its luma, the refinement's guide) in one pass over its floats, which are not kept.
+  // The all-in-focus colour: the outputs need only its 8-bit samples, made (with its luma, the
+  // refinement's guide) in one pass over its floats, which are not kept.
   const dff = await time("dff", async () => {
-    try {
-      const { allInFocus: _floats, ...rest } = await acc.finishInBands(
-        bands,
-        plan.lensFit === "graph"
-          ? {
-              async fitGrid(p, focus, grid) {
-                lensFitInputs = { plan: p, focus };
-                ranOn.lensFit = await fitLensGridOnGraph(p, focus, grid);
-              },
-              finish: finishLensFitOnGraph,
-            }
-          : undefined,
-        priorBeside ? startPrior : undefined,
-      );
-      return rest;
-    } catch (e) {
-      // A failed fit must not leave the prior running unobserved.
-      await priorRun?.catch(() => {});
-      throw e;
-    }
+    const { allInFocus: _floats, ...rest } = await acc.finishInBands(
+      bands,
+      plan.lensFit === "graph"
+        ? {
+            async fitGrid(p, focus, grid) {
+              lensFitInputs = { plan: p, focus };
+              ranOn.lensFit = await fitLensGridOnGraph(p, focus, grid);
+            },
+            finish: finishLensFitOnGraph,
+          }
+        : undefined,
+    );
+    return rest;
   });
   const allInFocus = dff.allInFocus8;
   distrustOutside(dff.confidence, outside, radius);
@@ -374,7 +367,7 @@ export async function runPipeline(
   if (stage !== "dff" && model) {
     o.checkpoint?.();
     // Started here when it takes every core: nothing else of this job runs beside it then.
-    if (!priorBeside) startPrior(allInFocus);
+    if (!priorBeside) startPrior(reference);
     const priorInverse = await priorRun!;
     prior = { width: work.width, height: work.height, data: priorInverse };
     const input = {

@@ -284,33 +284,6 @@ describe("DffAccumulator", () => {
     }
   });
 
-  it("hands the composite's bytes over before the lens fit, the bytes the result gives", async () => {
-    const { diopters, frames } = renderStack(noiseTexture(6), () => 1, [0.4, 0.7, 1.2, 2.5]);
-    const events: string[] = [];
-    let handed: Uint8Array | undefined;
-    const acc = new DffAccumulator(W, H, diopters);
-    for (const [k, g] of frames.entries()) {
-      const rgb = new Float32Array(3 * W * H);
-      for (let i = 0; i < W * H; i++) rgb.fill(g[i]! * (1 + k / 10), 3 * i, 3 * i + 3);
-      acc.add(focusMeasure(plane(W, H, g), 4), rgb);
-    }
-    const bands = inlineBands(2);
-    const steps = bands.steps.bind(bands);
-    // The lens fit's plan is the first band steps after the composite.
-    bands.steps = (s) => {
-      events.push("fit");
-      return steps(s);
-    };
-    const { allInFocus8 } = await acc.finishInBands(bands, undefined, (aif) => {
-      events.push("composite");
-      handed = aif.data.slice();
-      expect([aif.width, aif.height]).toEqual([W, H]);
-    });
-    expect(events[0]).toBe("composite");
-    expect(events).toContain("fit");
-    expect(handed).toEqual(allInFocus8.data);
-  });
-
   it("fits the blur per diopter of a stack without optics", () => {
     const texture = noiseTexture(12);
     const { diopters, frames } = renderStack(texture, (x) => (x < SEAM ? 0.6 : 1.6), FOCUS_M);

@@ -233,18 +233,11 @@ export class DffAccumulator {
   /**
    * `finish` with the per-pixel fit in row bands on `bands` (the same bits for any split), or,
    * given `onGraph`, by it (the fit and finish as ONNX graphs: gpu-service/src/graphs/lensFit.ts).
-   * `onComposite` is handed the all-in-focus samples as soon as they are made, before the fit
-   * (a prior on a thread of its own can take them meanwhile); it must not write to them.
    */
-  async finishInBands(
-    bands: BandRunner,
-    onGraph?: LensFitOnGraph,
-    onComposite?: (allInFocus8: Rgb8Image) => void,
-  ): Promise<DffResult> {
+  async finishInBands(bands: BandRunner, onGraph?: LensFitOnGraph): Promise<DffResult> {
     const floor = this.fitInputs();
     const composite = this.compositeArgs();
     await bands.rows("dffComposite", composite, this.height);
-    onComposite?.({ width: this.width, height: this.height, data: composite.bytes });
     const aif = this.plane(composite.gray);
     const plan = await bands.steps(
       planLensFitSteps(this.focus, floor, this.diopters, this.blur, aif, this.options),
