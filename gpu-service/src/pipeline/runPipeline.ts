@@ -205,8 +205,8 @@ export async function runPipeline(
   );
   const registrations: FrameRegistration[] = [];
   // The prior sees the reference frame as decoded (at work size), the image the depths are
-  // registered to; the all-in-focus composite scored the same on the synthetic eval (README,
-  // Accuracy) and is only made once every frame is in. When the prior runs on its own thread and
+  // registered to; the all-in-focus composite scored the same on the synthetic eval (CHANGELOG,
+  // 0.3.7) and is only made once every frame is in. When the prior runs on its own thread and
   // leaves some of the pool's threads free (a GPU, or fewer CPU threads than the pool) it starts
   // as soon as the reference is decoded, beside the frames and the lens fit. Taking every core,
   // the two would only slow each other, so it starts after the fit. Its time is its own span.

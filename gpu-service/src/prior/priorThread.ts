@@ -79,7 +79,7 @@ export class PriorThread {
     }
   }
 
-  async run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
+  private async run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
     if (this.live.lost) this.live = this.spawn();
     const live = this.live;
     await live.opened;
@@ -88,7 +88,7 @@ export class PriorThread {
     return (m as Extract<FromPriorWorker, { type: "ran" }>).outputs;
   }
 
-  async close(): Promise<void> {
+  private async close(): Promise<void> {
     await this.live.worker.terminate();
   }
 
