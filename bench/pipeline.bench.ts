@@ -5,10 +5,10 @@
  *    adds to decoding and the prior (its total less the decode and less the prior's inference
  *    timed alone on the same image, after each run) against that inference, with the prior on
  *    every core (as the pipeline runs it) and again on one intra-op thread (onnxruntime's own
- *    default on a 2-core VM, the yardstick the ratio had before). A prior that leaves cores free
- *    runs beside the lens fit: its span in the pipeline then overlaps the dff stage's, so the
- *    stages' sum is no longer the fusion's cost, and the prior slowed by what runs beside it
- *    counts against the fusion;
+ *    default on a 2-core VM, the yardstick the ratio had before). A prior on its own thread that
+ *    leaves cores free runs beside the frames and the lens fit: its span in the pipeline then
+ *    overlaps theirs, so the stages' sum is no longer the fusion's cost, and the prior slowed by
+ *    what runs beside it counts against the fusion;
  *  - the real 12 MP phone stack (../shared/data/focal-real/pixel6pro-desk): the whole pipeline
  *    against sharp decoding the same five JPEGs at full size to raw RGB, one after another;
  *  - the answer's parts (the defaults, then all) encoded from one run of it, against the same;
@@ -129,14 +129,14 @@ async function stageMedians(
       if (between) r.base.push(await between());
       const used = process.cpuUsage();
       const loop = performance.eventLoopUtilization();
-      const { result, allInFocus } = await runPipeline(source, optsOf(p));
+      const { result, reference } = await runPipeline(source, optsOf(p));
       const { user, system } = process.cpuUsage(used);
       r.cpu.push((user + system) / 1000);
       r.busy.push(performance.eventLoopUtilization(loop).active);
       for (const s of STAGES) r.runs[s]!.push(result.timingsMs[s] ?? 0);
       if (p) {
         const t = performance.now();
-        await p.infer(allInFocus);
+        await p.infer(reference); // the image the pipeline's prior sees
         r.alone.push(performance.now() - t);
       }
     }

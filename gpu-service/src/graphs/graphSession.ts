@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
-import { openSession, type Provider, requestedProviders } from "../prior/priorRunner.ts";
+import { type Provider, requestedProviders } from "../prior/priorRunner.ts";
+import { openSession } from "../prior/priorSession.ts";
 import type { BuiltGraph } from "./builder.ts";
 
 /** A fixed-shape tensor handed to a graph: float32, or decoded 8- or 16-bit samples. */

@@ -1,4 +1,4 @@
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import { resizeBilinear } from "#shared/image/resample.ts";
 import { type AnyRgbImage, floatToBytes } from "#shared/image/types.ts";
@@ -63,34 +63,6 @@ export function loadPrior(
     p.catch(() => sessions.delete(key));
   }
   return p;
-}
-
-/**
- * A session on the first provider that loads, and which one it was: ORT falls back silently
- * when a provider cannot load, so each is tried in turn. The prior and the fusion graphs share it.
- */
-export async function openSession(
-  model: string | Uint8Array,
-  providers: Provider[],
-  options:
-    | ort.InferenceSession.SessionOptions
-    | ((provider: Provider) => ort.InferenceSession.SessionOptions) = {},
-): Promise<{ session: ort.InferenceSession; provider: Provider }> {
-  let lastError: unknown;
-  for (const p of providers.length ? providers : (["cpu"] as Provider[])) {
-    try {
-      const asked = typeof options === "function" ? options(p) : options;
-      const opts = { graphOptimizationLevel: "all" as const, ...asked, executionProviders: [p] };
-      const session =
-        typeof model === "string"
-          ? await ort.InferenceSession.create(model, opts)
-          : await ort.InferenceSession.create(model, opts);
-      return { session, provider: p };
-    } catch (e) {
-      lastError = e;
-    }
-  }
-  throw lastError;
 }
 
 /**

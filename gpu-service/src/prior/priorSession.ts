@@ -1,5 +1,5 @@
 import * as ort from "onnxruntime-node";
-import { openSession, type Provider } from "./priorRunner.ts";
+import type { Provider } from "./priorRunner.ts";
 
 /** A tensor as the prior's session takes and gives it (its data moved between threads, not copied). */
 export interface WireTensor {
@@ -21,6 +21,34 @@ export interface SessionDescription {
 export interface PriorSession extends SessionDescription {
   /** One run; the feeds' data may be moved to another thread (not to be used after). */
   run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>>;
+}
+
+/**
+ * A session on the first provider that loads, and which one it was: ORT falls back silently
+ * when a provider cannot load, so each is tried in turn. The prior and the fusion graphs share it.
+ */
+export async function openSession(
+  model: string | Uint8Array,
+  providers: Provider[],
+  options:
+    | ort.InferenceSession.SessionOptions
+    | ((provider: Provider) => ort.InferenceSession.SessionOptions) = {},
+): Promise<{ session: ort.InferenceSession; provider: Provider }> {
+  let lastError: unknown;
+  for (const p of providers.length ? providers : (["cpu"] as Provider[])) {
+    try {
+      const asked = typeof options === "function" ? options(p) : options;
+      const opts = { graphOptimizationLevel: "all" as const, ...asked, executionProviders: [p] };
+      const session =
+        typeof model === "string"
+          ? await ort.InferenceSession.create(model, opts)
+          : await ort.InferenceSession.create(model, opts);
+      return { session, provider: p };
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw lastError;
 }
 
 export type SessionOptionsFor = (provider: Provider) => ort.InferenceSession.SessionOptions;

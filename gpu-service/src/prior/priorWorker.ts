@@ -3,8 +3,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import type * as ort from "onnxruntime-node";
-import { openSession } from "./priorRunner.ts";
-import { describeSession, fromResult, toFeeds } from "./priorSession.ts";
+import { describeSession, fromResult, openSession, toFeeds } from "./priorSession.ts";
 import type { FromPriorWorker, ToPriorWorker } from "./priorThread.ts";
 
 const port = parentPort!;
