@@ -97,6 +97,19 @@ describe("prior runner on a tiny ONNX model built by the test", () => {
     expect(["cuda", "cpu"]).toContain(prior.provider);
   });
 
+  it("refuses a model whose output is not the one its spec names, saying which", async () => {
+    const path = await writeChannelMeanModel(await tempDir(), "tiny.onnx", "image", "other");
+    const spec = {
+      ...tinySpec("relative-depth"),
+      output: { name: "depth", kind: "relative-depth" as const },
+    };
+    const prior = await loadPrior({ spec, path }, ["cpu"]);
+    const rgb = { width: 16, height: 12, data: new Float32Array(16 * 12 * 3).fill(0.5) };
+    await expect(prior.infer(rgb)).rejects.toThrow(
+      "tiny: the model gave no float output named depth",
+    );
+  });
+
   it("gives a thread of its own to a prior that leaves some of the process's threads free", async () => {
     try {
       vi.stubEnv(THREADS_ENV, "3");
