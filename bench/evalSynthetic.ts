@@ -2,12 +2,15 @@
  * The evaluation set of the core issues: stacks synthesized from every RGB-D sample in
  * ../shared/data/rgbd with two cameras (phone: 9 mm f/1.8, 8 mm sensor; large aperture: 25 mm
  * f/2, 12 mm sensor) and 5 and 10 frames, scored at every stage with the pydnet-pp prior.
- *   npm run eval:synthetic -- [--heldout] [--quick] [--no-optics] [--solve] [--seeds 1,2,3] [--json]
+ *   npm run eval:synthetic -- [--heldout] [--quick] [--no-optics] [--solve] [--seeds 1,2,3] [--psf gaussian|disc] [--json]
  * `--heldout` scores a second set instead, never used to choose parameters: two other cameras
  * (6.8 mm f/1.6 on a 7.2 mm sensor, 15 mm f/2.8 on 9 mm), 4 and 7 frames at uneven focus
  * steps, another noise seed and level, and another renderer (a uniform-disc PSF, not a Gaussian). `--quick` takes the first scene only (for iterating);
  * `--seeds 1,2,3` renders every capture's sensor noise from each of those seeds instead of the
  * set's own and averages each capture's scores over them;
+ * `--psf gaussian|disc` renders every capture with that PSF instead of its set's (how much of a
+ * score is the renderer's, where blur is under a pixel and the two renderers discretise it
+ * differently);
  * `--no-optics` drops the camera from every capture (the blur per diopter is then fitted);
  * `--solve` refines by the global edge-aware solve instead of the guided-filter passes.
  * `--fusion graph|js` runs every fusion stage that way (default: the provider's per-stage plan);
@@ -59,9 +62,15 @@ const seedsArg = args.includes("--seeds") ? (args[args.indexOf("--seeds") + 1] ?
 if (seedsArg !== undefined && !/^\d+(,\d+)*$/.test(seedsArg))
   throw new Error(`--seeds ${seedsArg}: expected integers separated by commas (1,2,3)`);
 const seeds = seedsArg?.split(",").map(Number);
-const fusionArg = args.includes("--fusion") ? args[args.indexOf("--fusion") + 1] : undefined;
+const psfArg = args.includes("--psf") ? (args[args.indexOf("--psf") + 1] ?? "") : undefined;
+if (psfArg !== undefined && psfArg !== "gaussian" && psfArg !== "disc")
+  throw new Error(`--psf ${psfArg || "(no value)"}: expected gaussian or disc`);
+const psf = psfArg as SynthOptions["psf"];
+const fusionArg = args.includes("--fusion")
+  ? (args[args.indexOf("--fusion") + 1] ?? "")
+  : undefined;
 if (fusionArg !== undefined && !["graph", "js", "compare"].includes(fusionArg))
-  throw new Error(`--fusion ${fusionArg}: expected graph, js or compare`);
+  throw new Error(`--fusion ${fusionArg || "(no value)"}: expected graph, js or compare`);
 /** The graph path's full AbsRel may differ from the reference's by at most this. */
 const FUSION_BOUND = 0.002;
 let maxFusionDiff = 0;
@@ -106,9 +115,11 @@ for (const scene of scenes) {
     readFile(join(rgbdRoot, scene, "rgb.jpg")),
     readFile(join(rgbdRoot, scene, "depth_mm.png")),
   ]);
-  const specs = (heldout ? HELDOUT : MAIN).flatMap((set) =>
-    seeds ? seeds.map((seed) => ({ ...set, options: { ...set.options, seed } })) : [set],
-  );
+  const specs = (heldout ? HELDOUT : MAIN)
+    .map((set): CaptureSpec => (psf ? { ...set, options: { ...set.options, psf } } : set))
+    .flatMap((set) =>
+      seeds ? seeds.map((seed) => ({ ...set, options: { ...set.options, seed } })) : [set],
+    );
   for (const spec of specs) {
     const key = `${scene}-${JSON.stringify(spec.options)}-${spec.jitter ?? 0}`.replace(
       /[^\w.-]+/g,
