@@ -2,12 +2,14 @@
  * The evaluation set of the core issues: stacks synthesized from every RGB-D sample in
  * ../shared/data/rgbd with two cameras (phone: 9 mm f/1.8, 8 mm sensor; large aperture: 25 mm
  * f/2, 12 mm sensor) and 5 and 10 frames, scored at every stage with the pydnet-pp prior.
- *   npm run eval:synthetic -- [--heldout] [--quick] [--no-optics] [--solve] [--seeds 1,2,3] [--psf gaussian|disc] [--json]
+ *   npm run eval:synthetic -- [--heldout] [--quick] [--no-optics] [--solve] [--seeds 1,2,3] [--psf gaussian|disc] [--supersample 2] [--json]
  * `--heldout` scores a second set instead, never used to choose parameters: two other cameras
  * (6.8 mm f/1.6 on a 7.2 mm sensor, 15 mm f/2.8 on 9 mm), 4 and 7 frames at uneven focus
  * steps, another noise seed and level, and another renderer (a uniform-disc PSF, not a Gaussian). `--quick` takes the first scene only (for iterating);
  * `--seeds 1,2,3` renders every capture's sensor noise from each of those seeds instead of the
  * set's own and averages each capture's scores over them;
+ * Every stack is rendered at 2× and averaged down, so that blur under a pixel spreads as it
+ * does on a sensor (`--supersample 1` renders at size, as before pipeline 0.3.8; 3, 4: finer);
  * `--psf gaussian|disc` renders every capture with that PSF instead of its set's (how much of a
  * score is the renderer's, where blur is under a pixel and the two renderers discretise it
  * differently);
@@ -66,6 +68,14 @@ const psfArg = args.includes("--psf") ? (args[args.indexOf("--psf") + 1] ?? "") 
 if (psfArg !== undefined && psfArg !== "gaussian" && psfArg !== "disc")
   throw new Error(`--psf ${psfArg || "(no value)"}: expected gaussian or disc`);
 const psf = psfArg as SynthOptions["psf"];
+const ssArg = args.includes("--supersample")
+  ? (args[args.indexOf("--supersample") + 1] ?? "")
+  : undefined;
+if (ssArg !== undefined && !/^[1-8]$/.test(ssArg))
+  throw new Error(`--supersample ${ssArg || "(no value)"}: expected an integer from 1 to 8`);
+// Rendered at 2× and averaged down by default, so blur under a pixel spreads as on a sensor.
+const DEFAULT_SUPERSAMPLE = 2;
+const supersample = ssArg === undefined ? DEFAULT_SUPERSAMPLE : Number(ssArg);
 const fusionArg = args.includes("--fusion")
   ? (args[args.indexOf("--fusion") + 1] ?? "")
   : undefined;
@@ -117,6 +127,10 @@ for (const scene of scenes) {
   ]);
   const specs = (heldout ? HELDOUT : MAIN)
     .map((set): CaptureSpec => (psf ? { ...set, options: { ...set.options, psf } } : set))
+    .map(
+      (set): CaptureSpec =>
+        supersample > 1 ? { ...set, options: { ...set.options, supersample } } : set,
+    )
     .flatMap((set) =>
       seeds ? seeds.map((seed) => ({ ...set, options: { ...set.options, seed } })) : [set],
     );

@@ -24,6 +24,8 @@ export interface SynthOptions {
   seed: number;
   /** The renderer's point spread function (see `renderDefocus`). */
   psf?: "gaussian" | "disc";
+  /** Render at this many times the size and average back down (`renderDefocus`). */
+  supersample?: number;
 }
 
 export const PHONE_LENS: ThinLens = { focalLengthMm: 9, fNumber: 1.8, sensorWidthMm: 8 };
@@ -66,7 +68,10 @@ export async function synthesizeCapture(
   await mkdir(outDir, { recursive: true });
   const frames: Capture["frames"] = [];
   for (const [k, f] of focusM.entries()) {
-    const frame = renderDefocus(linear, depth, o.lens, f, o.psf ? { psf: o.psf } : {});
+    const frame = renderDefocus(linear, depth, o.lens, f, {
+      ...(o.psf ? { psf: o.psf } : {}),
+      ...(o.supersample ? { supersample: o.supersample } : {}),
+    });
     mapInPlace(frame.data, linearToSrgb);
     for (let i = 0; i < frame.data.length; i++) frame.data[i]! += o.noise * normal();
     const file = `f${String(k).padStart(2, "0")}.jpg`;

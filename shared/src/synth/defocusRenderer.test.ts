@@ -312,3 +312,59 @@ describe("discKernel", () => {
     expect(out.data[3 * (row + 31)]).toBeGreaterThan(0.05);
   });
 });
+
+describe("renderDefocus supersampled", () => {
+  // Vertical stripes 4 px wide: texture a sub-pixel blur softens, but only a little.
+  const w = 64;
+  const h = 16;
+  const stripes = rgbFrom(w, h, (x) => (Math.floor(x / 2) % 2 ? 0.8 : 0.2));
+  const depth = depthFrom(w, h, () => 1);
+  /** The focus distance (m, beyond 1 m) at which a point at 1 m blurs by `sigma` px. */
+  const focusFor = (sigma: number) => {
+    let lo = 1;
+    let hi = 100;
+    for (let i = 0; i < 60; i++) {
+      const mid = 0.5 * (lo + hi);
+      if (psfSigmaPx(cocDiameterPx(1, mid, LENS, w)) < sigma) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  };
+  /** Mean absolute departure from the stripes' mean over the middle rows: their contrast. */
+  const contrast = (img: RgbImage) => {
+    let sum = 0;
+    let n = 0;
+    for (let y = 4; y < h - 4; y++)
+      for (let x = 4; x < w - 4; x++) {
+        sum += Math.abs(at(img, x, y) - 0.5);
+        n++;
+      }
+    return sum / n;
+  };
+
+  it("shows blur under a pixel that the plain render snaps away", () => {
+    const focus = focusFor(0.15);
+    // σ 0.15 px: the plain Gaussian render leaves the image as it was.
+    const plain = renderDefocus(stripes, depth, LENS, focus);
+    expect(contrast(plain)).toBeCloseTo(contrast(stripes), 6);
+    // Rendered at 4× (σ 0.6 px there) and averaged down, the stripes lose contrast beside the
+    // same supersampled render in focus.
+    const sharp = renderDefocus(stripes, depth, LENS, 1, { supersample: 4 });
+    const soft = renderDefocus(stripes, depth, LENS, focus, { supersample: 4 });
+    expect(contrast(soft)).toBeLessThan(0.99 * contrast(sharp));
+    // And more blur softens more.
+    const softer = renderDefocus(stripes, depth, LENS, focusFor(0.3), { supersample: 4 });
+    expect(contrast(softer)).toBeLessThan(0.97 * contrast(soft));
+  });
+
+  it("keeps the image's size and mean, and an in-focus flat image exactly", () => {
+    const out = renderDefocus(stripes, depth, LENS, focusFor(0.5), { supersample: 2 });
+    expect([out.width, out.height]).toEqual([w, h]);
+    let mean = 0;
+    for (let i = 1; i < out.data.length; i += 3) mean += out.data[i]!;
+    expect(mean / (w * h)).toBeCloseTo(0.5, 2);
+    const flat = rgbFrom(w, h, () => 0.3);
+    const same = renderDefocus(flat, depth, LENS, 1, { supersample: 3 });
+    for (const v of same.data) expect(v).toBeCloseTo(0.3, 5);
+  });
+});
