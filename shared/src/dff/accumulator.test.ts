@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { gaussianBlur } from "../image/boxFilter.ts";
+import { discreteGaussianBlur, gaussianBlur } from "../image/boxFilter.ts";
 import { floatToBytes, plane, sampleUnit, toGray } from "../image/types.ts";
 import { warpSimilarity } from "../image/warp.ts";
 import { gaussianSource, median, mulberry32 } from "../math/stats.ts";
@@ -348,14 +348,14 @@ describe("DffAccumulator", () => {
       const diopters = focus.map((f) => 1 / f);
       const frames = focus.map((f) => {
         const sigma = (d: number) => BLUR_PER_DIOPTER * Math.abs(1 / d - 1 / f);
-        const near = gaussianBlur(
+        const near = discreteGaussianBlur(
           nearTex.map((v, i) => v * mask[i]!),
           W,
           H,
           sigma(NEAR),
         );
-        const cover = gaussianBlur(mask, W, H, sigma(NEAR));
-        const far = gaussianBlur(farTex, W, H, sigma(FAR));
+        const cover = discreteGaussianBlur(mask, W, H, sigma(NEAR));
+        const far = discreteGaussianBlur(farTex, W, H, sigma(FAR));
         return near.map((v, i) => v + (1 - cover[i]!) * far[i]!);
       });
       return runDff(diopters, frames, { kind: "fitted", pxPerDiopter: BLUR_PER_DIOPTER });

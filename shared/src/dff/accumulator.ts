@@ -29,7 +29,7 @@ export interface DffResult {
   /**
    * 0..1 from the fit's variance: τ²/(τ² + σ²) with σ the predicted relative depth error
    * (`CONFIDENCE_TAU` = 0.1: confidence 0.5 stands for a 10% error, 0.9 about 3%; the
-   * synthetic eval measures the real error 1.1–1.9 times that, `confidenceCalibration`).
+   * synthetic eval measures the real error 0.9–2.0 times that, `confidenceCalibration`).
    */
   confidence: Plane;
   /** Index (into the ascending-diopter order) of the sharpest frame per pixel. */

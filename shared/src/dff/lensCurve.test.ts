@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { gaussianBlur } from "../image/boxFilter.ts";
+import { discreteGaussianBlur, gaussianBlur } from "../image/boxFilter.ts";
 import { plane } from "../image/types.ts";
 import { mulberry32 } from "../math/stats.ts";
 import { focusMeasure } from "./focusMeasure.ts";
@@ -105,7 +105,7 @@ describe("whiteNoiseResponse", () => {
 
 describe("planLensFit: known optics, calibrated to the stack", () => {
   // A textured scene in four strips at their own depths (diopters), seen through a focal stack
-  // whose frames are blurred (Gaussian) as the lens `blur` blurs them.
+  // whose frames are blurred (a lens's Gaussian, `discreteGaussianBlur`) as `blur` says.
   const W = 96;
   const H = 96;
   const depths = [0.8, 1.4, 2.0, 2.6];
@@ -126,7 +126,7 @@ describe("planLensFit: known optics, calibrated to the stack", () => {
     return Array.from(diopters, (focusD) => {
       const frame = new Float32Array(W * H);
       depths.forEach((depthD, s) => {
-        const blurred = gaussianBlur(aif.data, W, H, blurSigmaPx(blur, depthD, focusD));
+        const blurred = discreteGaussianBlur(aif.data, W, H, blurSigmaPx(blur, depthD, focusD));
         const x0 = (s * W) / depths.length;
         for (let y = 0; y < H; y++)
           frame.set(blurred.subarray(y * W + x0, y * W + x0 + W / depths.length), y * W + x0);

@@ -115,6 +115,53 @@ export function gaussianBlur(
   return out;
 }
 
+/**
+ * Blur by a Gaussian of `sigma` as a lens blurs an image a sensor has already sampled: the
+ * discrete Gaussian (Lindeberg's e^(−σ²)·Iₙ(σ²), whose variance is σ² at any sigma) up to
+ * `SMALL_SIGMA`, box passes beyond. Unlike `gaussianBlur` it softens under a pixel too: a lens
+ * with σ = 0.3 px takes about a tenth off the contrast of texture 4 px across, where sampled
+ * Gaussian taps (and an image rendered with them) leave it as it was.
+ */
+export function discreteGaussianBlur(
+  src: Float32Array,
+  width: number,
+  height: number,
+  sigma: number,
+  out: Float32Array = new Float32Array(src.length),
+): Float32Array {
+  if (!(sigma > 0)) {
+    out.set(src);
+    return out;
+  }
+  if (sigma > SMALL_SIGMA) return gaussianBlur(src, width, height, sigma, out);
+  return separableKernel(src, width, height, discreteGaussianKernel(sigma), out);
+}
+
+/** The discrete Gaussian's taps for `sigma` ≤ `SMALL_SIGMA`, normalised (radius ⌈4σ⌉ + 1). */
+export function discreteGaussianKernel(sigma: number): Float32Array {
+  const t = sigma * sigma;
+  const r = Math.ceil(4 * sigma) + 1;
+  const k = new Float32Array(2 * r + 1);
+  const q = (t / 2) ** 2;
+  let sum = 0;
+  for (let n = 0; n <= r; n++) {
+    // Iₙ(t) = Σₘ (t/2)^(2m+n) / (m! (m+n)!): 40 terms converge for t ≤ SMALL_SIGMA² = 9.
+    let term = (t / 2) ** n;
+    for (let j = 2; j <= n; j++) term /= j;
+    let bessel = 0;
+    for (let m = 0; m < 40; m++) {
+      bessel += term;
+      term *= q / ((m + 1) * (m + 1 + n));
+    }
+    const v = Math.exp(-t) * bessel;
+    k[r + n] = v;
+    k[r - n] = v;
+    sum += n === 0 ? v : 2 * v;
+  }
+  for (let i = 0; i < k.length; i++) k[i]! /= sum;
+  return k;
+}
+
 /** Below this sigma a sampled kernel is cheap and more accurate than box passes. */
 export const SMALL_SIGMA = 3;
 

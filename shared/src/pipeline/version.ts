@@ -1,2 +1,2 @@
 /** Part of every result's content address: bump it whenever outputs would change. */
-export const PIPELINE_VERSION = "0.3.7";
+export const PIPELINE_VERSION = "0.3.8";
