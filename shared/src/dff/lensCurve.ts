@@ -29,8 +29,8 @@ const RESPONSE_CROP = 128;
  * How the focus measure falls with blur on this scene: ln(focus energy of the all-in-focus image
  * blurred by a Gaussian of sigma / unblurred), over its most textured pixels, at `sigmas`. The
  * blur is `discreteGaussianBlur`, which softens under a pixel as a lens does on a sensor (with
- * sampled Gaussian taps a phone's 0.2–0.5 px blur barely registered, and on stacks rendered
- * at 2× and averaged down the DFF error ran 2.6–5.8× what its confidence said). The
+ * sampled Gaussian taps a phone's 0.2–0.5 px blur barely registered, and on the phones' stacks
+ * rendered at 2× and averaged down the DFF error ran 2.6–5.8× what its confidence said). The
  * lens model turns each depth into a blur per frame, and this into the focus curve it predicts.
  * The image's own sensor noise (`noiseFloor`, in focus-measure units) is taken out of both
  * energies: blurring removes it too, which would make the texture look finer than it is.

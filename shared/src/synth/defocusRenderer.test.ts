@@ -367,4 +367,9 @@ describe("renderDefocus supersampled", () => {
     const same = renderDefocus(flat, depth, LENS, 1, { supersample: 3 });
     for (const v of same.data) expect(v).toBeCloseTo(0.3, 5);
   });
+
+  it("refuses a factor that is not a whole number of at least 1", () => {
+    for (const supersample of [0, 1.5, -2, Number.NaN])
+      expect(() => renderDefocus(stripes, depth, LENS, 1, { supersample })).toThrow(/supersample/);
+  });
 });

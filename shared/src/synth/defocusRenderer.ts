@@ -39,6 +39,8 @@ export function renderDefocus(
   options: RenderOptions = {},
 ): RgbImage {
   const f = options.supersample ?? 1;
+  if (!Number.isInteger(f) || f < 1)
+    throw new RangeError(`supersample must be a whole number ≥ 1, not ${f}`);
   if (f > 1) {
     const { width: w, height: h } = sharpLinear;
     const big = renderAtSize(
@@ -89,6 +91,7 @@ function blockMeanRgb(img: RgbImage, f: number, w: number, h: number): RgbImage 
   return { width: w, height: h, data: out };
 }
 
+/** The layered render itself, at the images' own size. */
 function renderAtSize(
   sharpLinear: RgbImage,
   depthM: Plane,
