@@ -39,6 +39,7 @@ import { loadPrior } from "../gpu-service/src/prior/priorRunner.ts";
 import {
   LARGE_APERTURE_LENS,
   PHONE_LENS,
+  SENSOR_SUPERSAMPLE,
   type SynthOptions,
   synthesizeCapture,
 } from "../gpu-service/src/synth/synthesizeCapture.ts";
@@ -74,8 +75,7 @@ const ssArg = args.includes("--supersample")
 if (ssArg !== undefined && !/^[1-8]$/.test(ssArg))
   throw new Error(`--supersample ${ssArg || "(no value)"}: expected an integer from 1 to 8`);
 // Rendered at 2× and averaged down by default, so blur under a pixel spreads as on a sensor.
-const DEFAULT_SUPERSAMPLE = 2;
-const supersample = ssArg === undefined ? DEFAULT_SUPERSAMPLE : Number(ssArg);
+const supersample = ssArg === undefined ? SENSOR_SUPERSAMPLE : Number(ssArg);
 const fusionArg = args.includes("--fusion")
   ? (args[args.indexOf("--fusion") + 1] ?? "")
   : undefined;

@@ -28,6 +28,13 @@ export interface SynthOptions {
   supersample?: number;
 }
 
+/**
+ * The supersampling at which the eval and the accuracy tests synthesize stacks, so that their
+ * frames show a lens's blur under a pixel (`renderDefocus`); 3× moved one scene's `full` AbsRel
+ * by 5% more, so 2× is near converged.
+ */
+export const SENSOR_SUPERSAMPLE = 2;
+
 export const PHONE_LENS: ThinLens = { focalLengthMm: 9, fNumber: 1.8, sensorWidthMm: 8 };
 export const LARGE_APERTURE_LENS: ThinLens = { focalLengthMm: 25, fNumber: 2, sensorWidthMm: 12 };
 
