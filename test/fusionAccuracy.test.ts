@@ -11,12 +11,11 @@ import {
   SENSOR_SUPERSAMPLE,
   synthesizeCapture,
 } from "../gpu-service/src/synth/synthesizeCapture.ts";
+import { tempDir } from "../gpu-service/src/testing/fixtures.ts";
+import { hasSharedData, hasSharedModels, SHARED_DATA } from "./helpers/sharedData.ts";
 
 /** Rendered as the eval renders: a lens's sub-pixel blur shows (0.3.8). */
 const RENDER = { supersample: SENSOR_SUPERSAMPLE };
-
-import { tempDir } from "../gpu-service/src/testing/fixtures.ts";
-import { hasSharedData, hasSharedModels, SHARED_DATA } from "./helpers/sharedData.ts";
 
 /**
  * The whole HybridDepth pipeline with the real pydnet-pp prior on stacks synthesized from real
